@@ -1,0 +1,41 @@
+# orfi — the two commands of the README: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: run test install lint clean
+
+$(STAMP): pyproject.toml
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## run: create the virtualenv, migrate, load the demo on first start, serve on :5000
+run: $(STAMP)
+	$(BIN)/orfi init
+	@if [ ! -f instance/.demo-loaded ]; then \
+		$(BIN)/orfi demo && touch instance/.demo-loaded; \
+	fi
+	@$(BIN)/orfi demo-logins
+	$(BIN)/orfi run --host $(HOST) --port $(PORT)
+
+## test: the whole suite on SQLite, then again on PostgreSQL when ORFI_TEST_DATABASE_URL is set
+test: $(STAMP)
+	env -u ORFI_TEST_DATABASE_URL $(BIN)/pytest -q
+	@if [ -n "$$ORFI_TEST_DATABASE_URL" ]; then \
+		echo "== PostgreSQL: $$ORFI_TEST_DATABASE_URL"; \
+		$(BIN)/pytest -q -m "not browser"; \
+	fi
+
+lint: $(STAMP)
+	$(BIN)/ruff check orfi tests benchmarks
+	$(BIN)/ruff format --check orfi tests benchmarks
+
+clean:
+	rm -rf $(VENV) .pytest_cache

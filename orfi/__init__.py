@@ -1,0 +1,116 @@
+"""orfi: recueil, cartographie et suivi des faits d'incivilité des bailleurs sociaux."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, request
+
+from orfi.config import load_settings
+from orfi.database import configure_engine, declare_write_intent, reset_write_intent
+from orfi.extensions import csrf, db, login_manager, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+logger = logging.getLogger(__name__)
+
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the application: defaults, then ``ORFI_*`` environment, then ``test_config``."""
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    settings = load_settings(app.instance_path)
+    for key, value in settings.items():
+        app.config[f"ORFI_{key}"] = value
+    app.config.update(
+        SQLALCHEMY_DATABASE_URI=settings["DATABASE_URL"],
+        SECRET_KEY=settings["SECRET_KEY"] or _instance_secret(app.instance_path),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_HTTPONLY=True,
+        MAX_CONTENT_LENGTH=64 * 1024 * 1024,
+    )
+    if test_config:
+        app.config.update(test_config)
+    _check_production(app)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
+        os.makedirs(app.instance_path, exist_ok=True)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    with app.app_context():
+        configure_engine(db.engine, app.config["ORFI_SQLITE_BUSY_TIMEOUT"])
+
+    _register_write_intent(app)
+    _register_blueprints(app)
+    from orfi import templating
+    from orfi.errors import register_error_handlers
+
+    templating.register(app)
+    register_error_handlers(app)
+    from orfi.cli import cli
+
+    app.cli.add_command(cli)
+    return app
+
+
+def _instance_secret(instance_path: str) -> str | None:
+    """Read the development secret that ``orfi init`` writes in the instance folder."""
+    path = Path(instance_path) / "secret_key"
+    return path.read_text().strip() if path.exists() else None
+
+
+def _check_production(app: Flask) -> None:
+    if app.config["ORFI_ENV"] == "production":
+        if not app.config["ORFI_SECRET_KEY"] and not app.config.get("TESTING"):
+            raise RuntimeError(
+                "ORFI_SECRET_KEY est obligatoire en production (ORFI_ENV=production)."
+            )
+        app.config["SESSION_COOKIE_SECURE"] = True
+        app.config["REMEMBER_COOKIE_SECURE"] = True
+    elif not app.config["SECRET_KEY"]:
+        # Development without `orfi init`: sessions last as long as the process.
+        logger.warning(
+            "Aucune clé secrète : clé aléatoire pour ce processus seulement."
+        )
+        app.config["SECRET_KEY"] = secrets.token_hex(32)
+
+
+def _register_write_intent(app: Flask) -> None:
+    """Open write requests' transactions with BEGIN IMMEDIATE (see orfi.database)."""
+
+    @app.before_request
+    def _declare():
+        if request.method not in _SAFE_METHODS:
+            request.environ["orfi.write_token"] = declare_write_intent()
+
+    @app.teardown_request
+    def _reset(_exc):
+        token = request.environ.pop("orfi.write_token", None)
+        if token is not None:
+            reset_write_intent(token)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from orfi.admin.routes import bp as admin_bp
+    from orfi.auth.routes import bp as auth_bp
+    from orfi.main.routes import bp as main_bp
+    from orfi.patrimoine.routes import bp as patrimoine_bp
+    from orfi.reports.routes import bp as reports_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(reports_bp)
+    app.register_blueprint(patrimoine_bp)
+    app.register_blueprint(admin_bp)

@@ -1,0 +1,1 @@
+"""Administration of one organisation: users, nomenclature, patrimoine import."""

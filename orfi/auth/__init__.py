@@ -1,0 +1,1 @@
+"""Accounts: login, logout and the access rules every view relies on."""

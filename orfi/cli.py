@@ -1,0 +1,146 @@
+"""The ``orfi`` command line: thin wrappers over services, one transaction per command."""
+
+from __future__ import annotations
+
+import secrets
+import sys
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import AppGroup, FlaskGroup
+
+from orfi.auth.models import Federation, Role
+from orfi.auth.services import create_user
+from orfi.database import write_intent
+from orfi.errors import OrfiError, ValidationError
+from orfi.extensions import db
+from orfi.nomenclature.services import load_default_nomenclature
+from orfi.patrimoine.models import OrganisationKind
+from orfi.patrimoine.services import create_organisation, get_organisation_by_code
+
+cli = AppGroup("orfi", help="Commandes d'administration d'orfi.")
+
+
+def fail(error: OrfiError) -> None:
+    """Print an error in French and stop with status 1."""
+    db.session.rollback()
+    if isinstance(error, ValidationError):
+        for name, messages in error.errors.items():
+            click.echo(f"Erreur ({name}) : {' '.join(messages)}", err=True)
+    else:
+        click.echo(f"Erreur : {error}", err=True)
+    sys.exit(1)
+
+
+@cli.command("init")
+def init_command():
+    """Create or upgrade the database schema and load the default nomenclature."""
+    from flask_migrate import upgrade
+
+    instance = Path(current_app.instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
+    secret = instance / "secret_key"
+    if not secret.exists() and not current_app.config["ORFI_SECRET_KEY"]:
+        secret.write_text(secrets.token_hex(32))
+        secret.chmod(0o600)
+    upgrade()
+    with write_intent():
+        added = load_default_nomenclature()
+        db.session.commit()
+    click.echo(f"Base à jour ; nomenclature : {added} élément(s) ajouté(s).")
+
+
+@cli.command("create-organisation")
+@click.option("--code", required=True, help="Code court, ex. TMH.")
+@click.option("--name", required=True, help="Nom du bailleur.")
+@click.option(
+    "--kind",
+    type=click.Choice([k.value for k in OrganisationKind]),
+    default="esh",
+    show_default=True,
+    help="Nature du bailleur.",
+)
+@click.option("--region", default="", help="Région, ex. Occitanie.")
+def create_organisation_command(code, name, kind, region):
+    """Create a bailleur with its own copy of the default nomenclature."""
+    with write_intent():
+        try:
+            organisation = create_organisation(
+                code=code, name=name, kind=OrganisationKind(kind), region=region
+            )
+        except OrfiError as error:
+            fail(error)
+        db.session.commit()
+    click.echo(f"Bailleur {organisation.code} créé.")
+
+
+@cli.command("create-federation")
+@click.option("--code", required=True, help="Code court, ex. USH-OCC.")
+@click.option("--name", required=True, help="Nom de la fédération.")
+@click.option("--region", default="", help="Région couverte (vide : nationale).")
+def create_federation_command(code, name, region):
+    """Create a federation (USH or a regional association)."""
+    with write_intent():
+        db.session.add(
+            Federation(code=code.strip(), name=name.strip(), region=region.strip())
+        )
+        db.session.commit()
+    click.echo(f"Fédération {code} créée.")
+
+
+@cli.command("create-user")
+@click.argument("email")
+@click.option("--name", required=True, help="Nom affiché.")
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+@click.option("--organisation", "organisation_code", help="Code du bailleur.")
+@click.option("--federation", "federation_code", help="Code de la fédération.")
+@click.option(
+    "--password",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    help="Mot de passe (demandé s'il n'est pas donné).",
+)
+def create_user_command(
+    email, name, role, organisation_code, federation_code, password
+):
+    """Create a user of a bailleur (or of a federation, with --federation)."""
+    with write_intent():
+        try:
+            organisation = (
+                get_organisation_by_code(organisation_code)
+                if organisation_code
+                else None
+            )
+            federation = None
+            if federation_code:
+                federation = db.session.scalar(
+                    db.select(Federation).where(Federation.code == federation_code)
+                )
+                if federation is None:
+                    raise ValidationError({"federation": ["Fédération inconnue."]})
+            create_user(
+                email=email,
+                name=name,
+                password=password,
+                role=Role(role),
+                organisation=organisation,
+                federation=federation,
+            )
+        except OrfiError as error:
+            fail(error)
+        db.session.commit()
+    click.echo(f"Compte {email} créé.")
+
+
+def main() -> None:
+    """Entry point of the ``orfi`` console script (Flask's commands plus ours)."""
+    from orfi import create_app
+
+    group = FlaskGroup(
+        create_app=create_app, help="orfi : faits d'incivilité des bailleurs."
+    )
+    for name, command in cli.commands.items():
+        group.add_command(command, name)
+    group.main(prog_name="orfi")

@@ -1,0 +1,1 @@
+"""Geographic helpers. Nothing here imports Flask: plain values and GeoDataFrames only."""

@@ -1,0 +1,1 @@
+"""The home page, which sends each role to where its work starts."""

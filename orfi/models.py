@@ -1,0 +1,30 @@
+"""Every model, imported in one place for Alembic and the shell."""
+
+from orfi.auth.models import Federation, Role, User, user_residence
+from orfi.nomenclature.models import Category, Family
+from orfi.patrimoine.models import (
+    Agence,
+    Batiment,
+    Organisation,
+    OrganisationKind,
+    Residence,
+)
+from orfi.reports.models import ReferenceCounter, Report, ReportEvent, Status
+
+__all__ = [
+    "Agence",
+    "Batiment",
+    "Category",
+    "Family",
+    "Federation",
+    "Organisation",
+    "OrganisationKind",
+    "ReferenceCounter",
+    "Report",
+    "ReportEvent",
+    "Residence",
+    "Role",
+    "Status",
+    "User",
+    "user_residence",
+]

@@ -1,0 +1,1 @@
+"""The nomenclature of facts (families, categories) and its administration."""

@@ -1,0 +1,1 @@
+"""The patrimoine: organisations, agences, résidences, bâtiments and their import."""

@@ -1,0 +1,1 @@
+"""Facts: the field form, the lists, the detail page and qualification."""

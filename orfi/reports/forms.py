@@ -1,0 +1,137 @@
+"""Forms of the reports feature: the field form, the list filters and qualification."""
+
+from __future__ import annotations
+
+from wtforms import (
+    BooleanField,
+    DateField,
+    DateTimeLocalField,
+    FloatField,
+    HiddenField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import InputRequired, NumberRange, Optional, ValidationError
+from wtforms.widgets import HiddenInput
+
+from orfi.forms import BaseForm
+from orfi.reports.models import (
+    GRAVITY_LABELS,
+    Intervention,
+    Lieu,
+    Status,
+    Suite,
+    Victime,
+)
+
+NOT_SPECIFIED = ("", "— Non précisé —")
+
+
+def _optional_int(value):
+    return int(value) if value not in (None, "") else None
+
+
+def _int_message(label: str) -> str:
+    return f"{label} : indiquez un nombre entier."
+
+
+class ReportForm(BaseForm):
+    """The field form a gardien fills on a phone."""
+
+    client_uuid = HiddenField()
+    # Choices are checked by the service, which says why in French (inactive, sector…).
+    category = SelectField(
+        "Catégorie",
+        coerce=_optional_int,
+        validate_choice=False,
+        validators=[InputRequired("Choisissez une catégorie.")],
+    )
+    residence = SelectField(
+        "Résidence",
+        coerce=_optional_int,
+        validate_choice=False,
+        validators=[InputRequired("Choisissez une résidence.")],
+    )
+    batiment = SelectField(
+        "Bâtiment ou entrée", coerce=_optional_int, validate_choice=False
+    )
+    occurred_at = DateTimeLocalField(
+        "Date et heure du fait",
+        format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
+        validators=[InputRequired("Indiquez la date et l'heure du fait.")],
+    )
+    latitude = FloatField(widget=HiddenInput(), validators=[Optional()])
+    longitude = FloatField(widget=HiddenInput(), validators=[Optional()])
+    gps_accuracy_m = FloatField(widget=HiddenInput(), validators=[Optional()])
+    location_source = HiddenField()
+    confirm_position = BooleanField("Je confirme cette position")
+    lieu = SelectField("Lieu", choices=[NOT_SPECIFIED, *Lieu.choices()])
+    victime = SelectField("Victime", choices=[NOT_SPECIFIED, *Victime.choices()])
+    arret_travail_jours = IntegerField(
+        "Arrêt de travail (jours)",
+        validators=[Optional(), NumberRange(0, 1000, "Entre 0 et 1000 jours.")],
+        render_kw={"inputmode": "numeric", "min": 0, "max": 1000},
+    )
+    mission_service_public = BooleanField(
+        "Agent chargé d'une mission de service public"
+    )
+    suite = SelectField("Suites données", choices=[NOT_SPECIFIED, *Suite.choices()])
+    intervention = SelectField(
+        "Intervention des forces de l'ordre",
+        choices=[NOT_SPECIFIED, *Intervention.choices()],
+    )
+    damage_cost_eur = IntegerField(
+        "Coût estimé des dégâts (€)",
+        validators=[Optional(), NumberRange(0, 10_000_000, "Entre 0 et 10 000 000 €.")],
+        render_kw={"inputmode": "numeric", "min": 0},
+    )
+    gravity = RadioField(
+        "Gravité",
+        choices=[(str(k), v) for k, v in GRAVITY_LABELS.items()],
+        validators=[Optional()],
+    )
+    description = TextAreaField("Description courte")
+    submit = SubmitField("Envoyer le signalement")
+
+    def validate_client_uuid(self, field):
+        import uuid
+
+        if field.data:
+            try:
+                uuid.UUID(field.data)
+            except ValueError as exc:
+                raise ValidationError("Identifiant de signalement invalide.") from exc
+
+
+class FilterForm(BaseForm):
+    """Filters of the facts list (GET, no CSRF)."""
+
+    class Meta:
+        csrf = False
+
+    date_from = DateField("Du", validators=[Optional()])
+    date_to = DateField("Au", validators=[Optional()])
+    category = SelectField("Catégorie", coerce=_optional_int, validate_choice=False)
+    residence = SelectField("Résidence", coerce=_optional_int, validate_choice=False)
+    status = SelectField("Statut", choices=[("", "Tous"), *Status.choices()], default="")
+    submit = SubmitField("Filtrer")
+
+    def validate_date_to(self, field):
+        if field.data and self.date_from.data and field.data < self.date_from.data:
+            raise ValidationError("La date de fin précède la date de début.")
+
+
+class QualifyForm(BaseForm):
+    """The référent's qualification of a fact."""
+
+    category = SelectField("Catégorie", coerce=_optional_int)
+    status = SelectField("Statut", choices=Status.choices())
+    gravity = SelectField(
+        "Gravité",
+        choices=[NOT_SPECIFIED, *((str(k), v) for k, v in GRAVITY_LABELS.items())],
+    )
+    comment = TextAreaField("Commentaire (facultatif)")
+    submit = SubmitField("Enregistrer")

@@ -1,0 +1,260 @@
+"""Views of the reports feature: thin wrappers over orfi.reports.services."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user
+
+from orfi.auth.access import FILERS, QUALIFIERS, READERS, role_required
+from orfi.auth.models import Role
+from orfi.errors import ValidationError
+from orfi.extensions import db
+from orfi.nomenclature.services import list_categories
+from orfi.patrimoine.services import list_residences
+from orfi.reports.forms import FilterForm, QualifyForm, ReportForm
+from orfi.reports.models import (
+    Intervention,
+    Lieu,
+    LocationSource,
+    Status,
+    Suite,
+    Victime,
+)
+from orfi.reports.services import (
+    ReportFilters,
+    ReportInput,
+    create_report,
+    filing_residences,
+    frequent_category_ids,
+    get_visible_report,
+    list_reports,
+    qualify_report,
+)
+from orfi.timezone import now_local
+
+bp = Blueprint("reports", __name__, url_prefix="/signalements")
+
+
+def _category_choices(with_frequent: bool) -> dict[str, list[tuple[int, str]]]:
+    """Categories grouped by family; the user's most frequent ones first."""
+    categories = list_categories(current_user.organisation_id)
+    groups: dict[str, list[tuple[int, str]]] = {}
+    if with_frequent:
+        by_id = {c.id: c for c in categories}
+        frequent = [by_id[i] for i in frequent_category_ids(current_user) if i in by_id]
+        if frequent:
+            groups["Vos catégories fréquentes"] = [(c.id, c.display) for c in frequent]
+    for category in categories:
+        groups.setdefault(category.family.label, []).append(
+            (category.id, category.display)
+        )
+    return groups
+
+
+def _input_from_form(form: ReportForm) -> ReportInput:
+    return ReportInput(
+        category_id=form.category.data,
+        residence_id=form.residence.data,
+        batiment_id=form.batiment.data,
+        occurred_at=form.occurred_at.data,
+        latitude=form.latitude.data,
+        longitude=form.longitude.data,
+        gps_accuracy_m=form.gps_accuracy_m.data,
+        location_source=LocationSource.parse(form.location_source.data),
+        confirm_position=form.confirm_position.data,
+        lieu=Lieu.coerce(form.lieu.data),
+        victime=Victime.coerce(form.victime.data),
+        arret_travail_jours=form.arret_travail_jours.data,
+        mission_service_public=form.mission_service_public.data,
+        suite=Suite.coerce(form.suite.data),
+        intervention=Intervention.coerce(form.intervention.data),
+        damage_cost_eur=form.damage_cost_eur.data,
+        gravity=int(form.gravity.data) if form.gravity.data else None,
+        description=form.description.data or "",
+        uuid=uuid.UUID(form.client_uuid.data) if form.client_uuid.data else None,
+    )
+
+
+def _attach_errors(form, errors: dict[str, list[str]]) -> None:
+    """Put service errors next to their fields (position errors next to the map)."""
+    aliases = {"uuid": "client_uuid", "longitude": "latitude"}
+    for name, messages in errors.items():
+        field = getattr(form, aliases.get(name, name), None)
+        target = field if field is not None else form.category
+        target.errors = [*target.errors, *messages]
+
+
+@bp.route("/nouveau", methods=["GET", "POST"])
+@role_required(*FILERS)
+def new():
+    """The field form: file a fact in one screen."""
+    residences = filing_residences(current_user)
+    form = ReportForm()
+    form.category.choices = _category_choices(with_frequent=True)
+    form.residence.choices = [(r.id, r.label) for r in residences]
+    batiments = [b for r in residences for b in r.batiments]
+    form.batiment.choices = [("", "— Non précisé —")] + [
+        (b.id, f"{b.reference} {b.address}".strip()) for b in batiments
+    ]
+    status = 200
+    if request.method == "GET":
+        form.client_uuid.data = str(uuid.uuid4())
+        form.occurred_at.data = now_local().replace(
+            second=0, microsecond=0, tzinfo=None
+        )
+        if len(residences) == 1:
+            form.residence.data = residences[0].id
+    elif form.validate_on_submit():
+        try:
+            report, _created = create_report(current_user, _input_from_form(form))
+        except ValidationError as error:
+            db.session.rollback()
+            _attach_errors(form, error.errors)
+        else:
+            db.session.commit()
+            return redirect(url_for("reports.confirmation", report_uuid=report.uuid))
+    if request.method == "POST":
+        status = 422
+    sector = [
+        {"id": r.id, "name": r.name, "lat": r.latitude, "lon": r.longitude}
+        for r in residences
+    ]
+    map_config = {
+        "tileUrl": current_app.config["ORFI_TILE_URL"],
+        "tileAttribution": current_app.config["ORFI_TILE_ATTRIBUTION"],
+        "coarseAccuracyM": current_app.config["ORFI_COARSE_ACCURACY_M"],
+        "maxDistanceM": current_app.config["ORFI_MAX_DISTANCE_FROM_RESIDENCE_M"],
+        "residences": sector,
+        "batiments": {str(b.id): b.residence_id for b in batiments},
+    }
+    return (
+        render_template(
+            "reports/new.html",
+            form=form,
+            map_config=json.dumps(map_config, ensure_ascii=False),
+            description_max=current_app.config["ORFI_DESCRIPTION_MAX_LENGTH"],
+            has_residences=bool(residences),
+        ),
+        status,
+    )
+
+
+@bp.route("/<uuid:report_uuid>/confirmation")
+@role_required(*FILERS)
+def confirmation(report_uuid: uuid.UUID):
+    """Tell the filer the reference of the fact just stored."""
+    report = get_visible_report(current_user, report_uuid)
+    if report.author_id != current_user.id:
+        abort(404)
+    return render_template("reports/confirmation.html", report=report)
+
+
+def _filters_from(form: FilterForm) -> ReportFilters:
+    page = request.args.get("page", 1, type=int)
+    if not form.validate():
+        return ReportFilters(page=page)
+    return ReportFilters(
+        date_from=form.date_from.data,
+        date_to=form.date_to.data,
+        category_id=form.category.data,
+        residence_id=form.residence.data,
+        status=Status.coerce(form.status.data),
+        page=max(page, 1),
+    )
+
+
+def _filter_form() -> FilterForm:
+    form = FilterForm(request.args)
+    form.category.choices = [("", "Toutes")] + [
+        (c.id, c.display)
+        for c in list_categories(current_user.organisation_id, active_only=False)
+    ]
+    form.residence.choices = [("", "Toutes")] + [
+        (r.id, r.label) for r in list_residences(current_user)
+    ]
+    return form
+
+
+@bp.route("/mes")
+@role_required(*FILERS)
+def mine():
+    """The facts the current user filed."""
+    form = _filter_form()
+    page = list_reports(current_user, _filters_from(form), mine=True)
+    return render_template("reports/mine.html", page=page, form=form)
+
+
+@bp.route("/")
+@role_required(*READERS)
+def index():
+    """The organisation's facts (the agence's for a chef d'agence), filtered."""
+    form = _filter_form()
+    page = list_reports(current_user, _filters_from(form))
+    return render_template("reports/index.html", page=page, form=form)
+
+
+@bp.route("/<uuid:report_uuid>")
+@role_required(*FILERS)
+def detail(report_uuid: uuid.UUID):
+    """One fact with its history; the qualification form for référents."""
+    report = get_visible_report(current_user, report_uuid)
+    form = None
+    if current_user.role in QUALIFIERS:
+        form = _qualify_form(report)
+    return render_template("reports/detail.html", report=report, form=form)
+
+
+def _qualify_form(report, formdata=None) -> QualifyForm:
+    form = QualifyForm(formdata=formdata)
+    form.category.choices = _category_choices(with_frequent=False)
+    if formdata is None:
+        form.category.data = report.category_id
+        form.status.data = report.status.value
+        form.gravity.data = str(report.gravity) if report.gravity else ""
+    return form
+
+
+@bp.route("/<uuid:report_uuid>/qualifier", methods=["POST"])
+@role_required(*QUALIFIERS)
+def qualify(report_uuid: uuid.UUID):
+    """Change category, status and gravity of a fact; the change goes into its history."""
+    report = get_visible_report(current_user, report_uuid)
+    form = _qualify_form(report, formdata=request.form)
+    if form.validate():
+        try:
+            event = qualify_report(
+                current_user,
+                report,
+                category_id=form.category.data,
+                status=Status(form.status.data),
+                gravity=int(form.gravity.data) if form.gravity.data else None,
+                comment=form.comment.data or "",
+            )
+        except ValidationError as error:
+            db.session.rollback()
+            _attach_errors(form, error.errors)
+        else:
+            db.session.commit()
+            flash(
+                "Qualification enregistrée." if event else "Aucun changement.",
+                "success",
+            )
+            return redirect(url_for("reports.detail", report_uuid=report.uuid))
+    return render_template("reports/detail.html", report=report, form=form), 422
+
+
+@bp.app_context_processor
+def _nav():
+    return {"Role": Role}

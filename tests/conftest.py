@@ -1,0 +1,150 @@
+"""Shared fixtures: one database per run (SQLite, or PostgreSQL when
+``ORFI_TEST_DATABASE_URL`` is set), emptied after each test; an app context pushed for each
+test; a test client and CLI runner; a login helper."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from orfi import create_app
+from orfi.extensions import db
+from tests.factories import DEFAULT_PASSWORD
+
+PG_ENV = "ORFI_TEST_DATABASE_URL"
+
+
+def _create_pg_database(server_url: str, prefix: str) -> str:
+    """Create a fresh database on the server of ``server_url``; return its URL."""
+    url = make_url(server_url).set(drivername="postgresql+psycopg")
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    admin.dispose()
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+def _drop_pg_database(server_url: str, database_url: str) -> None:
+    url = make_url(server_url).set(drivername="postgresql+psycopg")
+    name = make_url(database_url).database
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def empty_database_url(tmp_path_factory) -> Iterator[str]:
+    """A database of the backend under test with nothing in it (for migration tests)."""
+    server = os.environ.get(PG_ENV)
+    if server:
+        url = _create_pg_database(server, "orfi_mig")
+        yield url
+        _drop_pg_database(server, url)
+    else:
+        yield "sqlite:///" + str(tmp_path_factory.mktemp("mig") / "empty.sqlite3")
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> Iterator[str]:
+    """The database every test shares, created once per run and dropped at the end."""
+    server = os.environ.get(PG_ENV)
+    if server:
+        url = _create_pg_database(server, "orfi_test")
+        yield url
+        _drop_pg_database(server, url)
+    else:
+        yield "sqlite:///" + str(tmp_path_factory.mktemp("db") / "orfi.sqlite3")
+
+
+@pytest.fixture(scope="session")
+def test_config(database_url, tmp_path_factory) -> dict:
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "WTF_CSRF_ENABLED": False,
+        "ORFI_SECRET_KEY": "test-secret",
+    }
+
+
+@pytest.fixture(scope="session")
+def _schema(test_config):
+    app = create_app(test_config)
+    with app.app_context():
+        db.create_all()
+    yield
+    with app.app_context():
+        db.drop_all()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def app(test_config, _schema, tmp_path):
+    """A fresh app on the shared database, with an app context pushed for the test."""
+    app = create_app(test_config)
+    with app.app_context():
+        yield app
+        db.session.rollback()
+        _empty_tables()
+        db.session.remove()
+        db.engine.dispose()
+
+
+def _empty_tables() -> None:
+    tables = db.metadata.sorted_tables
+    if db.engine.dialect.name == "postgresql":
+        names = ", ".join(f'"{t.name}"' for t in tables)
+        db.session.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    else:
+        for table in reversed(tables):
+            db.session.execute(table.delete())
+    db.session.commit()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def csrf_app(test_config, _schema, tmp_path):
+    """Like ``app`` but with CSRF protection on, as in production."""
+    app = create_app({**test_config, "WTF_CSRF_ENABLED": True})
+    with app.app_context():
+        yield app
+        db.session.rollback()
+        _empty_tables()
+        db.session.remove()
+        db.engine.dispose()
+
+
+class AuthActions:
+    """Log a test client in and out (flaskr's helper)."""
+
+    def __init__(self, client):
+        self._client = client
+
+    def login(self, email: str, password: str = DEFAULT_PASSWORD):
+        return self._client.post(
+            "/connexion", data={"email": email, "password": password}, follow_redirects=False
+        )
+
+    def logout(self):
+        return self._client.post("/deconnexion")
+
+
+@pytest.fixture
+def auth(client) -> AuthActions:
+    return AuthActions(client)

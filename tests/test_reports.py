@@ -1,0 +1,231 @@
+"""Filing, listing, isolating and qualifying facts."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from orfi.auth.models import Role
+from orfi.database import utcnow
+from orfi.extensions import db
+from orfi.reports.models import LocationSource, Report, ReportEvent, Status
+from orfi.timezone import to_local
+from tests.factories import (
+    category,
+    commit,
+    make_organisation,
+    make_report,
+    make_residence,
+    make_user,
+)
+
+
+def count_reports() -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(Report))
+
+
+@pytest.fixture
+def world(app):
+    """A bailleur with a gardien (one résidence in sector) and a référent."""
+    organisation = make_organisation(code="TMH", name="Toulouse Métropole Habitat")
+    residence = make_residence(organisation, name="Les Izards", latitude=43.6409,
+                               longitude=1.4327)
+    other = make_residence(organisation, name="Bagatelle", latitude=43.5800, longitude=1.4100)
+    gardien = make_user(organisation, role=Role.GARDIEN, sector=[residence])
+    referent = make_user(organisation, role=Role.REFERENT)
+    commit()
+    return {
+        "organisation": organisation,
+        "residence": residence,
+        "other": other,
+        "gardien": gardien,
+        "referent": referent,
+    }
+
+
+def valid_form(world, **overrides) -> dict:
+    now = to_local(utcnow() - timedelta(minutes=10))
+    data = {
+        "category": str(category(world["organisation"], "AB01").id),
+        "residence": str(world["residence"].id),
+        "occurred_at": now.strftime("%Y-%m-%dT%H:%M"),
+        "latitude": "43.64095",
+        "longitude": "1.43275",
+        "gps_accuracy_m": "14",
+        "location_source": "gps",
+        "lieu": "hall",
+        "victime": "aucune",
+        "suite": "aucune",
+        "intervention": "aucune",
+        "gravity": "2",
+        "description": "Porte du hall forcée.",
+    }
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def test_gardien_files_a_fact(client, auth, world):
+    auth.login(world["gardien"].email)
+    page = client.get("/signalements/nouveau")
+    assert page.status_code == 200
+    assert "Pas de nom" in page.text
+
+    response = client.post("/signalements/nouveau", data=valid_form(world))
+    assert response.status_code == 302
+    confirmation = client.get(response.headers["Location"])
+    reference = re.search(r"TMH-\d{4}-\d{6}", confirmation.text).group(0)
+
+    report = db.session.scalar(sa.select(Report).where(Report.reference == reference))
+    assert report.residence_id == world["residence"].id
+    assert report.gps_accuracy_m == 14
+    assert report.location_source is LocationSource.GPS
+    assert report.status is Status.NOUVEAU
+    assert [e.kind for e in report.events] == ["created"]
+    assert reference in client.get("/signalements/mes").text
+
+
+def test_fact_without_gps_takes_the_residence_position(client, auth, world):
+    auth.login(world["gardien"].email)
+    form = valid_form(world, latitude=None, longitude=None, gps_accuracy_m=None,
+                      location_source=None)
+    assert client.post("/signalements/nouveau", data=form).status_code == 302
+    report = db.session.scalar(sa.select(Report))
+    assert report.location_source is LocationSource.RESIDENCE
+    assert (report.latitude, report.longitude) == (43.6409, 1.4327)
+    assert report.gps_accuracy_m is None
+
+
+def test_resend_with_same_uuid_stores_once(client, auth, world):
+    auth.login(world["gardien"].email)
+    form = valid_form(world, client_uuid="0b7f7a4e-9a53-4a53-9c0e-2f2a2d7d0c11")
+    first = client.post("/signalements/nouveau", data=form)
+    second = client.post("/signalements/nouveau", data=form)
+    assert first.status_code == second.status_code == 302
+    assert first.headers["Location"] == second.headers["Location"]
+    assert count_reports() == 1
+
+
+def test_references_follow_each_other(world):
+    first = make_report(world["gardien"])
+    second = make_report(world["gardien"])
+    n1, n2 = (int(r.reference.rsplit("-", 1)[1]) for r in (first, second))
+    assert n2 == n1 + 1
+
+
+def test_derived_fields_are_local_time(world):
+    from datetime import UTC, datetime
+
+    # 22:30 UTC on 14 July 2026 is 00:30 on 15 July in Paris (UTC+2).
+    occurred = datetime(2026, 7, 14, 22, 30, tzinfo=UTC)
+    report = make_report(world["gardien"], occurred_at=occurred)
+    assert (report.occurred_month, report.occurred_hour) == (202607, 0)
+    assert report.occurred_weekday == 2  # Wednesday 15 July 2026
+
+
+INVALID_CASES = {
+    "latitude out of range": ({"latitude": "123.4"}, "latitude"),
+    "longitude not finite": ({"longitude": "inf"}, "latitude"),
+    "latitude NaN": ({"latitude": "nan"}, "latitude"),
+    "latitude without longitude": ({"longitude": ""}, "latitude"),
+    "far from the résidence": ({"latitude": "43.70", "longitude": "1.50"}, "confirm_position"),
+    "in the future": ({"occurred_at": "2999-01-01T10:00"}, "occurred_at"),
+    "too old": ({"occurred_at": "2001-01-01T10:00"}, "occurred_at"),
+    "missing date": ({"occurred_at": ""}, "occurred_at"),
+    "garbage date": ({"occurred_at": "hier soir"}, "occurred_at"),
+    "no category": ({"category": ""}, "category"),
+    "no résidence": ({"residence": ""}, "residence"),
+    "description too long": ({"description": "x" * 501}, "description"),
+    "gravity out of range": ({"gravity": "7"}, "gravity"),
+    "negative damage": ({"damage_cost_eur": "-5"}, "damage_cost_eur"),
+    "stoppage for a tenant": ({"victime": "locataire", "arret_travail_jours": "3"},
+                              "arret_travail_jours"),
+}
+
+
+@pytest.mark.parametrize("overrides, field", INVALID_CASES.values(), ids=INVALID_CASES.keys())
+def test_invalid_input_is_refused_and_nothing_stored(client, auth, world, overrides, field):
+    auth.login(world["gardien"].email)
+    response = client.post("/signalements/nouveau", data=valid_form(world, **overrides))
+    assert response.status_code == 422
+    assert f'id="{field}-errors"' in response.text
+    assert count_reports() == 0
+
+
+def test_far_position_is_accepted_once_confirmed(client, auth, world):
+    auth.login(world["gardien"].email)
+    form = valid_form(world, latitude="43.70", longitude="1.50", confirm_position="y")
+    assert client.post("/signalements/nouveau", data=form).status_code == 302
+    assert count_reports() == 1
+
+
+def test_inactive_category_is_refused(client, auth, world):
+    inactive = category(world["organisation"], "TT03")
+    inactive.active = False
+    commit()
+    auth.login(world["gardien"].email)
+    response = client.post(
+        "/signalements/nouveau", data=valid_form(world, category=str(inactive.id))
+    )
+    assert response.status_code == 422
+    assert count_reports() == 0
+
+
+def test_residence_outside_the_sector_is_refused(client, auth, world):
+    auth.login(world["gardien"].email)
+    form = valid_form(world, residence=str(world["other"].id), latitude="43.58",
+                      longitude="1.41")
+    response = client.post("/signalements/nouveau", data=form)
+    assert response.status_code == 422
+    assert "secteur" in response.text, re.findall(r"<li>[^<]*</li>", response.text)
+    assert count_reports() == 0
+
+
+def test_category_of_another_bailleur_is_refused(client, auth, world):
+    other = make_organisation()
+    commit()
+    auth.login(world["gardien"].email)
+    response = client.post(
+        "/signalements/nouveau", data=valid_form(world, category=str(category(other).id))
+    )
+    assert response.status_code == 422
+    assert count_reports() == 0
+
+
+def test_referent_lists_filters_and_qualifies(client, auth, world):
+    report = make_report(world["gardien"], category_code="AB02")
+    make_report(world["gardien"], category_code="TT01")
+    commit()
+    auth.login(world["referent"].email)
+    listing = client.get("/signalements/")
+    assert report.reference in listing.text
+    filtered = client.get(f"/signalements/?category={category(world['organisation'], 'TT01').id}")
+    assert report.reference not in filtered.text
+
+    new_category = category(world["organisation"], "AB01")
+    response = client.post(
+        f"/signalements/{report.uuid}/qualifier",
+        data={"category": str(new_category.id), "status": "qualifie", "gravity": "3",
+              "comment": "Vu sur place"},
+    )
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert report.category_id == new_category.id
+    assert report.status is Status.QUALIFIE
+    event = db.session.scalar(sa.select(ReportEvent).where(ReportEvent.kind == "updated"))
+    assert event.changes == {"category": ["AB02", "AB01"], "status": ["nouveau", "qualifie"],
+                             "gravity": [None, 3]}
+    assert event.user_id == world["referent"].id
+
+
+def test_gardien_cannot_qualify_nor_list_the_organisation(client, auth, world):
+    report = make_report(world["gardien"])
+    commit()
+    auth.login(world["gardien"].email)
+    assert client.get("/signalements/").status_code == 403
+    response = client.post(
+        f"/signalements/{report.uuid}/qualifier", data={"status": "clos", "category": "1"}
+    )
+    assert response.status_code == 403
