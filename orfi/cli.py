@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import secrets
 import sys
 from pathlib import Path
@@ -144,3 +145,8 @@ def main() -> None:
     for name, command in cli.commands.items():
         group.add_command(command, name)
     group.main(prog_name="orfi")
+
+
+# Feature packages add their own commands to ``cli`` when imported.
+for _module in ("orfi.patrimoine.commands", "orfi.demo.commands"):
+    importlib.import_module(_module)

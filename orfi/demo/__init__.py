@@ -1,0 +1,1 @@
+"""The demo world: bailleurs around Toulouse QPVs, their people and facts."""
