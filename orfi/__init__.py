@@ -21,7 +21,7 @@ _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    """Build the application: defaults, then ``ORFI_*`` environment, then ``test_config``."""
+    """Build the app: defaults, then ``ORFI_*`` environment, then ``test_config``."""
     app = Flask(
         __name__,
         instance_relative_config=True,

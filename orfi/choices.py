@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 
 class Choice(StrEnum):
-    """A string enum whose members carry a French label: ``Member = ("code", "Libellé")``."""
+    """A string enum whose members carry a French label: ``M = ("code", "Libellé")``."""
 
     label: str
 

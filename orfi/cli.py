@@ -1,4 +1,4 @@
-"""The ``orfi`` command line: thin wrappers over services, one transaction per command."""
+"""The ``orfi`` command line: thin wrappers over services, one transaction each."""
 
 from __future__ import annotations
 

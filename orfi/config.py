@@ -17,7 +17,7 @@ DEFAULTS: dict[str, Any] = {
     "SQLITE_BUSY_TIMEOUT": 10,
     # A fact may not be dated earlier than this many days ago.
     "MAX_FACT_AGE_DAYS": 365,
-    # Beyond this distance (metres) from the chosen résidence, the position must be confirmed.
+    # Beyond this distance (m) from the chosen résidence, a position needs confirming.
     "MAX_DISTANCE_FROM_RESIDENCE_M": 300,
     # GPS accuracy (metres) above which the form warns that the position is coarse.
     "COARSE_ACCURACY_M": 100,

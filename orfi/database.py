@@ -1,8 +1,9 @@
 """Engine set-up shared by every entry point: SQLite pragmas and write transactions.
 
-SQLite answers "database is locked" at once when a deferred transaction that has read tries
-to write while another writer holds the lock (see shared/PERFORMANCE.md). Transactions that
-intend to write therefore start with ``BEGIN IMMEDIATE``; read-only ones keep a plain
+SQLite answers "database is locked" at once when a deferred transaction that has read
+tries to write while another writer holds the lock (see shared/PERFORMANCE.md).
+Transactions that intend to write therefore start with ``BEGIN IMMEDIATE``; read-only
+ones keep a plain
 ``BEGIN`` so that readers never queue behind writers.
 """
 
@@ -28,7 +29,7 @@ def utcnow() -> datetime:
 
 @contextlib.contextmanager
 def write_intent() -> Iterator[None]:
-    """Open the transactions started inside this block with ``BEGIN IMMEDIATE`` on SQLite."""
+    """Open transactions started in this block with ``BEGIN IMMEDIATE`` on SQLite."""
     token = _write_intent.set(True)
     try:
         yield
@@ -47,7 +48,7 @@ def reset_write_intent(token: contextvars.Token) -> None:
 
 
 def configure_engine(engine: Engine, busy_timeout_s: int) -> None:
-    """Install the SQLite pragmas and transaction handling on ``engine`` (no-op elsewhere)."""
+    """Install SQLite pragmas and transaction handling on ``engine`` (else no-op)."""
     if engine.dialect.name != "sqlite":
         return
 

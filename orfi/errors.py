@@ -17,7 +17,7 @@ class OrfiError(Exception):
 
 
 class ValidationError(OrfiError):
-    """Raised when input breaks a domain rule; ``errors`` maps each field to its messages."""
+    """Raised when input breaks a domain rule; ``errors`` maps fields to messages."""
 
     status_code = 422
 
@@ -39,7 +39,7 @@ class NotFound(OrfiError):
 
 
 class ImportFileError(OrfiError):
-    """Raised when an import file cannot be read at all (format, encoding, columns, CRS)."""
+    """Raised when an import file cannot be read (format, encoding, columns, CRS)."""
 
 
 def _wants_json() -> bool:

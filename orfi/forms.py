@@ -9,7 +9,7 @@ def _strip(value):
 
 
 class BaseForm(FlaskForm):
-    """A CSRF-protected form, in French, whose text inputs are stripped of whitespace."""
+    """A CSRF-protected form, in French, whose text inputs are stripped."""
 
     class Meta:
         locales = ("fr_FR", "fr")

@@ -1,4 +1,4 @@
-"""Europe/Paris local time: facts are stored in UTC and shown and grouped in local time."""
+"""Europe/Paris time: facts are stored in UTC, shown and grouped in local time."""
 
 from __future__ import annotations
 

@@ -1,6 +1,9 @@
-"""Shared fixtures: one database per run (SQLite, or PostgreSQL when
-``ORFI_TEST_DATABASE_URL`` is set), emptied after each test; an app context pushed for each
-test; a test client and CLI runner; a login helper."""
+"""Shared fixtures.
+
+One database per run (SQLite, or PostgreSQL when ``ORFI_TEST_DATABASE_URL`` is set),
+emptied after each test; an app context pushed for each test; a test client whose
+requests get their own context; a CLI runner; a login helper.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
+from flask.testing import FlaskClient
 from sqlalchemy.engine import make_url
 
 from orfi import create_app
@@ -51,6 +55,18 @@ def empty_database_url(tmp_path_factory) -> Iterator[str]:
         yield "sqlite:///" + str(tmp_path_factory.mktemp("mig") / "empty.sqlite3")
 
 
+@pytest.fixture
+def fresh_database_url(tmp_path) -> Iterator[str]:
+    """A new empty database of the backend under test, for one test only."""
+    server = os.environ.get(PG_ENV)
+    if server:
+        url = _create_pg_database(server, "orfi_fresh")
+        yield url
+        _drop_pg_database(server, url)
+    else:
+        yield "sqlite:///" + str(tmp_path / "fresh.sqlite3")
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory) -> Iterator[str]:
     """The database every test shares, created once per run and dropped at the end."""
@@ -71,6 +87,8 @@ def test_config(database_url, tmp_path_factory) -> dict:
         "SQLALCHEMY_DATABASE_URI": database_url,
         "WTF_CSRF_ENABLED": False,
         "ORFI_SECRET_KEY": "test-secret",
+        # scrypt costs ~0.3 s a hash on these machines; tests need many.
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
     }
 
 
@@ -85,10 +103,33 @@ def _schema(test_config):
         db.engine.dispose()
 
 
+class IsolatedRequestClient(FlaskClient):
+    """A test client whose every request runs in its own app context, as in production.
+
+    Without this, requests would reuse the test's app context, so ``g`` (Flask-Login's
+    cached user) and the database session would leak from one request to the next. The
+    test's objects are committed before each request (so the request sees them) and
+    expired after it (so the test sees what the request changed).
+    """
+
+    def open(self, *args, **kwargs):
+        db.session.commit()
+        with self.application.app_context():
+            response = super().open(*args, **kwargs)
+        db.session.expire_all()
+        return response
+
+
+def _make_app(config: dict):
+    app = create_app(config)
+    app.test_client_class = IsolatedRequestClient
+    return app
+
+
 @pytest.fixture
-def app(test_config, _schema, tmp_path):
+def app(test_config, _schema):
     """A fresh app on the shared database, with an app context pushed for the test."""
-    app = create_app(test_config)
+    app = _make_app(test_config)
     with app.app_context():
         yield app
         db.session.rollback()
@@ -119,9 +160,9 @@ def runner(app):
 
 
 @pytest.fixture
-def csrf_app(test_config, _schema, tmp_path):
+def csrf_app(test_config, _schema):
     """Like ``app`` but with CSRF protection on, as in production."""
-    app = create_app({**test_config, "WTF_CSRF_ENABLED": True})
+    app = _make_app({**test_config, "WTF_CSRF_ENABLED": True})
     with app.app_context():
         yield app
         db.session.rollback()
@@ -138,7 +179,9 @@ class AuthActions:
 
     def login(self, email: str, password: str = DEFAULT_PASSWORD):
         return self._client.post(
-            "/connexion", data={"email": email, "password": password}, follow_redirects=False
+            "/connexion",
+            data={"email": email, "password": password},
+            follow_redirects=False,
         )
 
     def logout(self):

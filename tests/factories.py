@@ -38,7 +38,9 @@ def make_organisation(**overrides) -> Organisation:
 
 
 def make_agence(organisation: Organisation, **overrides) -> Agence:
-    agence = Agence(organisation=organisation, name=overrides.pop("name", f"Agence {next(_seq)}"))
+    agence = Agence(
+        organisation=organisation, name=overrides.pop("name", f"Agence {next(_seq)}")
+    )
     db.session.add(agence)
     db.session.flush()
     return agence
@@ -103,7 +105,9 @@ def category(organisation: Organisation, code: str = "AB01") -> Category:
     )
 
 
-def make_report(author: User, residence: Residence | None = None, **overrides) -> Report:
+def make_report(
+    author: User, residence: Residence | None = None, **overrides
+) -> Report:
     """File a fact through the real service (so derived fields are right)."""
     residence = residence or (author.sector[0] if author.sector else None)
     if residence is None:

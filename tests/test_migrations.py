@@ -16,7 +16,11 @@ def test_single_head():
 
 def test_upgrade_empty_database_matches_models(empty_database_url):
     app = create_app(
-        {"TESTING": True, "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": empty_database_url}
+        {
+            "TESTING": True,
+            "SECRET_KEY": "x",
+            "SQLALCHEMY_DATABASE_URI": empty_database_url,
+        }
     )
     with app.app_context():
         upgrade()

@@ -31,9 +31,12 @@ def count_reports() -> int:
 def world(app):
     """A bailleur with a gardien (one résidence in sector) and a référent."""
     organisation = make_organisation(code="TMH", name="Toulouse Métropole Habitat")
-    residence = make_residence(organisation, name="Les Izards", latitude=43.6409,
-                               longitude=1.4327)
-    other = make_residence(organisation, name="Bagatelle", latitude=43.5800, longitude=1.4100)
+    residence = make_residence(
+        organisation, name="Les Izards", latitude=43.6409, longitude=1.4327
+    )
+    other = make_residence(
+        organisation, name="Bagatelle", latitude=43.5800, longitude=1.4100
+    )
     gardien = make_user(organisation, role=Role.GARDIEN, sector=[residence])
     referent = make_user(organisation, role=Role.REFERENT)
     commit()
@@ -89,8 +92,9 @@ def test_gardien_files_a_fact(client, auth, world):
 
 def test_fact_without_gps_takes_the_residence_position(client, auth, world):
     auth.login(world["gardien"].email)
-    form = valid_form(world, latitude=None, longitude=None, gps_accuracy_m=None,
-                      location_source=None)
+    form = valid_form(
+        world, latitude=None, longitude=None, gps_accuracy_m=None, location_source=None
+    )
     assert client.post("/signalements/nouveau", data=form).status_code == 302
     report = db.session.scalar(sa.select(Report))
     assert report.location_source is LocationSource.RESIDENCE
@@ -130,7 +134,10 @@ INVALID_CASES = {
     "longitude not finite": ({"longitude": "inf"}, "latitude"),
     "latitude NaN": ({"latitude": "nan"}, "latitude"),
     "latitude without longitude": ({"longitude": ""}, "latitude"),
-    "far from the résidence": ({"latitude": "43.70", "longitude": "1.50"}, "confirm_position"),
+    "far from the résidence": (
+        {"latitude": "43.70", "longitude": "1.50"},
+        "confirm_position",
+    ),
     "in the future": ({"occurred_at": "2999-01-01T10:00"}, "occurred_at"),
     "too old": ({"occurred_at": "2001-01-01T10:00"}, "occurred_at"),
     "missing date": ({"occurred_at": ""}, "occurred_at"),
@@ -140,13 +147,19 @@ INVALID_CASES = {
     "description too long": ({"description": "x" * 501}, "description"),
     "gravity out of range": ({"gravity": "7"}, "gravity"),
     "negative damage": ({"damage_cost_eur": "-5"}, "damage_cost_eur"),
-    "stoppage for a tenant": ({"victime": "locataire", "arret_travail_jours": "3"},
-                              "arret_travail_jours"),
+    "stoppage for a tenant": (
+        {"victime": "locataire", "arret_travail_jours": "3"},
+        "arret_travail_jours",
+    ),
 }
 
 
-@pytest.mark.parametrize("overrides, field", INVALID_CASES.values(), ids=INVALID_CASES.keys())
-def test_invalid_input_is_refused_and_nothing_stored(client, auth, world, overrides, field):
+@pytest.mark.parametrize(
+    "overrides, field", INVALID_CASES.values(), ids=INVALID_CASES.keys()
+)
+def test_invalid_input_is_refused_and_nothing_stored(
+    client, auth, world, overrides, field
+):
     auth.login(world["gardien"].email)
     response = client.post("/signalements/nouveau", data=valid_form(world, **overrides))
     assert response.status_code == 422
@@ -175,8 +188,9 @@ def test_inactive_category_is_refused(client, auth, world):
 
 def test_residence_outside_the_sector_is_refused(client, auth, world):
     auth.login(world["gardien"].email)
-    form = valid_form(world, residence=str(world["other"].id), latitude="43.58",
-                      longitude="1.41")
+    form = valid_form(
+        world, residence=str(world["other"].id), latitude="43.58", longitude="1.41"
+    )
     response = client.post("/signalements/nouveau", data=form)
     assert response.status_code == 422
     assert "secteur" in response.text, re.findall(r"<li>[^<]*</li>", response.text)
@@ -188,7 +202,8 @@ def test_category_of_another_bailleur_is_refused(client, auth, world):
     commit()
     auth.login(world["gardien"].email)
     response = client.post(
-        "/signalements/nouveau", data=valid_form(world, category=str(category(other).id))
+        "/signalements/nouveau",
+        data=valid_form(world, category=str(category(other).id)),
     )
     assert response.status_code == 422
     assert count_reports() == 0
@@ -201,22 +216,33 @@ def test_referent_lists_filters_and_qualifies(client, auth, world):
     auth.login(world["referent"].email)
     listing = client.get("/signalements/")
     assert report.reference in listing.text
-    filtered = client.get(f"/signalements/?category={category(world['organisation'], 'TT01').id}")
+    filtered = client.get(
+        f"/signalements/?category={category(world['organisation'], 'TT01').id}"
+    )
     assert report.reference not in filtered.text
 
     new_category = category(world["organisation"], "AB01")
     response = client.post(
         f"/signalements/{report.uuid}/qualifier",
-        data={"category": str(new_category.id), "status": "qualifie", "gravity": "3",
-              "comment": "Vu sur place"},
+        data={
+            "category": str(new_category.id),
+            "status": "qualifie",
+            "gravity": "3",
+            "comment": "Vu sur place",
+        },
     )
     assert response.status_code == 302
     db.session.expire_all()
     assert report.category_id == new_category.id
     assert report.status is Status.QUALIFIE
-    event = db.session.scalar(sa.select(ReportEvent).where(ReportEvent.kind == "updated"))
-    assert event.changes == {"category": ["AB02", "AB01"], "status": ["nouveau", "qualifie"],
-                             "gravity": [None, 3]}
+    event = db.session.scalar(
+        sa.select(ReportEvent).where(ReportEvent.kind == "updated")
+    )
+    assert event.changes == {
+        "category": ["AB02", "AB01"],
+        "status": ["nouveau", "qualifie"],
+        "gravity": [None, 3],
+    }
     assert event.user_id == world["referent"].id
 
 
@@ -226,6 +252,7 @@ def test_gardien_cannot_qualify_nor_list_the_organisation(client, auth, world):
     auth.login(world["gardien"].email)
     assert client.get("/signalements/").status_code == 403
     response = client.post(
-        f"/signalements/{report.uuid}/qualifier", data={"status": "clos", "category": "1"}
+        f"/signalements/{report.uuid}/qualifier",
+        data={"status": "clos", "category": "1"},
     )
     assert response.status_code == 403

@@ -19,9 +19,13 @@ login_manager.user_loader(load_user)
 
 def _safe_next(target: str | None) -> str:
     """Return ``target`` if it is a path on this site, else the home page."""
-    if target and target.startswith("/") and not urlsplit(target).netloc:
-        if not target.startswith("//"):
-            return target
+    if (
+        target
+        and target.startswith("/")
+        and not target.startswith("//")
+        and not urlsplit(target).netloc
+    ):
+        return target
     return url_for("main.home")
 
 

@@ -12,8 +12,10 @@ from orfi.reports.models import Report
 
 
 def count_reports_by_organisation_and_family(federation: Federation) -> list[sa.Row]:
-    """Return (organisation name, family code, count) for the federation's region: counts
-    only, no fact detail."""
+    """Return (organisation, family code, count) rows for the federation's region.
+
+    Counts only: no fact detail ever leaves the bailleur through this function.
+    """
     query = (
         db.select(
             Organisation.name, Family.code.label("family"), sa.func.count().label("n")

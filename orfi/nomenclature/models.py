@@ -22,10 +22,10 @@ class Family(db.Model):
 class Category(db.Model):
     """A category of fact.
 
-    Rows without an organisation are the default nomenclature; each bailleur gets its own
-    copy when it is created, which its administrator may edit (labels, active flag, new
-    categories) without touching another bailleur's. Codes never change once used, so that
-    exports and federation statistics stay comparable.
+    Rows without an organisation are the default nomenclature; each bailleur gets its
+    own copy when it is created, which its administrator may edit (labels, active flag,
+    new categories) without touching another bailleur's. Codes never change once used,
+    so that exports and federation statistics stay comparable.
     """
 
     __tablename__ = "category"

@@ -20,7 +20,7 @@ class OrganisationKind(Choice):
 
 
 class Organisation(db.Model):
-    """A bailleur social; every fact, résidence and non-federation user belongs to one."""
+    """A bailleur social; facts, résidences and its users belong to one."""
 
     __tablename__ = "organisation"
 

@@ -102,4 +102,4 @@ def count_reports_by_residence(residence_ids: list[int]) -> dict[int, int]:
         .where(Report.residence_id.in_(residence_ids))
         .group_by(Report.residence_id)
     )
-    return dict(rows.tuples())
+    return {residence_id: count for residence_id, count in rows}

@@ -116,7 +116,9 @@ class FilterForm(BaseForm):
     date_to = DateField("Au", validators=[Optional()])
     category = SelectField("Catégorie", coerce=_optional_int, validate_choice=False)
     residence = SelectField("Résidence", coerce=_optional_int, validate_choice=False)
-    status = SelectField("Statut", choices=[("", "Tous"), *Status.choices()], default="")
+    status = SelectField(
+        "Statut", choices=[("", "Tous"), *Status.choices()], default=""
+    )
     submit = SubmitField("Filtrer")
 
     def validate_date_to(self, field):

@@ -84,8 +84,8 @@ class Report(db.Model):
     """A fact of incivility or insecurity, filed by a user on a résidence.
 
     ``occurred_at`` is stored in UTC; the Europe/Paris calendar parts (month, weekday,
-    hour) and the H3 cells are derived once at write time so that statistics can group in
-    the database instead of loading every fact into Python.
+    hour) and the H3 cells are derived once at write time so that statistics can group
+    in the database instead of loading every fact into Python.
     """
 
     __tablename__ = "report"
@@ -165,7 +165,7 @@ class ReportEvent(db.Model):
 
 
 class ReferenceCounter(db.Model):
-    """Last number given to a fact of an organisation in a year (``TMH-2026-000123``)."""
+    """Last fact number of an organisation in a year (``TMH-2026-000123``)."""
 
     __tablename__ = "reference_counter"
 

@@ -229,7 +229,7 @@ def _qualify_form(report, formdata=None) -> QualifyForm:
 @bp.route("/<uuid:report_uuid>/qualifier", methods=["POST"])
 @role_required(*QUALIFIERS)
 def qualify(report_uuid: uuid.UUID):
-    """Change category, status and gravity of a fact; the change goes into its history."""
+    """Change a fact's category, status and gravity; the change joins its history."""
     report = get_visible_report(current_user, report_uuid)
     form = _qualify_form(report, formdata=request.form)
     if form.validate():

@@ -80,7 +80,7 @@ class ReportFilters:
 
 
 def filing_residences(user: User) -> list[Residence]:
-    """Return the résidences ``user`` may file facts for: a gardien's sector, else all."""
+    """Return the résidences ``user`` may file for: a gardien's sector, else all."""
     if user.organisation_id is None:
         return []
     if user.role is Role.GARDIEN:
@@ -94,7 +94,7 @@ def filing_residences(user: User) -> list[Residence]:
 
 
 def frequent_category_ids(user: User, *, limit: int = 5, days: int = 180) -> list[int]:
-    """Return the ids of the categories ``user`` filed most in the last ``days`` days."""
+    """Return the ids of the categories ``user`` filed most in the last ``days``."""
     since = utcnow() - timedelta(days=days)
     rows = db.session.execute(
         db.select(Report.category_id, sa.func.count().label("n"))
@@ -107,7 +107,7 @@ def frequent_category_ids(user: User, *, limit: int = 5, days: int = 180) -> lis
 
 
 def check_report_input(user: User, data: ReportInput) -> dict[str, list[str]]:
-    """Return the domain errors of ``data`` for ``user``, by field (empty when valid)."""
+    """Return the domain errors of ``data`` for ``user`` by field (empty: valid)."""
     errors: dict[str, list[str]] = {}
     config = current_app.config
 
@@ -209,8 +209,9 @@ def _check_position(data: ReportInput, residence, config, fail) -> None:
     if gap > limit and not data.confirm_position:
         fail(
             "confirm_position",
-            f"La position est à {_format_distance(gap)} de la résidence « {residence.name} » "
-            f"(plus de {limit} m) : confirmez-la ou choisissez la bonne résidence.",
+            f"La position est à {_format_distance(gap)} de la résidence "
+            f"« {residence.name} » (plus de {limit} m) : confirmez-la ou choisissez "
+            "la bonne résidence.",
         )
 
 
@@ -234,7 +235,7 @@ def _check_occurred_at(occurred_at: datetime | None, config, fail) -> None:
 
 
 def next_reference(organisation_id: int, code: str, year: int) -> str:
-    """Return the next human reference of the organisation for ``year`` (``TMH-2026-000123``)."""
+    """Return the organisation's next reference for ``year`` (``TMH-2026-000123``)."""
     bump = (
         sa.update(ReferenceCounter)
         .where(
@@ -340,8 +341,11 @@ def create_report(user: User, data: ReportInput) -> tuple[Report, bool]:
 
 
 def visible_reports(user: User) -> sa.Select:
-    """Return a query of the facts ``user`` may read: own facts for a gardien, the
-    organisation's (or the agence's, for a chef d'agence) for readers, none otherwise."""
+    """Return a query of the facts ``user`` may read.
+
+    A gardien reads their own facts; readers the organisation's (a chef d'agence, the
+    agence's); anyone else none.
+    """
     query = db.select(Report)
     if user.organisation_id is None:
         return query.where(sa.false())
