@@ -102,6 +102,22 @@ def test_fact_without_gps_takes_the_residence_position(client, auth, world):
     assert report.gps_accuracy_m is None
 
 
+def test_optional_fields_may_be_left_out(client, auth, world):
+    auth.login(world["gardien"].email)
+    form = valid_form(
+        world,
+        lieu=None,
+        victime=None,
+        suite=None,
+        intervention=None,
+        gravity=None,
+        description=None,
+    )
+    assert client.post("/signalements/nouveau", data=form).status_code == 302
+    report = db.session.scalar(sa.select(Report))
+    assert (report.lieu, report.victime, report.suite, report.gravity) == (None,) * 4
+
+
 def test_resend_with_same_uuid_stores_once(client, auth, world):
     auth.login(world["gardien"].email)
     form = valid_form(world, client_uuid="0b7f7a4e-9a53-4a53-9c0e-2f2a2d7d0c11")

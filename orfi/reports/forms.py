@@ -68,8 +68,10 @@ class ReportForm(BaseForm):
     gps_accuracy_m = FloatField(widget=HiddenInput(), validators=[Optional()])
     location_source = HiddenField()
     confirm_position = BooleanField("Je confirme cette position")
-    lieu = SelectField("Lieu", choices=[NOT_SPECIFIED, *Lieu.choices()])
-    victime = SelectField("Victime", choices=[NOT_SPECIFIED, *Victime.choices()])
+    lieu = SelectField("Lieu", choices=[NOT_SPECIFIED, *Lieu.choices()], default="")
+    victime = SelectField(
+        "Victime", choices=[NOT_SPECIFIED, *Victime.choices()], default=""
+    )
     arret_travail_jours = IntegerField(
         "Arrêt de travail (jours)",
         validators=[Optional(), NumberRange(0, 1000, "Entre 0 et 1000 jours.")],
@@ -78,10 +80,13 @@ class ReportForm(BaseForm):
     mission_service_public = BooleanField(
         "Agent chargé d'une mission de service public"
     )
-    suite = SelectField("Suites données", choices=[NOT_SPECIFIED, *Suite.choices()])
+    suite = SelectField(
+        "Suites données", choices=[NOT_SPECIFIED, *Suite.choices()], default=""
+    )
     intervention = SelectField(
         "Intervention des forces de l'ordre",
         choices=[NOT_SPECIFIED, *Intervention.choices()],
+        default="",
     )
     damage_cost_eur = IntegerField(
         "Coût estimé des dégâts (€)",

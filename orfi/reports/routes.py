@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 
 from flask import (
@@ -143,7 +142,7 @@ def new():
         render_template(
             "reports/new.html",
             form=form,
-            map_config=json.dumps(map_config, ensure_ascii=False),
+            map_config=map_config,
             description_max=current_app.config["ORFI_DESCRIPTION_MAX_LENGTH"],
             has_residences=bool(residences),
         ),
