@@ -1,15 +1,262 @@
-"""Administration views."""
+"""Administration views: an administrator manages their own organisation only.
 
-from flask import Blueprint, render_template
+Every object is looked up within ``current_user.organisation_id``, so that an id of
+another organisation answers 404 whatever the URL.
+"""
 
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user
+
+from orfi.admin.forms import (
+    NO_AGENCE,
+    CategoryAddForm,
+    CategoryEditForm,
+    PasswordResetForm,
+    UserCreateForm,
+    UserEditForm,
+)
+from orfi.admin.services import list_agences, list_sector_residences, resolve_perimeter
 from orfi.auth.access import role_required
-from orfi.auth.models import Role
+from orfi.auth.models import Role, User
+from orfi.auth.services import (
+    create_user,
+    get_user_in,
+    list_users,
+    set_user_password,
+    update_user,
+)
+from orfi.errors import ValidationError
+from orfi.extensions import db
+from orfi.forms import BaseForm
+from orfi.nomenclature.services import (
+    add_category,
+    get_category_in,
+    list_categories,
+    list_families,
+    update_category,
+)
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
+#: The patrimoine import page, when that feature is installed.
+IMPORT_ENDPOINT = "patrimoine.import_patrimoine"
+
+
+@bp.before_request
+@role_required(Role.ADMIN)
+def _admins_only():
+    """Every page of this blueprint is for administrators (403 for the others)."""
+
+
+def _attach_errors(form: BaseForm, errors: dict[str, list[str]]) -> None:
+    """Put service errors next to their fields (unknown keys on the first field)."""
+    fallback = next(iter(form))
+    for name, messages in errors.items():
+        target = getattr(form, name, None) or fallback
+        target.errors = [*target.errors, *messages]
+
+
+def _status() -> int:
+    """200 for a page shown, 422 for a form sent back with errors."""
+    return 422 if request.method == "POST" else 200
+
 
 @bp.route("/")
-@role_required(Role.ADMIN)
 def index():
     """The administrator's landing page."""
-    return render_template("admin/index.html")
+    return render_template(
+        "admin/index.html",
+        import_available=IMPORT_ENDPOINT in current_app.view_functions,
+        import_endpoint=IMPORT_ENDPOINT,
+    )
+
+
+# Users ----------------------------------------------------------------------------
+
+
+def _perimeter_choices(form: UserCreateForm | UserEditForm) -> None:
+    organisation_id = current_user.organisation_id
+    form.agence.choices = [NO_AGENCE] + [
+        (a.id, a.name) for a in list_agences(organisation_id)
+    ]
+    form.sector.choices = [
+        (r.id, f"{r.label} · {r.commune_name}" if r.commune_name else r.label)
+        for r in list_sector_residences(organisation_id)
+    ]
+
+
+@bp.route("/utilisateurs")
+def users():
+    """The organisation's users."""
+    return render_template(
+        "admin/users.html", users=list_users(current_user.organisation_id)
+    )
+
+
+@bp.route("/utilisateurs/nouveau", methods=["GET", "POST"])
+def new_user():
+    """Create a user of the organisation."""
+    form = UserCreateForm()
+    _perimeter_choices(form)
+    if form.validate_on_submit():
+        try:
+            agence, sector = resolve_perimeter(
+                current_user.organisation_id, form.agence.data, form.sector.data or []
+            )
+            user = create_user(
+                email=form.email.data,
+                name=form.name.data,
+                password=form.password.data,
+                role=Role(form.role.data),
+                organisation=current_user.organisation,
+                agence=agence,
+                sector=sector,
+            )
+        except ValidationError as error:
+            db.session.rollback()
+            _attach_errors(form, error.errors)
+        else:
+            db.session.commit()
+            flash(f"Compte créé pour {user.name} ({user.email}).", "success")
+            return redirect(url_for("admin.users"))
+    return render_template("admin/user_new.html", form=form), _status()
+
+
+def _user_data(user: User) -> dict:
+    return {
+        "name": user.name,
+        "role": user.role.value,
+        "agence": user.agence_id,
+        "sector": [r.id for r in user.sector],
+        "active": user.active,
+    }
+
+
+@bp.route("/utilisateurs/<int:user_id>", methods=["GET", "POST"])
+def edit_user(user_id: int):
+    """Change a user's name, role, perimeter and active flag."""
+    user = get_user_in(current_user.organisation_id, user_id)
+    form = UserEditForm(data=_user_data(user))
+    _perimeter_choices(form)
+    if form.validate_on_submit():
+        try:
+            agence, sector = resolve_perimeter(
+                current_user.organisation_id, form.agence.data, form.sector.data or []
+            )
+            update_user(
+                user,
+                actor=current_user,
+                name=form.name.data,
+                role=Role(form.role.data),
+                agence=agence,
+                sector=sector,
+                active=form.active.data,
+            )
+        except ValidationError as error:
+            db.session.rollback()
+            _attach_errors(form, error.errors)
+        else:
+            db.session.commit()
+            flash(f"Compte de {user.name} enregistré.", "success")
+            return redirect(url_for("admin.users"))
+    return render_template("admin/user_edit.html", form=form, user=user), _status()
+
+
+@bp.route("/utilisateurs/<int:user_id>/mot-de-passe", methods=["GET", "POST"])
+def reset_password(user_id: int):
+    """Give a user a new password (to pass on to them by a safe channel)."""
+    user = get_user_in(current_user.organisation_id, user_id)
+    form = PasswordResetForm()
+    if form.validate_on_submit():
+        try:
+            set_user_password(user, form.password.data)
+        except ValidationError as error:
+            db.session.rollback()
+            _attach_errors(form, error.errors)
+        else:
+            db.session.commit()
+            flash(
+                f"Mot de passe de {user.name} changé : transmettez-le-lui de vive voix "
+                "ou par un canal sûr, jamais avec l'adresse e-mail.",
+                "success",
+            )
+            return redirect(url_for("admin.edit_user", user_id=user.id))
+    return (
+        render_template("admin/user_password.html", form=form, user=user),
+        _status(),
+    )
+
+
+# Nomenclature ---------------------------------------------------------------------
+
+
+@bp.route("/nomenclature")
+def nomenclature():
+    """The organisation's categories, grouped by family."""
+    categories = list_categories(current_user.organisation_id, active_only=False)
+    by_family: dict[int, list] = {}
+    for category in categories:
+        by_family.setdefault(category.family_id, []).append(category)
+    return render_template(
+        "admin/nomenclature.html", families=list_families(), by_family=by_family
+    )
+
+
+@bp.route("/nomenclature/nouvelle", methods=["GET", "POST"])
+def new_category():
+    """Add a local category to a family."""
+    families = list_families()
+    form = CategoryAddForm()
+    form.family.choices = [("", "— Choisissez une famille —")] + [
+        (f.id, f"{f.code} · {f.label}") for f in families
+    ]
+    if request.method == "GET":
+        wanted = request.args.get("famille", "")
+        form.family.data = next((f.id for f in families if f.code == wanted), None)
+    if form.validate_on_submit():
+        try:
+            category = add_category(
+                current_user.organisation_id,
+                family_id=form.family.data,
+                code=form.code.data,
+                label=form.label.data,
+            )
+        except ValidationError as error:
+            db.session.rollback()
+            _attach_errors(form, error.errors)
+        else:
+            db.session.commit()
+            flash(f"Catégorie {category.display} ajoutée.", "success")
+            return redirect(url_for("admin.nomenclature"))
+    return render_template("admin/category_new.html", form=form), _status()
+
+
+@bp.route("/nomenclature/<int:category_id>", methods=["GET", "POST"])
+def edit_category(category_id: int):
+    """Change a category's label and active flag (never its code)."""
+    category = get_category_in(current_user.organisation_id, category_id)
+    form = CategoryEditForm(data={"label": category.label, "active": category.active})
+    if form.validate_on_submit():
+        try:
+            update_category(category, label=form.label.data, active=form.active.data)
+        except ValidationError as error:
+            db.session.rollback()
+            _attach_errors(form, error.errors)
+        else:
+            db.session.commit()
+            flash(f"Catégorie {category.code} enregistrée.", "success")
+            return redirect(url_for("admin.nomenclature"))
+    return (
+        render_template("admin/category_edit.html", form=form, category=category),
+        _status(),
+    )

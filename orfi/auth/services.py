@@ -1,16 +1,19 @@
-"""Account services: creating users and checking their credentials."""
+"""Account services: creating, reading and editing users, checking their credentials."""
 
 from __future__ import annotations
 
 import functools
 import logging
 import secrets
+from collections.abc import Sequence
 
+import sqlalchemy as sa
+from flask import current_app
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from orfi.auth.models import Federation, Role, User
 from orfi.database import utcnow
-from orfi.errors import ValidationError
+from orfi.errors import NotFound, ValidationError
 from orfi.extensions import db
 from orfi.patrimoine.models import Agence, Organisation, Residence
 
@@ -88,13 +91,14 @@ def create_user(
 
 
 def authenticate(email: str, password: str) -> User | None:
-    """Return the active user with these credentials, or None (same answer for both faults)."""
+    """Return the active user with these credentials, or None."""
     user = db.session.scalar(
         db.select(User).where(User.email == normalise_email(email))
     )
     if user is None:
         # Spend the same time as a real check so that timing does not reveal accounts.
-        check_password_hash(_dummy_hash(), password)
+        method = current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
+        check_password_hash(_dummy_hash(method), password)
         return None
     if not user.check_password(password) or not user.active:
         return None
@@ -107,6 +111,99 @@ def load_user(user_id: str) -> User | None:
     return db.session.get(User, int(user_id)) if user_id.isdigit() else None
 
 
+#: Roles an administrator gives within their organisation (federation accounts are not
+#: the organisation's).
+ORGANISATION_ROLES = (Role.GARDIEN, Role.REFERENT, Role.DIRECTION, Role.ADMIN)
+
+
+def list_users(organisation_id: int) -> Sequence[User]:
+    """Return the organisation's users by name, with their agence and sector loaded."""
+    return db.session.scalars(
+        db.select(User)
+        .where(User.organisation_id == organisation_id)
+        .options(sa.orm.joinedload(User.agence), sa.orm.selectinload(User.sector))
+        .order_by(sa.func.lower(User.name), User.email)
+    ).all()
+
+
+def get_user_in(organisation_id: int, user_id: int) -> User:
+    """Return the organisation's user with this id, else raise NotFound."""
+    user = db.session.scalar(
+        db.select(User).where(
+            User.id == user_id, User.organisation_id == organisation_id
+        )
+    )
+    if user is None:
+        raise NotFound("Utilisateur introuvable.")
+    return user
+
+
+def update_user(
+    user: User,
+    *,
+    actor: User,
+    name: str,
+    role: Role,
+    agence: Agence | None,
+    sector: list[Residence],
+    active: bool,
+) -> User:
+    """Change a user's name, role, perimeter and active flag, as ``actor`` asks.
+
+    An administrator may neither demote nor deactivate themselves, so that an
+    organisation always keeps the administrator who is acting.
+    """
+    errors: dict[str, list[str]] = {}
+    if not name.strip():
+        errors["name"] = ["Le nom est obligatoire."]
+    if user.organisation_id is None or role not in ORGANISATION_ROLES:
+        errors["role"] = ["Rôle impossible pour un compte de bailleur."]
+    elif user.id == actor.id and role is not Role.ADMIN:
+        errors["role"] = [
+            "Vous ne pouvez pas retirer votre propre rôle d'administrateur : "
+            "demandez-le à un autre administrateur."
+        ]
+    if user.id == actor.id and not active:
+        errors["active"] = ["Vous ne pouvez pas désactiver votre propre compte."]
+    if agence is not None and agence.organisation_id != user.organisation_id:
+        errors["agence"] = ["Cette agence n'appartient pas au bailleur."]
+    if any(r.organisation_id != user.organisation_id for r in sector):
+        errors["sector"] = ["Une résidence du secteur n'appartient pas au bailleur."]
+    if errors:
+        raise ValidationError(errors)
+    changed = sorted(
+        key
+        for key, old, new in (
+            ("name", user.name, name.strip()),
+            ("role", user.role, role),
+            ("agence", user.agence_id, agence.id if agence else None),
+            ("sector", {r.id for r in user.sector}, {r.id for r in sector}),
+            ("active", user.active, active),
+        )
+        if old != new
+    )
+    user.name = name.strip()
+    user.role = role
+    user.agence = agence
+    user.sector = list(sector)
+    user.active = active
+    db.session.flush()
+    if changed:
+        logger.info(
+            "Compte %s modifié par %s : %s", user.email, actor.email, ", ".join(changed)
+        )
+    return user
+
+
+def set_user_password(user: User, password: str) -> None:
+    """Give ``user`` a new password after checking the password rules."""
+    if problems := check_password_rules(password):
+        raise ValidationError({"password": problems})
+    user.set_password(password)
+    db.session.flush()
+    logger.info("Mot de passe réinitialisé : %s", user.email)
+
+
 @functools.cache
-def _dummy_hash() -> str:
-    return generate_password_hash(secrets.token_hex(16))
+def _dummy_hash(method: str) -> str:
+    return generate_password_hash(secrets.token_hex(16), method=method)

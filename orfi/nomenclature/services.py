@@ -1,13 +1,18 @@
-"""Loading, copying and reading the nomenclature."""
+"""Loading, copying, reading and administering the nomenclature."""
 
 from __future__ import annotations
 
+import logging
+import re
 from collections.abc import Sequence
 
 import sqlalchemy as sa
 
+from orfi.errors import NotFound, ValidationError
 from orfi.extensions import db
 from orfi.nomenclature.models import Category, Family
+
+logger = logging.getLogger(__name__)
 
 #: DOMAIN.md's default nomenclature: (family code, family label, [(code, label), ...]).
 DEFAULT_NOMENCLATURE: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
@@ -19,8 +24,8 @@ DEFAULT_NOMENCLATURE: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] =
         ("AP05", "Harcèlement, intimidation"),
     )),
     ("AB", "Atteintes aux biens", (
-        ("AB01", "Dégradation, vandalisme (portes, vitres, boîtes aux lettres, contrôle "
-                 "d'accès, éclairage)"),
+        ("AB01", "Dégradation, vandalisme (portes, vitres, boîtes aux lettres, "
+                 "contrôle d'accès, éclairage)"),
         ("AB02", "Tags, graffitis"),
         ("AB03", "Incendie volontaire (local poubelles, cave, véhicule)"),
         ("AB04", "Vol, cambriolage (caves, locaux, chantier)"),
@@ -51,7 +56,7 @@ DEFAULT_NOMENCLATURE: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] =
 
 
 def load_default_nomenclature() -> int:
-    """Insert the default families and template categories that are missing; return how many."""
+    """Insert the missing default families and template categories; return how many."""
     added = 0
     families = {f.code: f for f in db.session.scalars(db.select(Family))}
     templates = set(
@@ -124,3 +129,103 @@ def get_category(organisation_id: int, category_id: int) -> Category | None:
     if category is None or category.organisation_id != organisation_id:
         return None
     return category
+
+
+#: A category code: the family's two letters and two digits (e.g. TT08).
+CATEGORY_CODE = re.compile(r"^[A-Z]{2}\d{2}$")
+LABEL_MAX_LENGTH = 200
+
+
+def list_families() -> Sequence[Family]:
+    """Return the families in display order."""
+    return db.session.scalars(db.select(Family).order_by(Family.position)).all()
+
+
+def get_category_in(organisation_id: int, category_id: int) -> Category:
+    """Return the organisation's category with this id, else raise NotFound."""
+    category = get_category(organisation_id, category_id)
+    if category is None:
+        raise NotFound("Catégorie introuvable.")
+    return category
+
+
+def _label_errors(label: str) -> list[str]:
+    if not label.strip():
+        return ["Le libellé est obligatoire."]
+    if len(label.strip()) > LABEL_MAX_LENGTH:
+        return [f"{LABEL_MAX_LENGTH} caractères au plus."]
+    return []
+
+
+def update_category(category: Category, *, label: str, active: bool) -> Category:
+    """Change a category's label and active flag; its code never changes."""
+    if problems := _label_errors(label):
+        raise ValidationError({"label": problems})
+    category.label = label.strip()
+    category.active = active
+    db.session.flush()
+    logger.info(
+        "Catégorie %s du bailleur %s modifiée (active : %s)",
+        category.code,
+        category.organisation_id,
+        active,
+    )
+    return category
+
+
+def add_category(
+    organisation_id: int, *, family_id: int | None, code: str, label: str
+) -> Category:
+    """Add a local category to a family of the organisation's nomenclature."""
+    code = code.strip().upper()
+    errors: dict[str, list[str]] = {}
+    family = db.session.get(Family, family_id) if family_id else None
+    if family is None:
+        errors["family"] = ["Choisissez une famille."]
+    if not CATEGORY_CODE.match(code):
+        errors["code"] = ["Deux lettres puis deux chiffres, par exemple TT08."]
+    elif family is not None and not code.startswith(family.code):
+        errors["code"] = [
+            f"Le code d'une catégorie de la famille {family.code} commence par "
+            f"{family.code} (par exemple {family.code}08)."
+        ]
+    elif _code_taken(organisation_id, code):
+        errors["code"] = ["Ce code existe déjà dans votre nomenclature."]
+    if problems := _label_errors(label):
+        errors["label"] = problems
+    if errors:
+        raise ValidationError(errors)
+    last = db.session.scalar(
+        db.select(sa.func.max(Category.position)).where(
+            Category.organisation_id == organisation_id,
+            Category.family_id == family.id,
+        )
+    )
+    category = Category(
+        organisation_id=organisation_id,
+        family_id=family.id,
+        code=code,
+        label=label.strip(),
+        position=(last or 0) + 1,
+    )
+    try:
+        # A concurrent request may have taken the code since the check above.
+        with db.session.begin_nested():
+            db.session.add(category)
+    except sa.exc.IntegrityError:
+        raise ValidationError(
+            {"code": ["Ce code existe déjà dans votre nomenclature."]}
+        ) from None
+    logger.info("Catégorie %s ajoutée au bailleur %s", code, organisation_id)
+    return category
+
+
+def _code_taken(organisation_id: int, code: str) -> bool:
+    return (
+        db.session.scalar(
+            db.select(Category.id).where(
+                Category.organisation_id == organisation_id, Category.code == code
+            )
+        )
+        is not None
+    )
