@@ -103,14 +103,10 @@ def _register_write_intent(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from orfi.admin.routes import bp as admin_bp
-    from orfi.auth.routes import bp as auth_bp
-    from orfi.main.routes import bp as main_bp
-    from orfi.patrimoine.routes import bp as patrimoine_bp
-    from orfi.reports.routes import bp as reports_bp
+    import importlib
 
-    app.register_blueprint(main_bp)
-    app.register_blueprint(auth_bp)
-    app.register_blueprint(reports_bp)
-    app.register_blueprint(patrimoine_bp)
-    app.register_blueprint(admin_bp)
+    for feature in (
+        "main", "auth", "reports", "patrimoine", "admin", "maps", "stats", "api",
+        "photos", "followup", "activity", "syntheses", "exports", "federation",
+    ):  # fmt: skip
+        app.register_blueprint(importlib.import_module(f"orfi.{feature}.routes").bp)

@@ -148,5 +148,12 @@ def main() -> None:
 
 
 # Feature packages add their own commands to ``cli`` when imported.
-for _module in ("orfi.patrimoine.commands", "orfi.demo.commands"):
+for _module in (
+    "orfi.patrimoine.commands",
+    "orfi.demo.commands",
+    "orfi.api.commands",
+    "orfi.syntheses.commands",
+    "orfi.exports.commands",
+    "orfi.federation.commands",
+):
     importlib.import_module(_module)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Flask
+from flask import Flask, current_app
 
+from orfi.auth.access import FILERS, QUALIFIERS, READERS
+from orfi.auth.models import Role
 from orfi.reports.models import GRAVITY_LABELS
 from orfi.timezone import to_local
 
@@ -15,8 +17,38 @@ def format_local(moment: datetime | None, pattern: str = "%d/%m/%Y %H:%M") -> st
     return "" if moment is None else to_local(moment).strftime(pattern)
 
 
+#: The main menu: endpoint, label, roles that see it. An entry whose endpoint does not
+#: exist (feature not installed) is left out.
+MENU: tuple[tuple[str, str, frozenset[Role]], ...] = (
+    ("reports.new", "Signaler", frozenset(FILERS)),
+    ("reports.mine", "Mes signalements", frozenset(FILERS)),
+    ("reports.index", "Faits", frozenset(READERS)),
+    ("maps.index", "Carte", frozenset(READERS)),
+    ("stats.index", "Statistiques", frozenset(READERS)),
+    ("followup.overdue", "Suivi", frozenset(QUALIFIERS)),
+    ("syntheses.daily", "Synthèse", frozenset(READERS)),
+    ("activity.index", "Activité", frozenset({*QUALIFIERS, Role.FEDERATION})),
+    ("federation.index", "Fédération", frozenset({Role.FEDERATION})),
+    ("patrimoine.residences", "Résidences", frozenset(READERS)),
+    ("admin.index", "Administration", frozenset({Role.ADMIN})),
+)
+
+
+def menu_for(user) -> list[tuple[str, str]]:
+    """Return the (endpoint, label) entries of the main menu that ``user`` may open."""
+    if not getattr(user, "is_authenticated", False):
+        return []
+    views = current_app.view_functions
+    return [
+        (endpoint, label)
+        for endpoint, label, roles in MENU
+        if user.role in roles and endpoint in views
+    ]
+
+
 def register(app: Flask) -> None:
     """Install the filters and globals on ``app``."""
     app.add_template_filter(format_local, "local")
     app.add_template_global(GRAVITY_LABELS, "GRAVITY_LABELS")
+    app.add_template_global(menu_for, "menu_for")
     app.add_template_global(lambda member: member.label if member else "—", "label_of")

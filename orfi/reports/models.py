@@ -134,6 +134,11 @@ class Report(db.Model):
     gravity: Mapped[int | None] = mapped_column(sa.SmallInteger)
     description: Mapped[str] = mapped_column(sa.Text, default="")
     status: Mapped[Status] = mapped_column(enum_type(Status), default=Status.NOUVEAU)
+    # Set when a référent marks this fact as a duplicate of another: it then leaves the
+    # statistics, maps and exports (see ``counted_reports``).
+    duplicate_of_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("report.id"), index=True
+    )
 
     organisation: Mapped[Organisation] = relationship()
     residence: Mapped[Residence] = relationship()

@@ -359,6 +359,11 @@ def visible_reports(user: User) -> sa.Select:
     return query
 
 
+def counted_reports(query: sa.Select) -> sa.Select:
+    """Restrict a query of facts to those that count in statistics (not duplicates)."""
+    return query.where(Report.duplicate_of_id.is_(None))
+
+
 def list_reports(user: User, filters: ReportFilters, *, mine: bool = False):
     """Return a page (Flask-SQLAlchemy pagination) of the facts ``user`` may read."""
     query = visible_reports(user)

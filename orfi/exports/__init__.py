@@ -1,0 +1,1 @@
+"""Exports of a bailleur's own facts (CSV, XLSX, GeoJSON)."""

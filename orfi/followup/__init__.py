@@ -1,0 +1,1 @@
+"""Follow-up of a fact with partners (actions, complaint details)."""

@@ -1,0 +1,1 @@
+"""Statistics pages and their CSV downloads."""

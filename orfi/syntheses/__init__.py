@@ -1,0 +1,1 @@
+"""Daily synthesis and bilan d'activité."""
