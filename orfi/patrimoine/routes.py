@@ -1,9 +1,15 @@
-"""Résidences: list and detail for the people who read the organisation's facts."""
+"""Résidences: list and detail for readers, import for administrators."""
 
-from flask import Blueprint, render_template
+from flask import Blueprint, abort, current_app, render_template
 from flask_login import current_user
 
 from orfi.auth.access import READERS, role_required
+from orfi.auth.models import Role
+from orfi.errors import ImportFileError
+from orfi.extensions import db
+from orfi.geo.patrimoine_io import COLUMN_ALIASES
+from orfi.patrimoine.forms import ImportPatrimoineForm
+from orfi.patrimoine.importer import import_uploaded_patrimoine
 from orfi.patrimoine.services import (
     count_reports_by_residence,
     get_visible_residence,
@@ -33,3 +39,43 @@ def residence(residence_id: int):
     return render_template(
         "patrimoine/residence.html", residence=item, count=counts.get(item.id, 0)
     )
+
+
+@bp.route("/import", methods=["GET", "POST"])
+@role_required(Role.ADMIN)
+def import_patrimoine():
+    """Let an administrator import résidences into their own organisation."""
+    if current_user.organisation is None:
+        abort(403)
+    form = ImportPatrimoineForm()
+    result = None
+    status = 200
+    if form.validate_on_submit():
+        try:
+            result = import_uploaded_patrimoine(
+                current_user.organisation,
+                form.file.data,
+                qpv_file=current_app.config["ORFI_QPV_FILE"] or None,
+                qpv_generation=current_app.config["ORFI_QPV_GENERATION"],
+                strict=form.strict.data,
+            )
+        except ImportFileError as error:
+            db.session.rollback()
+            form.file.errors.append(str(error))
+            status = 422
+        else:
+            if form.dry_run.data or not result.written:
+                db.session.rollback()
+            else:
+                db.session.commit()
+    elif form.is_submitted():
+        status = 422
+    # The result is rendered on the POST response: a redirect would lose its table.
+    return render_template(
+        "patrimoine/import.html",
+        form=form,
+        result=result,
+        dry_run=bool(form.dry_run.data),
+        aliases=COLUMN_ALIASES,
+        qpv_generation=current_app.config["ORFI_QPV_GENERATION"],
+    ), status

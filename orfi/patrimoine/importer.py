@@ -1,0 +1,253 @@
+"""Importing a bailleur's patrimoine: create or update résidences by reference.
+
+Reading and validating the file is :mod:`orfi.geo.patrimoine_io`'s job; this module
+turns its GeoDataFrame into rows. Services write and never commit: the command or the
+view commits once, or rolls back for a dry run.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import sqlalchemy as sa
+from werkzeug.datastructures import FileStorage
+from werkzeug.utils import secure_filename
+
+from orfi.database import utcnow
+from orfi.errors import ImportFileError
+from orfi.extensions import db
+from orfi.geo.patrimoine_io import (
+    PatrimoineData,
+    PatrimoineFileError,
+    RejectedRow,
+    read_patrimoine_with_qpv,
+)
+from orfi.patrimoine.models import Agence, Organisation, Residence
+from orfi.patrimoine.services import get_or_create_agence
+
+logger = logging.getLogger(__name__)
+
+#: Résidence attributes an import may set, when the file carries them.
+IMPORTED_FIELDS = (
+    "name",
+    "address",
+    "commune_insee",
+    "commune_name",
+    "logements",
+    "latitude",
+    "longitude",
+    "outline_geojson",
+    "qpv_code",
+    "qpv_generation",
+)
+#: Rows written between two flushes (and two progress updates).
+BATCH_SIZE = 1000
+
+
+@dataclass
+class ImportResult:
+    """Counts and rejected rows of one import."""
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: list[RejectedRow] = field(default_factory=list)
+    #: Rows read: valid or rejected.
+    total: int = 0
+    agences_created: int = 0
+    in_qpv: int = 0
+    #: False when ``strict`` stopped the import because some rows were rejected.
+    written: bool = True
+    description: str = ""
+    warnings: list[str] = field(default_factory=list)
+    #: "line" (CSV, header = line 1) or "feature" (vector files, from 1).
+    line_kind: str = "line"
+
+
+def load_patrimoine(
+    path: str | Path,
+    *,
+    qpv_file: str | Path | None,
+    qpv_generation: str,
+    layer: str | None = None,
+) -> PatrimoineData:
+    """Read, validate and locate in QPVs a patrimoine file, or raise ImportFileError."""
+    try:
+        return read_patrimoine_with_qpv(
+            path, qpv_path=qpv_file, qpv_generation=qpv_generation, layer=layer
+        )
+    except PatrimoineFileError as error:
+        raise ImportFileError(str(error)) from error
+
+
+def _agence_ids(organisation: Organisation, names: Iterable[str]) -> tuple[dict, int]:
+    """Map each agence name (case-insensitive) to its id, creating missing agences."""
+    existing = db.session.scalars(
+        db.select(Agence).where(Agence.organisation_id == organisation.id)
+    )
+    ids = {agence.name.casefold(): agence.id for agence in existing}
+    created = 0
+    for name in names:
+        if name and name.casefold() not in ids:
+            ids[name.casefold()] = get_or_create_agence(organisation.id, name).id
+            created += 1
+    return ids, created
+
+
+def import_residences(
+    organisation: Organisation,
+    residences: gpd.GeoDataFrame,
+    *,
+    rejected: Iterable[RejectedRow] = (),
+    strict: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> ImportResult:
+    """Create or update ``organisation``'s résidences from a normalised GeoDataFrame.
+
+    Résidences are matched by reference; columns absent from ``residences`` are left
+    as they are; résidences missing from the file are kept. With ``strict``, nothing
+    is written when ``rejected`` is not empty. Writes in bulk statements (objects
+    already loaded in the session are not refreshed); does not commit.
+    """
+    result = ImportResult(rejected=list(rejected))
+    result.total = len(residences) + len(result.rejected)
+    if strict and result.rejected:
+        result.written = False
+        return result
+
+    fields = [name for name in IMPORTED_FIELDS if name in residences.columns]
+    has_agence = "agence" in residences.columns
+    records = residences.drop(columns=residences.geometry.name).to_dict("records")
+    agence_ids: dict[str, int] = {}
+    if has_agence:
+        agence_ids, result.agences_created = _agence_ids(
+            organisation, dict.fromkeys(r["agence"] for r in records if r["agence"])
+        )
+
+    # One query for the whole organisation, as plain rows: tens of thousands of ORM
+    # objects and their unit-of-work bookkeeping cost more than the writes themselves.
+    compared = fields + (["agence_id"] if has_agence else [])
+    existing = {
+        row.reference: row
+        for row in db.session.execute(
+            db.select(
+                Residence.id,
+                Residence.reference,
+                *(getattr(Residence, name) for name in compared),
+            ).where(Residence.organisation_id == organisation.id)
+        )
+    }
+    now = utcnow()
+    table = Residence.__table__
+    update = (
+        table.update()
+        .where(table.c.id == sa.bindparam("row_id"))
+        .values({name: sa.bindparam(name) for name in ["updated_at", *compared]})
+    )
+    for start in range(0, len(records), BATCH_SIZE):
+        batch = records[start : start + BATCH_SIZE]
+        new_rows: list[dict] = []
+        changed_rows: list[dict] = []
+        for record in batch:
+            values = {name: record[name] for name in fields}
+            if has_agence:
+                values["agence_id"] = (
+                    agence_ids[record["agence"].casefold()]
+                    if record["agence"]
+                    else None
+                )
+            if values.get("qpv_code"):
+                result.in_qpv += 1
+            row = existing.get(record["reference"])
+            if row is None:
+                new_rows.append(
+                    {
+                        "organisation_id": organisation.id,
+                        "reference": record["reference"],
+                        "created_at": now,
+                        "updated_at": now,
+                        **values,
+                    }
+                )
+            elif any(getattr(row, name) != value for name, value in values.items()):
+                # Every imported field, changed or not: one statement per batch.
+                changed_rows.append({"row_id": row.id, "updated_at": now, **values})
+            else:
+                result.unchanged += 1
+        # Core executemany statements: the ORM's unit of work would insert row by row
+        # on SQLite to fetch ids we do not need, and costs more than the writes.
+        if new_rows:
+            db.session.execute(table.insert(), new_rows)
+            result.created += len(new_rows)
+        if changed_rows:
+            db.session.execute(update, changed_rows)
+            result.updated += len(changed_rows)
+        if progress is not None:
+            progress(len(batch))
+    logger.info(
+        "Import for %s: %d created, %d updated, %d unchanged, %d rejected",
+        organisation.code,
+        result.created,
+        result.updated,
+        result.unchanged,
+        len(result.rejected),
+    )
+    return result
+
+
+def import_patrimoine_file(
+    organisation: Organisation,
+    path: str | Path,
+    *,
+    qpv_file: str | Path | None,
+    qpv_generation: str,
+    layer: str | None = None,
+    strict: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> ImportResult:
+    """Read ``path`` and import its résidences into ``organisation`` (flushes only)."""
+    data = load_patrimoine(
+        path, qpv_file=qpv_file, qpv_generation=qpv_generation, layer=layer
+    )
+    result = import_residences(
+        organisation,
+        data.residences,
+        rejected=data.rejected,
+        strict=strict,
+        progress=progress,
+    )
+    result.description = data.description
+    result.warnings = data.warnings
+    result.line_kind = data.line_kind
+    return result
+
+
+def import_uploaded_patrimoine(
+    organisation: Organisation,
+    upload: FileStorage,
+    *,
+    qpv_file: str | Path | None,
+    qpv_generation: str,
+    strict: bool = False,
+) -> ImportResult:
+    """Import an uploaded file: keep it in a private temporary folder while reading."""
+    original = upload.filename or ""
+    suffix = Path(original).suffix.lower()
+    name = secure_filename(original) or f"import{suffix}"
+    if not name.lower().endswith(suffix):
+        name += suffix
+    with tempfile.TemporaryDirectory(prefix="orfi-import-") as folder:
+        path = Path(folder) / name
+        upload.save(path)
+        return import_patrimoine_file(
+            organisation,
+            path,
+            qpv_file=qpv_file,
+            qpv_generation=qpv_generation,
+            strict=strict,
+        )
