@@ -1,1 +1,1 @@
-"""The security activity log"""
+"""The security activity log: meetings and interventions."""

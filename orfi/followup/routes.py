@@ -1,5 +1,200 @@
-"""Views of the followup feature."""
+"""Views of the follow-up: actions and complaint of a fact, overdue facts."""
 
-from flask import Blueprint
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user
+
+from orfi.auth.access import QUALIFIERS, role_required
+from orfi.errors import ValidationError
+from orfi.extensions import db
+from orfi.followup.forms import ActionForm, ComplaintForm
+from orfi.followup.models import (
+    ActionKind,
+    Complaint,
+    ComplaintFiler,
+    ComplaintKind,
+    FollowupAction,
+    Partner,
+    tadpr_eligible,
+)
+from orfi.followup.services import (
+    ActionInput,
+    ComplaintInput,
+    add_action,
+    days_since,
+    edits_followup,
+    get_complaint,
+    list_actions,
+    list_overdue_reports,
+    reads_followup,
+    save_complaint,
+)
+from orfi.reports.models import STAFF_VICTIMS, Report
+from orfi.reports.services import get_visible_report
+from orfi.timezone import now_local
 
 bp = Blueprint("followup", __name__, url_prefix="/suivi")
+
+
+@dataclass
+class Panel:
+    """What the follow-up panel of a fact shows."""
+
+    actions: list[FollowupAction]
+    complaint: Complaint | None
+    staff_victim: bool
+    tadpr: bool
+    action_form: ActionForm | None = None
+    complaint_form: ComplaintForm | None = None
+
+
+def _action_form(formdata=None) -> ActionForm:
+    form = ActionForm(formdata=formdata)
+    if formdata is None:
+        form.done_on.data = now_local().date()
+    return form
+
+
+def _complaint_form(report: Report, complaint: Complaint | None, formdata=None):
+    form = ComplaintForm(formdata=formdata)
+    if formdata is None:
+        form.mission_service_public.data = report.mission_service_public
+        if complaint is not None:
+            form.kind.data = complaint.kind.value
+            form.filed_by.data = complaint.filed_by.value
+            form.filed_on.data = complaint.filed_on
+            form.reference.data = complaint.reference
+            form.sworn_agent_pv.data = complaint.sworn_agent_pv
+    return form
+
+
+def build_panel(report: Report, action_form=None, complaint_form=None) -> Panel | None:
+    """Return the follow-up panel of ``report`` for the current user, or None."""
+    if not current_user.is_authenticated or not reads_followup(current_user, report):
+        return None
+    complaint = get_complaint(report)
+    panel = Panel(
+        actions=list_actions(report),
+        complaint=complaint,
+        staff_victim=report.victime in STAFF_VICTIMS,
+        tadpr=tadpr_eligible(report),
+    )
+    if edits_followup(current_user, report):
+        panel.action_form = action_form or _action_form()
+        panel.complaint_form = complaint_form or _complaint_form(report, complaint)
+    return panel
+
+
+@bp.app_context_processor
+def _panel_builder():
+    return {"followup_panel": build_panel}
+
+
+@bp.app_template_filter("days_since")
+def _days_since(moment):
+    return days_since(moment)
+
+
+def _attach_errors(form, errors: dict[str, list[str]]) -> None:
+    for name, messages in errors.items():
+        field = getattr(form, name, None) or form.submit
+        field.errors = [*field.errors, *messages]
+
+
+def _detail(report: Report):
+    return redirect(url_for("reports.detail", report_uuid=report.uuid) + "#suivi")
+
+
+@bp.route("/<uuid:report_uuid>/actions", methods=["POST"])
+@role_required(*QUALIFIERS)
+def add(report_uuid: uuid.UUID):
+    """Add an action to a fact's follow-up (its status moves with it)."""
+    report = get_visible_report(current_user, report_uuid)
+    form = _action_form(request.form)
+    if form.validate():
+        try:
+            add_action(
+                current_user,
+                report,
+                ActionInput(
+                    done_on=form.done_on.data,
+                    kind=ActionKind.coerce(form.kind.data),
+                    partner=Partner.coerce(form.partner.data),
+                    note=form.note.data or "",
+                    close=form.close.data,
+                ),
+            )
+        except ValidationError as error:
+            db.session.rollback()
+            _attach_errors(form, error.errors)
+        else:
+            db.session.commit()
+            flash("Action de suivi enregistrée.", "success")
+            return _detail(report)
+    panel = build_panel(report, action_form=form)
+    return (
+        render_template("followup/action.html", report=report, panel=panel, form=form),
+        422,
+    )
+
+
+@bp.route("/<uuid:report_uuid>/plainte", methods=["POST"])
+@role_required(*QUALIFIERS)
+def complaint(report_uuid: uuid.UUID):
+    """Record or correct the complaint details of a fact."""
+    report = get_visible_report(current_user, report_uuid)
+    form = _complaint_form(report, None, request.form)
+    if form.validate():
+        try:
+            save_complaint(
+                current_user,
+                report,
+                ComplaintInput(
+                    kind=ComplaintKind.coerce(form.kind.data),
+                    filed_by=ComplaintFiler.coerce(form.filed_by.data),
+                    filed_on=form.filed_on.data,
+                    reference=form.reference.data or "",
+                    sworn_agent_pv=form.sworn_agent_pv.data,
+                    mission_service_public=form.mission_service_public.data,
+                ),
+            )
+        except ValidationError as error:
+            db.session.rollback()
+            _attach_errors(form, error.errors)
+        else:
+            db.session.commit()
+            flash("Dépôt enregistré.", "success")
+            return _detail(report)
+    panel = build_panel(report, complaint_form=form)
+    return (
+        render_template(
+            "followup/complaint.html", report=report, panel=panel, form=form
+        ),
+        422,
+    )
+
+
+@bp.route("/")
+@role_required(*QUALIFIERS)
+def overdue():
+    """Facts of gravity 3 or 4 still without any action after N days."""
+    days = current_app.config["ORFI_FOLLOWUP_OVERDUE_DAYS"]
+    page = list_overdue_reports(
+        current_user,
+        days,
+        page=max(request.args.get("page", 1, type=int), 1),
+        per_page=current_app.config["ORFI_PAGE_SIZE"],
+    )
+    return render_template("followup/overdue.html", page=page, days=days)

@@ -1,0 +1,497 @@
+"""The activity log: meetings and interventions of a référent or a chargé de mission.
+
+An organisation's entries belong to its référents and administrators; a federation's
+to its chargés de mission. A federation works for the bailleurs of its region (every
+bailleur for a national federation) and never sees a fact's detail, so it cannot link
+facts to an intervention.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+import sqlalchemy as sa
+
+from orfi.activity.models import Meeting, MeetingKind, PartnerIntervention
+from orfi.auth.access import QUALIFIERS
+from orfi.auth.models import Federation, Role, User
+from orfi.errors import AccessDenied, NotFound, ValidationError
+from orfi.extensions import db
+from orfi.followup.models import Partner
+from orfi.patrimoine.models import Organisation, Residence
+from orfi.reports.models import Report
+from orfi.reports.services import visible_reports
+from orfi.timezone import now_local
+
+logger = logging.getLogger(__name__)
+
+SUBJECT_MAX_LENGTH = 200
+NOTES_MAX_LENGTH = 2000
+#: How many facts one intervention may be linked to.
+MAX_LINKED_REPORTS = 50
+
+
+@dataclass(frozen=True)
+class Owner:
+    """Whose log an entry belongs to: an organisation or a federation."""
+
+    organisation_id: int | None = None
+    federation_id: int | None = None
+
+    def filter(self, model) -> sa.ColumnElement[bool]:
+        """Return the condition selecting this owner's rows of ``model``."""
+        if self.organisation_id is not None:
+            return model.organisation_id == self.organisation_id
+        return model.federation_id == self.federation_id
+
+
+def logs_activity(user: User) -> bool:
+    """Whether ``user`` keeps an activity log (référent, admin, federation)."""
+    return user.role in QUALIFIERS or user.role is Role.FEDERATION
+
+
+def owner_of(user: User) -> Owner:
+    """Return the log ``user`` reads: their organisation's or their federation's."""
+    if user.role is Role.FEDERATION and user.federation_id is not None:
+        return Owner(federation_id=user.federation_id)
+    if user.organisation_id is not None:
+        return Owner(organisation_id=user.organisation_id)
+    raise AccessDenied("Ce compte n'a pas de journal d'activité.")
+
+
+def region_organisations(federation: Federation) -> sa.Select:
+    """Return a query of the bailleurs a federation works for (its region's)."""
+    query = db.select(Organisation)
+    if federation.region:
+        query = query.where(Organisation.region == federation.region)
+    return query
+
+
+def activity_bailleurs(user: User) -> list[Organisation]:
+    """Return the bailleurs ``user`` may log meetings and interventions for."""
+    if user.role is Role.FEDERATION:
+        if user.federation is None:
+            return []
+        return list(
+            db.session.scalars(
+                region_organisations(user.federation).order_by(Organisation.name)
+            )
+        )
+    return [user.organisation] if user.organisation is not None else []
+
+
+def activity_residences(user: User) -> list[Residence]:
+    """Return the résidences ``user`` may name in a meeting or an intervention."""
+    ids = [o.id for o in activity_bailleurs(user)]
+    if not ids:
+        return []
+    return list(
+        db.session.scalars(
+            db.select(Residence)
+            .where(Residence.organisation_id.in_(ids))
+            .options(sa.orm.joinedload(Residence.organisation))
+            .order_by(Residence.organisation_id, Residence.name)
+        )
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Meetings
+# --------------------------------------------------------------------------------------
+
+
+@dataclass
+class MeetingInput:
+    """A meeting as the user submits it, parsed."""
+
+    held_on: date | None
+    kind: MeetingKind | None
+    subject: str = ""
+    partners: list[Partner] = field(default_factory=list)
+    bailleur_ids: list[int] = field(default_factory=list)
+    residence_ids: list[int] = field(default_factory=list)
+    notes: str = ""
+
+
+def _check_common(
+    errors: dict[str, list[str]],
+    day: date | None,
+    subject: str,
+    notes: str,
+    *,
+    date_field: str,
+    missing: str,
+) -> None:
+    if day is None:
+        errors[date_field] = [missing]
+    elif day > now_local().date():
+        errors[date_field] = [
+            "Le journal enregistre ce qui a eu lieu : pas de date future."
+        ]
+    if len(subject) > SUBJECT_MAX_LENGTH:
+        errors["subject"] = [f"L'objet est limité à {SUBJECT_MAX_LENGTH} caractères."]
+    if len(notes) > NOTES_MAX_LENGTH:
+        errors["notes"] = [f"Les notes sont limitées à {NOTES_MAX_LENGTH} caractères."]
+
+
+def _pick_bailleurs(user: User, ids: Sequence[int], errors: dict) -> list[Organisation]:
+    allowed = {o.id: o for o in activity_bailleurs(user)}
+    if user.role is not Role.FEDERATION:
+        return list(allowed.values())  # an organisation's log concerns itself
+    unknown = [i for i in ids if i not in allowed]
+    if unknown:
+        errors["bailleurs"] = ["Ce bailleur n'est pas dans la région de la fédération."]
+    return [allowed[i] for i in ids if i in allowed]
+
+
+def _pick_residences(
+    user: User, ids: Sequence[int], errors: dict, name: str
+) -> list[Residence]:
+    if not ids:
+        return []
+    allowed = {r.id: r for r in activity_residences(user)}
+    if any(i not in allowed for i in ids):
+        errors[name] = ["Cette résidence n'appartient à aucun de vos bailleurs."]
+    return [allowed[i] for i in ids if i in allowed]
+
+
+def _apply_meeting(user: User, meeting: Meeting, data: MeetingInput) -> Meeting:
+    errors: dict[str, list[str]] = {}
+    subject, notes = (data.subject or "").strip(), (data.notes or "").strip()
+    _check_common(
+        errors,
+        data.held_on,
+        subject,
+        notes,
+        date_field="held_on",
+        missing="Indiquez la date de la réunion.",
+    )
+    if data.kind is None:
+        errors["kind"] = ["Choisissez le type de réunion."]
+    bailleurs = _pick_bailleurs(user, data.bailleur_ids, errors)
+    residences = _pick_residences(user, data.residence_ids, errors, "residences")
+    if errors:
+        raise ValidationError(errors)
+    # A résidence concerns its bailleur: add it when the user did not tick it.
+    for residence in residences:
+        if all(b.id != residence.organisation_id for b in bailleurs):
+            bailleurs.append(residence.organisation)
+    meeting.held_on = data.held_on
+    meeting.kind = data.kind
+    meeting.subject = subject
+    meeting.partners = [p.value for p in dict.fromkeys(data.partners)]
+    meeting.notes = notes
+    meeting.bailleurs = bailleurs
+    meeting.residences = residences
+    db.session.flush()
+    return meeting
+
+
+def create_meeting(user: User, data: MeetingInput) -> Meeting:
+    """Log a meeting in ``user``'s activity log."""
+    if not logs_activity(user):
+        raise AccessDenied("Vous ne tenez pas de journal d'activité.")
+    owner = owner_of(user)
+    meeting = Meeting(
+        organisation_id=owner.organisation_id,
+        federation_id=owner.federation_id,
+        created_by_id=user.id,
+    )
+    _apply_meeting(user, meeting, data)
+    db.session.add(meeting)
+    db.session.flush()
+    logger.info("Réunion %s enregistrée par l'utilisateur %s", meeting.id, user.id)
+    return meeting
+
+
+def update_meeting(user: User, meeting: Meeting, data: MeetingInput) -> Meeting:
+    """Change a meeting of ``user``'s log."""
+    return _apply_meeting(user, meeting, data)
+
+
+def get_meeting(user: User, meeting_id: int) -> Meeting:
+    """Return a meeting of ``user``'s log, else raise NotFound."""
+    meeting = db.session.scalar(
+        db.select(Meeting).where(
+            Meeting.id == meeting_id, owner_of(user).filter(Meeting)
+        )
+    )
+    if meeting is None:
+        raise NotFound("Réunion introuvable.")
+    return meeting
+
+
+def delete_meeting(user: User, meeting: Meeting) -> None:
+    """Remove a meeting from ``user``'s log."""
+    db.session.delete(meeting)
+    db.session.flush()
+    logger.info("Réunion %s supprimée par l'utilisateur %s", meeting.id, user.id)
+
+
+def list_meetings(user: User, date_from: date, date_to: date) -> list[Meeting]:
+    """Return the meetings of ``user``'s log held in the period, latest first."""
+    return list(
+        db.session.scalars(
+            db.select(Meeting)
+            .where(
+                owner_of(user).filter(Meeting),
+                Meeting.held_on.between(date_from, date_to),
+            )
+            .options(
+                sa.orm.selectinload(Meeting.bailleurs),
+                sa.orm.selectinload(Meeting.residences),
+            )
+            .order_by(Meeting.held_on.desc(), Meeting.id.desc())
+        )
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Interventions
+# --------------------------------------------------------------------------------------
+
+
+@dataclass
+class InterventionInput:
+    """An intervention as the user submits it, parsed."""
+
+    done_on: date | None
+    beneficiary_id: int | None
+    partner: Partner | None
+    subject: str = ""
+    notes: str = ""
+    residence_id: int | None = None
+    report_references: list[str] = field(default_factory=list)
+
+
+_REFERENCE_SPLIT = re.compile(r"[\s,;]+")
+
+
+def parse_references(text: str) -> list[str]:
+    """Split a list of fact references typed by the user (commas, spaces, lines)."""
+    return [
+        part.upper()
+        for part in dict.fromkeys(_REFERENCE_SPLIT.split(text or ""))
+        if part
+    ]
+
+
+def find_linkable_reports(
+    user: User, references: Sequence[str], beneficiary_id: int | None
+) -> tuple[list[Report], list[str]]:
+    """Return the facts ``user`` may link among ``references``, and the refused ones.
+
+    A fact is linkable when the user can read it and it belongs to the beneficiary.
+    """
+    if not references:
+        return [], []
+    found = {
+        r.reference: r
+        for r in db.session.scalars(
+            visible_reports(user).where(Report.reference.in_(list(references)))
+        )
+        if r.organisation_id == beneficiary_id
+    }
+    return (
+        [found[ref] for ref in references if ref in found],
+        [ref for ref in references if ref not in found],
+    )
+
+
+def _apply_intervention(
+    user: User, intervention: PartnerIntervention, data: InterventionInput
+) -> PartnerIntervention:
+    errors: dict[str, list[str]] = {}
+    subject, notes = (data.subject or "").strip(), (data.notes or "").strip()
+    _check_common(
+        errors,
+        data.done_on,
+        subject,
+        notes,
+        date_field="done_on",
+        missing="Indiquez la date de l'intervention.",
+    )
+    allowed = {o.id: o for o in activity_bailleurs(user)}
+    beneficiary_id = data.beneficiary_id
+    if user.role is not Role.FEDERATION:
+        beneficiary_id = user.organisation_id
+    if beneficiary_id is None:
+        errors["beneficiary"] = ["Choisissez le bailleur concerné."]
+    elif beneficiary_id not in allowed:
+        errors["beneficiary"] = [
+            "Ce bailleur n'est pas dans la région de la fédération."
+        ]
+    if data.partner is None:
+        errors["partner"] = ["Choisissez le service contacté."]
+    residence = None
+    if data.residence_id is not None:
+        picked = _pick_residences(user, [data.residence_id], errors, "residence")
+        residence = picked[0] if picked else None
+        if residence is not None and residence.organisation_id != beneficiary_id:
+            errors["residence"] = [
+                "Cette résidence n'appartient pas au bailleur choisi."
+            ]
+    reports: list[Report] = []
+    if data.report_references:
+        if user.role is Role.FEDERATION:
+            errors["reports"] = [
+                "Un compte fédération ne voit pas le détail des faits : il ne peut pas "
+                "en lier."
+            ]
+        elif len(data.report_references) > MAX_LINKED_REPORTS:
+            errors["reports"] = [
+                f"Au plus {MAX_LINKED_REPORTS} faits par intervention."
+            ]
+        else:
+            reports, refused = find_linkable_reports(
+                user, data.report_references, beneficiary_id
+            )
+            if refused:
+                errors["reports"] = [
+                    "Fait inconnu ou hors de votre périmètre : " + ", ".join(refused)
+                ]
+    if errors:
+        raise ValidationError(errors)
+    intervention.done_on = data.done_on
+    intervention.beneficiary_id = beneficiary_id
+    intervention.partner = data.partner
+    intervention.subject = subject
+    intervention.notes = notes
+    intervention.residence = residence
+    intervention.reports = reports
+    db.session.flush()
+    return intervention
+
+
+def create_intervention(user: User, data: InterventionInput) -> PartnerIntervention:
+    """Log an intervention made for a bailleur in ``user``'s activity log."""
+    if not logs_activity(user):
+        raise AccessDenied("Vous ne tenez pas de journal d'activité.")
+    owner = owner_of(user)
+    intervention = PartnerIntervention(
+        organisation_id=owner.organisation_id,
+        federation_id=owner.federation_id,
+        created_by_id=user.id,
+    )
+    _apply_intervention(user, intervention, data)
+    db.session.add(intervention)
+    db.session.flush()
+    logger.info(
+        "Intervention %s enregistrée par l'utilisateur %s", intervention.id, user.id
+    )
+    return intervention
+
+
+def update_intervention(
+    user: User, intervention: PartnerIntervention, data: InterventionInput
+) -> PartnerIntervention:
+    """Change an intervention of ``user``'s log."""
+    return _apply_intervention(user, intervention, data)
+
+
+def get_intervention(user: User, intervention_id: int) -> PartnerIntervention:
+    """Return an intervention of ``user``'s log, else raise NotFound."""
+    intervention = db.session.scalar(
+        db.select(PartnerIntervention).where(
+            PartnerIntervention.id == intervention_id,
+            owner_of(user).filter(PartnerIntervention),
+        )
+    )
+    if intervention is None:
+        raise NotFound("Intervention introuvable.")
+    return intervention
+
+
+def delete_intervention(user: User, intervention: PartnerIntervention) -> None:
+    """Remove an intervention from ``user``'s log."""
+    db.session.delete(intervention)
+    db.session.flush()
+    logger.info(
+        "Intervention %s supprimée par l'utilisateur %s", intervention.id, user.id
+    )
+
+
+def list_interventions(
+    user: User, date_from: date, date_to: date
+) -> list[PartnerIntervention]:
+    """Return the interventions of ``user``'s log in the period, latest first."""
+    return list(
+        db.session.scalars(
+            db.select(PartnerIntervention)
+            .where(
+                owner_of(user).filter(PartnerIntervention),
+                PartnerIntervention.done_on.between(date_from, date_to),
+            )
+            .options(
+                sa.orm.joinedload(PartnerIntervention.beneficiary),
+                sa.orm.joinedload(PartnerIntervention.residence),
+                sa.orm.selectinload(PartnerIntervention.reports),
+            )
+            .order_by(PartnerIntervention.done_on.desc(), PartnerIntervention.id.desc())
+        )
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Counts for the bilan
+# --------------------------------------------------------------------------------------
+
+
+def count_meetings_by_kind(
+    owner: Owner, date_from: date, date_to: date
+) -> list[tuple[MeetingKind, int]]:
+    """Return every meeting kind with its count in the period (seed report's order)."""
+    rows = db.session.execute(
+        db.select(Meeting.kind, sa.func.count())
+        .where(owner.filter(Meeting), Meeting.held_on.between(date_from, date_to))
+        .group_by(Meeting.kind)
+    )
+    counts = dict(rows.all())
+    return [(kind, counts.get(kind, 0)) for kind in MeetingKind]
+
+
+def count_interventions_by_bailleur(
+    owner: Owner, date_from: date, date_to: date
+) -> list[tuple[str, int]]:
+    """Return (bailleur name, count) of the period's interventions, most first."""
+    n = sa.func.count().label("n")
+    rows = db.session.execute(
+        db.select(Organisation.name, n)
+        .join(
+            PartnerIntervention, PartnerIntervention.beneficiary_id == Organisation.id
+        )
+        .where(
+            owner.filter(PartnerIntervention),
+            PartnerIntervention.done_on.between(date_from, date_to),
+        )
+        .group_by(Organisation.name)
+        .order_by(n.desc(), Organisation.name)
+    )
+    return [(name, count) for name, count in rows.all()]
+
+
+def count_interventions_by_month(
+    owner: Owner, date_from: date, date_to: date
+) -> list[tuple[str, int, int]]:
+    """Return (bailleur name, YYYYMM, count) of the period's interventions."""
+    rows = db.session.execute(
+        db.select(Organisation.name, PartnerIntervention.done_on)
+        .join(
+            PartnerIntervention, PartnerIntervention.beneficiary_id == Organisation.id
+        )
+        .where(
+            owner.filter(PartnerIntervention),
+            PartnerIntervention.done_on.between(date_from, date_to),
+        )
+    )
+    # Grouping by month in Python keeps the query portable (SQLite and PostgreSQL);
+    # a year's log holds a few hundred rows.
+    counts: dict[tuple[str, int], int] = {}
+    for name, day in rows.all():
+        key = (name, day.year * 100 + day.month)
+        counts[key] = counts.get(key, 0) + 1
+    return [(name, month, n) for (name, month), n in sorted(counts.items())]
