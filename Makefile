@@ -19,9 +19,7 @@ install: $(STAMP)
 ## run: create the virtualenv, migrate, load the demo on first start, serve on :5000
 run: $(STAMP)
 	$(BIN)/orfi init
-	@if [ ! -f instance/.demo-loaded ]; then \
-		$(BIN)/orfi demo && touch instance/.demo-loaded; \
-	fi
+	$(BIN)/orfi demo --if-missing
 	@$(BIN)/orfi demo-logins
 	$(BIN)/orfi run --host $(HOST) --port $(PORT)
 

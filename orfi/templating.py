@@ -26,7 +26,7 @@ MENU: tuple[tuple[str, str, frozenset[Role]], ...] = (
     ("maps.index", "Carte", frozenset(READERS)),
     ("stats.index", "Statistiques", frozenset(READERS)),
     ("followup.overdue", "Suivi", frozenset(QUALIFIERS)),
-    ("syntheses.daily", "Synthèse", frozenset(READERS)),
+    ("syntheses.daily", "Synthèse", frozenset({*READERS, Role.FEDERATION})),
     ("activity.index", "Activité", frozenset({*QUALIFIERS, Role.FEDERATION})),
     ("federation.index", "Fédération", frozenset({Role.FEDERATION})),
     ("patrimoine.residences", "Résidences", frozenset(READERS)),

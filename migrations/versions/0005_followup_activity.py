@@ -155,6 +155,9 @@ def upgrade():
         sa.ForeignKeyConstraint(["report_id"], ["report.id"], name=op.f("fk_intervention_report_report_id_report"), ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("intervention_id", "report_id", name=op.f("pk_intervention_report")),
     )
+    op.create_index(
+        op.f("ix_intervention_report_report_id"), "intervention_report", ["report_id"]
+    )
     op.create_table(
         "report_complaint",
         sa.Column("report_id", sa.Integer(), nullable=False),

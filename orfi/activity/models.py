@@ -71,8 +71,12 @@ intervention_report = sa.Table(
         sa.ForeignKey("partner_intervention.id", ondelete="CASCADE"),
         primary_key=True,
     ),
+    # Indexed on its own: deleting facts checks this column for every deleted row.
     sa.Column(
-        "report_id", sa.ForeignKey("report.id", ondelete="CASCADE"), primary_key=True
+        "report_id",
+        sa.ForeignKey("report.id", ondelete="CASCADE"),
+        primary_key=True,
+        index=True,
     ),
 )
 
