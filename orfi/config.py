@@ -32,6 +32,27 @@ DEFAULTS: dict[str, Any] = {
     "QPV_GENERATION": "2015",
     # Facts listed per page.
     "PAGE_SIZE": 50,
+    # Federation statistics: a cell counting fewer facts than this is never published;
+    # it is merged upward (see docs/exports-and-federation.md).
+    "FEDERATION_MIN_COUNT": 5,
+    # Folder of the re-encoded photos of facts; empty means ``instance/photos``.
+    "PHOTO_DIR": "",
+    # Largest photo accepted before re-encoding, in bytes (10 MB).
+    "PHOTO_MAX_BYTES": 10 * 1024 * 1024,
+    # A fact of gravity 3 or 4 without any follow-up action after this many days is
+    # listed as overdue.
+    "FOLLOWUP_OVERDUE_DAYS": 2,
+    # Daily synthesis e-mail: no SMTP host means the synthesis is only written as HTML.
+    "SMTP_HOST": "",
+    "SMTP_PORT": 25,
+    "SMTP_FROM": "orfi@localhost",
+    "SMTP_USER": "",
+    "SMTP_PASSWORD": "",
+    # 1: upgrade the SMTP connection with STARTTLS before logging in.
+    "SMTP_STARTTLS": 0,
+    # Extra recipients of the synthesis by perimeter code, besides the perimeter's
+    # direction accounts: "TMH:a@tmh.fr,b@tmh.fr;USH-OCC:mission@ush-occitanie.fr".
+    "SYNTHESE_RECIPIENTS": "",
 }
 
 _INT_SETTINGS = {
@@ -52,6 +73,8 @@ def load_settings(
         if raw is None or raw == "":
             continue
         settings[key] = int(raw) if key in _INT_SETTINGS else raw
+    if not settings["PHOTO_DIR"]:
+        settings["PHOTO_DIR"] = os.path.join(instance_path, "photos")
     if not settings["DATABASE_URL"]:
         settings["DATABASE_URL"] = "sqlite:///" + os.path.join(
             instance_path, "orfi.sqlite3"

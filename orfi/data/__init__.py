@@ -1,0 +1,1 @@
+"""Open data shipped with orfi (see README.md here)."""
