@@ -1,1 +1,1 @@
-"""Geographic helpers. Nothing here imports Flask: plain values and GeoDataFrames only."""
+"""Geographic helpers without Flask: plain values, GeoDataFrames, folium maps."""

@@ -80,6 +80,11 @@ GRAVITY_LABELS = {
 }
 
 
+_STATS_FILTERS = (
+    "duplicate_of_id", "category_id", "residence_id", "lieu", "occurred_hour", "status",
+)  # fmt: skip
+
+
 class Report(db.Model):
     """A fact of incivility or insecurity, filed by a user on a résidence.
 
@@ -95,6 +100,42 @@ class Report(db.Model):
         sa.CheckConstraint("longitude BETWEEN -180 AND 180", name="longitude_range"),
         sa.Index("ix_report_org_occurred", "organisation_id", "occurred_at"),
         sa.Index("ix_report_author_created", "author_id", "created_at"),
+        # Covering indexes of the map and statistics queries: the organisation, then
+        # the grouped columns, then every filter column (migration 0003 explains why).
+        sa.Index(
+            "ix_report_stats_time", "organisation_id", "occurred_at", *_STATS_FILTERS
+        ),
+        sa.Index(
+            "ix_report_stats_h3",
+            "organisation_id",
+            "h3_r9",
+            "occurred_at",
+            *_STATS_FILTERS,
+        ),
+        sa.Index(
+            "ix_report_stats_nature",
+            "organisation_id",
+            "category_id",
+            "lieu",
+            "victime",
+            "suite",
+            "occurred_at",
+            "duplicate_of_id",
+            "residence_id",
+            "occurred_hour",
+            "status",
+        ),  # fmt: skip
+        sa.Index(
+            "ix_report_stats_residence",
+            "organisation_id",
+            "residence_id",
+            "category_id",
+            "occurred_at",
+            "duplicate_of_id",
+            "lieu",
+            "occurred_hour",
+            "status",
+        ),  # fmt: skip
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -145,6 +186,7 @@ class Report(db.Model):
     batiment: Mapped[Batiment | None] = relationship()
     category: Mapped[Category] = relationship()
     author: Mapped[User] = relationship()
+    duplicate_of: Mapped[Report | None] = relationship(remote_side="Report.id")
     events: Mapped[list[ReportEvent]] = relationship(
         back_populates="report", order_by="ReportEvent.id"
     )
@@ -159,11 +201,14 @@ class ReportEvent(db.Model):
     report_id: Mapped[int] = mapped_column(sa.ForeignKey("report.id"), index=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"))
     at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
-    # "created" or "updated"
+    # "created", "updated" or "addition" (another filer's complement, "Déjà signalé ?")
     kind: Mapped[str] = mapped_column(sa.String(16))
     # {field: [before, after]} as display-ready codes.
     changes: Mapped[dict] = mapped_column(sa.JSON, default=dict)
     comment: Mapped[str] = mapped_column(sa.String(500), default="")
+    # Client-chosen id of an addition, so that an addition resent after a lost answer
+    # is recorded once (like a fact's ``uuid``).
+    client_uuid: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid, unique=True)
 
     report: Mapped[Report] = relationship(back_populates="events")
     user: Mapped[User] = relationship()
