@@ -1,0 +1,440 @@
+/* The hotspot map (templates/maps/index.html).
+
+   folium writes the map and its empty layers in /carte/carte.js and registers them in
+   window.orfiMaps; this script fills them from /carte/donnees.json for the current zoom
+   and view, and refetches when the view changes. H3 cells arrive as their ids and are
+   drawn with h3-js; every text shown in a popup is set with textContent (escaped).
+   No inline script: the page passes its settings in <script type="application/json">. */
+(function () {
+  "use strict";
+
+  var HEX_COLOURS = ["#fff3b0", "#fdd57a", "#f9a44a", "#e4682a", "#a93a12"];
+  var RATE_COLOURS = ["#fde725", "#5ec962", "#21918c", "#3b528b", "#440154"];
+  var HOT = "#d7191c";
+  var COLD = "#2c7bb6";
+  var DATA_LAYERS = ["hex", "gi", "heat", "residences", "facts"];
+  var NUMBER = new Intl.NumberFormat("fr-FR");
+  var DECIMAL = new Intl.NumberFormat("fr-FR", { maximumFractionDigits: 1 });
+
+  var configElement = document.getElementById("map-config");
+  if (!configElement) {
+    return;
+  }
+  var config = JSON.parse(configElement.textContent);
+  var statusLine = document.getElementById("map-status");
+
+  function setStatus(text, isError) {
+    if (statusLine) {
+      statusLine.textContent = text;
+      statusLine.classList.toggle("error", Boolean(isError));
+    }
+  }
+
+  // "1 fait", "3 faits", "2 points chauds": every word of ``words`` takes the plural.
+  function plural(n, words) {
+    var text = n > 1 ? words.split(" ").map(function (w) { return w + "s"; }).join(" ") : words;
+    return NUMBER.format(n) + "\u00a0" + text;
+  }
+
+  /* ------------------------------------------------------------ DOM helpers */
+
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) {
+      node.className = className;
+    }
+    if (text !== undefined && text !== null) {
+      node.textContent = String(text);
+    }
+    return node;
+  }
+
+  function line(parent, label, value) {
+    var row = el("p", "popup-line");
+    if (label) {
+      row.appendChild(el("span", "popup-label", label + "\u00a0: "));
+    }
+    row.appendChild(document.createTextNode(String(value)));
+    parent.appendChild(row);
+    return row;
+  }
+
+  function link(parent, href, text) {
+    var a = el("a", "popup-link", text);
+    a.href = href;
+    parent.appendChild(a);
+    return a;
+  }
+
+  function withArgs(url, extra) {
+    var parsed = new URL(url, window.location.href);
+    Object.keys(extra).forEach(function (key) {
+      parsed.searchParams.set(key, extra[key]);
+    });
+    return parsed.pathname + parsed.search;
+  }
+
+  /* ------------------------------------------------------------------- start */
+
+  function start(entry) {
+    var map = entry.map;
+    var layers = entry.layers;
+    var panes = { hex: 410, gi: 420, residences: 430 };
+    Object.keys(panes).forEach(function (name) {
+      map.createPane("orfi-" + name).style.zIndex = String(panes[name]);
+    });
+    if (!config.tiles) {
+      map.getContainer().classList.add("no-tiles");
+    }
+    installLegend(map, layers);
+    // Few enough résidences: the page carries them, drawn once, never refetched.
+    var embedded = Boolean(config.residences);
+    if (embedded) {
+      drawResidences(layers.residences, config.residences);
+    }
+    if (config.focus) {
+      map.fitBounds(config.focus, { maxZoom: 16 });
+    }
+
+    var timer = null;
+    var controller = null;
+
+    function activeLayers() {
+      return DATA_LAYERS.filter(function (name) {
+        return layers[name] && map.hasLayer(layers[name]) && !(embedded && name === "residences");
+      });
+    }
+
+    function refresh() {
+      var names = activeLayers();
+      updateLegend(map, layers);
+      if (!names.length) {
+        setStatus("Aucune couche de faits affichée : choisissez-en dans le menu des couches.");
+        return;
+      }
+      if (controller) {
+        controller.abort();
+      }
+      controller = "AbortController" in window ? new AbortController() : null;
+      var bounds = map.getBounds();
+      var bbox = [bounds.getWest(), bounds.getSouth(), bounds.getEast(), bounds.getNorth()]
+        .map(function (v) { return v.toFixed(5); })
+        .join(",");
+      var url = withArgs(config.dataUrl, {
+        z: String(map.getZoom()),
+        bbox: bbox,
+        layers: names.join(","),
+      });
+      setStatus("Chargement…");
+      fetch(url, {
+        credentials: "same-origin",
+        headers: { Accept: "application/json" },
+        signal: controller ? controller.signal : undefined,
+      })
+        .then(function (response) {
+          if (!response.ok) {
+            throw new Error("HTTP " + response.status);
+          }
+          return response.json();
+        })
+        .then(function (data) {
+          draw(map, layers, data);
+        })
+        .catch(function (error) {
+          if (error && error.name === "AbortError") {
+            return;
+          }
+          setStatus("Les données de la carte n'ont pas pu être chargées. Réessayez dans un instant.", true);
+        });
+    }
+
+    function scheduleRefresh() {
+      if (timer) {
+        clearTimeout(timer);
+      }
+      timer = setTimeout(refresh, 200);
+    }
+
+    map.on("moveend", scheduleRefresh);
+    map.on("overlayadd overlayremove", scheduleRefresh);
+    refresh();
+  }
+
+  /* ------------------------------------------------------------------ legend */
+
+  function installLegend(map) {
+    var source = document.getElementById("map-legend");
+    if (!source) {
+      return;
+    }
+    var Legend = L.Control.extend({
+      options: { position: "bottomleft" },
+      onAdd: function () {
+        source.hidden = false;
+        L.DomEvent.disableClickPropagation(source);
+        L.DomEvent.disableScrollPropagation(source);
+        return source;
+      },
+    });
+    new Legend().addTo(map);
+    // Folded on phones: the map stays visible, one tap opens the legend.
+    if (window.matchMedia && !window.matchMedia("(min-width: 720px)").matches) {
+      var details = source.querySelector("details");
+      if (details) {
+        details.open = false;
+      }
+    }
+  }
+
+  function updateLegend(map, layers) {
+    var blocks = document.querySelectorAll("#map-legend .legend-block");
+    Array.prototype.forEach.call(blocks, function (block) {
+      var layer = layers[block.getAttribute("data-layer")];
+      block.hidden = Boolean(layer) && !map.hasLayer(layer);
+    });
+  }
+
+  function fillHexLegend(breaks) {
+    var items = document.querySelectorAll("#legend-hex li");
+    var low = 0;
+    Array.prototype.forEach.call(items, function (item, i) {
+      var text = item.querySelector(".legend-text");
+      if (i >= breaks.length) {
+        item.hidden = true;
+        return;
+      }
+      item.hidden = false;
+      var high = Math.round(breaks[i]);
+      text.textContent = (i === 0 ? "1" : NUMBER.format(low + 1)) + " – " + NUMBER.format(high);
+      low = high;
+    });
+  }
+
+  /* -------------------------------------------------------------------- draw */
+
+  function draw(map, layers, data) {
+    var parts = [];
+    if (data.hex) {
+      drawHex(layers.hex, data.hex);
+      fillHexLegend(data.hex.breaks);
+    }
+    if (data.gi) {
+      drawHotspots(layers.gi, data.gi);
+      parts.push(
+        "Gi*\u00a0: " + plural(data.gi.hot_total, "point chaud") + ", " +
+        plural(data.gi.cold_total, "point froid") + " sur " +
+        plural(data.gi.tested, "hexagone") + " testés"
+      );
+      var method = document.getElementById("legend-gi");
+      if (method) {
+        method.textContent =
+          "Getis-Ord Gi*, hexagone et ses 6 voisins, sur " + plural(data.gi.tested, "hexagone") +
+          " du patrimoine (H3 r" + data.gi.resolution + ") ; seuil corrigé des tests multiples\u00a0: " +
+          "taux de fausses découvertes de " + DECIMAL.format(100 * data.gi.fdr) +
+          "\u00a0% (Benjamini-Hochberg).";
+      }
+    }
+    if (data.heat) {
+      drawHeat(layers.heat, data.heat);
+    }
+    if (data.residences) {
+      drawResidences(layers.residences, data.residences);
+    }
+    if (data.facts) {
+      parts.unshift(drawFacts(layers.facts, data.facts));
+    }
+    setStatus(parts.join(" · ") || "Carte à jour.");
+  }
+
+  function hexagon(id, options) {
+    return L.polygon(h3.cellToBoundary(id), options);
+  }
+
+  /* Keeps the layers of ``group`` in step with ``items``: a layer whose key and
+     signature are unchanged stays (with its open popup, if any), the others are
+     removed or created. Panning or zooming thus never closes what the user reads. */
+  var stores = {};
+
+  function sync(name, group, items, make, bulkAdd) {
+    var store = stores[name] || (stores[name] = {});
+    var seen = {};
+    var added = [];
+    items.forEach(function (item) {
+      seen[item.key] = true;
+      var kept = store[item.key];
+      if (kept && kept.signature === item.signature) {
+        return;
+      }
+      if (kept) {
+        group.removeLayer(kept.layer);
+      }
+      var layer = make(item);
+      store[item.key] = { signature: item.signature, layer: layer };
+      added.push(layer);
+    });
+    var removed = [];
+    Object.keys(store).forEach(function (key) {
+      if (!seen[key]) {
+        removed.push(store[key].layer);
+        delete store[key];
+      }
+    });
+    if (bulkAdd) {
+      group.removeLayers(removed);
+      group.addLayers(added);
+    } else {
+      removed.forEach(function (layer) { group.removeLayer(layer); });
+      added.forEach(function (layer) { group.addLayer(layer); });
+    }
+  }
+
+  function drawHex(group, hex) {
+    var items = hex.cells.map(function (id, i) {
+      var level = Math.max(0, Math.min(HEX_COLOURS.length - 1, hex.classes[i]));
+      return { key: id, signature: hex.counts[i] + "/" + level, id: id, count: hex.counts[i], level: level };
+    });
+    sync("hex", group, items, function (item) {
+      var polygon = hexagon(item.id, {
+        pane: "orfi-hex",
+        stroke: true,
+        weight: 0.5,
+        color: "#ffffff",
+        fillColor: HEX_COLOURS[item.level],
+        fillOpacity: 0.6,
+      });
+      polygon.bindPopup(function () {
+        var box = el("div", "map-popup");
+        box.appendChild(el("strong", null, plural(item.count, "fait")));
+        line(box, null, "dans cet hexagone (H3 r" + h3.getResolution(item.id) + ")");
+        return box;
+      });
+      return polygon;
+    });
+  }
+
+  function drawHotspots(group, gi) {
+    var items = gi.cells.map(function (id, i) {
+      return {
+        key: id,
+        signature: [gi.kind[i], gi.counts[i], gi.z[i]].join("/"),
+        id: id,
+        hot: gi.kind[i] > 0,
+        count: gi.counts[i],
+        z: gi.z[i],
+        p: gi.p[i],
+      };
+    });
+    sync("gi", group, items, function (item) {
+      var colour = item.hot ? HOT : COLD;
+      var polygon = hexagon(item.id, {
+        pane: "orfi-gi",
+        color: colour,
+        weight: 3,
+        fillColor: colour,
+        fillOpacity: 0.18,
+      });
+      polygon.bindPopup(function () {
+        var box = el("div", "map-popup");
+        box.appendChild(el("strong", null, item.hot ? "Point chaud" : "Point froid"));
+        line(box, "Faits dans l'hexagone", NUMBER.format(item.count));
+        line(box, "Score Gi* (z)", DECIMAL.format(item.z));
+        line(box, "p (avant correction)", item.p < 0.0001 ? "< 0,0001" : String(item.p).replace(".", ","));
+        line(box, null, "Significatif au taux de fausses découvertes de " + DECIMAL.format(100 * gi.fdr) + "\u00a0%.");
+        return box;
+      });
+      return polygon;
+    });
+  }
+
+  function drawHeat(layer, heat) {
+    layer.setOptions({ max: Math.max(1, heat.max) });
+    layer.setLatLngs(heat.points);
+  }
+
+  function drawResidences(group, residences) {
+    var maxCount = Math.max(1, residences.max_count);
+    var items = residences.rows.map(function (row) {
+      return { key: String(row[0]), signature: JSON.stringify(row) + "/" + maxCount, row: row };
+    });
+    sync("residences", group, items, function (item) {
+      var row = item.row;
+      var id = row[0], name = row[1], reference = row[2], lat = row[3], lon = row[4];
+      var logements = row[5], count = row[6], rate = row[7], level = row[8];
+      var qpv = row[9], previous = row[10];
+      var radius = count > 0 ? 5 + 17 * Math.sqrt(count / maxCount) : 4;
+      var colour = level >= 0 ? RATE_COLOURS[Math.min(level, RATE_COLOURS.length - 1)] : "#bbbbbb";
+      var marker = L.circleMarker([lat, lon], {
+        pane: "orfi-residences",
+        radius: radius,
+        color: "#1b1f24",
+        weight: 1.5,
+        fillColor: colour,
+        fillOpacity: 0.9,
+      });
+      marker.bindPopup(function () {
+        var box = el("div", "map-popup");
+        box.appendChild(el("strong", null, name));
+        line(box, "Référence", reference);
+        line(box, "Logements", NUMBER.format(logements));
+        line(box, "Faits", NUMBER.format(count));
+        line(box, "Pour 100 logements", rate === null ? "—" : DECIMAL.format(rate));
+        var change = count - previous;
+        line(box, "Période précédente", NUMBER.format(previous) + " (" + (change > 0 ? "+" : "") + NUMBER.format(change) + ")");
+        if (qpv) {
+          line(box, "QPV", qpv);
+        }
+        var links = el("p", "popup-links");
+        link(links, withArgs(config.statsUrl, { residence: String(id) }), "Statistiques de la résidence");
+        box.appendChild(links);
+        return box;
+      });
+      // An element, not a string: Leaflet would read a string as HTML.
+      marker.bindTooltip(el("span", null, name), { direction: "top", offset: [0, -radius] });
+      return marker;
+    });
+  }
+
+  function drawFacts(cluster, facts) {
+    var rows = facts.rows || [];
+    var items = rows.map(function (row) {
+      return { key: row[7], signature: row.join("|"), row: row };
+    });
+    sync("facts", cluster, items, function (item) {
+      var row = item.row;
+      var marker = L.marker([row[0], row[1]], { title: row[2] + " · " + row[3], alt: row[2] });
+      marker.bindPopup(function () {
+        var box = el("div", "map-popup");
+        box.appendChild(el("strong", "reference", row[2]));
+        line(box, null, row[3]);
+        line(box, "Date", row[4]);
+        if (row[5]) {
+          line(box, "Lieu", row[5]);
+        }
+        line(box, "Statut", row[6]);
+        var links = el("p", "popup-links");
+        link(links, config.detailUrl.replace(config.placeholder, encodeURIComponent(row[7])), "Ouvrir le fait");
+        box.appendChild(links);
+        return box;
+      });
+      return marker;
+    }, true);
+    if (!facts.rows) {
+      return plural(facts.count, "fait") + " dans la vue : zoomez ou filtrez pour les voir un par un (" +
+        NUMBER.format(facts.limit) + " au plus)";
+    }
+    return plural(rows.length, "fait") + (rows.length > 1 ? " affichés" : " affiché") + " un par un";
+  }
+
+  /* --------------------------------------------------------------- bootstrap */
+
+  var registry = window.orfiMaps && window.orfiMaps[config.key];
+  if (registry) {
+    start(registry);
+  } else {
+    document.addEventListener("orfi:map-ready", function (event) {
+      if (event.detail === config.key) {
+        start(window.orfiMaps[config.key]);
+      }
+    });
+  }
+})();
