@@ -108,5 +108,6 @@ def _register_blueprints(app: Flask) -> None:
     for feature in (
         "main", "auth", "reports", "patrimoine", "admin", "maps", "stats", "api",
         "photos", "followup", "activity", "syntheses", "exports", "federation",
+        "pwa",
     ):  # fmt: skip
         app.register_blueprint(importlib.import_module(f"orfi.{feature}.routes").bp)

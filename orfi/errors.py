@@ -67,7 +67,9 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException):
         if _wants_json():
-            return jsonify(error=error.name, description=error.description), error.code
+            headers = [h for h in error.get_headers() if h[0] != "Content-Type"]
+            response = jsonify(error=error.name, description=error.description)
+            return response, error.code, headers
         if error.code in (403, 404):
             return render_template(f"errors/{error.code}.html", error=error), error.code
         return error

@@ -1,5 +1,6 @@
 """Every model, imported in one place for Alembic and the shell."""
 
+from orfi.api.models import ApiToken
 from orfi.auth.models import Federation, Role, User, user_residence
 from orfi.nomenclature.models import Category, Family
 from orfi.patrimoine.models import (
@@ -9,16 +10,19 @@ from orfi.patrimoine.models import (
     OrganisationKind,
     Residence,
 )
+from orfi.photos.models import Photo
 from orfi.reports.models import ReferenceCounter, Report, ReportEvent, Status
 
 __all__ = [
     "Agence",
+    "ApiToken",
     "Batiment",
     "Category",
     "Family",
     "Federation",
     "Organisation",
     "OrganisationKind",
+    "Photo",
     "ReferenceCounter",
     "Report",
     "ReportEvent",

@@ -30,6 +30,7 @@ MENU: tuple[tuple[str, str, frozenset[Role]], ...] = (
     ("activity.index", "Activité", frozenset({*QUALIFIERS, Role.FEDERATION})),
     ("federation.index", "Fédération", frozenset({Role.FEDERATION})),
     ("patrimoine.residences", "Résidences", frozenset(READERS)),
+    ("api_tokens.tokens", "Jetons d'API", frozenset(FILERS)),
     ("admin.index", "Administration", frozenset({Role.ADMIN})),
 )
 

@@ -1,5 +1,574 @@
-"""Views of the api feature."""
+"""Views of the api feature: the JSON API under /api/v1, and the token pages.
 
-from flask import Blueprint
+Views parse, call one service, render JSON: the domain rules are those of the pages
+(``check_report_input``, ``create_report``, ``qualify_report``…). Authentication is a
+personal token (``Authorization: Bearer``; no CSRF, a program holds no cookie) or the
+browser session (the PWA), whose writes need the ``X-CSRFToken`` header.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Iterator
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
+from werkzeug.exceptions import MethodNotAllowed
+
+from orfi import database
+from orfi.api import models  # noqa: F401  (the metadata must know the tables)
+from orfi.api.forms import RevokeTokenForm, TokenForm
+from orfi.api.openapi import build_openapi
+from orfi.api.payloads import (
+    Reader,
+    json_object,
+    nearby_json,
+    new_report_json,
+    nomenclature_json,
+    page_json,
+    parse_filters,
+    parse_pagination,
+    parse_report_input,
+    photo_json,
+    report_json,
+    residence_json,
+    user_json,
+)
+from orfi.api.services import (
+    TOKEN_ROLES,
+    authenticate_token,
+    create_token,
+    get_own_token,
+    list_tokens,
+    record_token_use,
+    revoke_token,
+)
+from orfi.api.writers import writer_turn
+from orfi.auth.access import FILERS, QUALIFIERS, role_required
+from orfi.auth.models import Role, User
+from orfi.errors import NotFound, ValidationError
+from orfi.extensions import csrf, db
+from orfi.nomenclature.services import list_categories
+from orfi.patrimoine.models import Residence
+from orfi.patrimoine.services import visible_residences
+from orfi.photos.services import (
+    add_photo,
+    clean_image,
+    discard_files,
+    get_visible_photo,
+    list_photos,
+    photo_path,
+    photos_by_report,
+    read_upload,
+)
+from orfi.reports.models import Report, Status
+from orfi.reports.services import (
+    NEARBY_RADIUS_M,
+    NEARBY_WINDOW,
+    add_to_report,
+    filtered_reports,
+    get_report_for_addition,
+    get_visible_report,
+    mark_duplicate,
+    nearby_reports,
+    prepare_report,
+    qualify_report,
+    store_report,
+    unmark_duplicate,
+)
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+# The JSON API checks CSRF itself: only for session requests (see _authenticate).
+csrf.exempt(bp)
+
+#: The token pages are HTML pages of the account, outside /api/ (whose errors are JSON).
+pages = Blueprint("api_tokens", __name__, url_prefix="/compte/jetons-api")
+bp.record_once(lambda state: state.app.register_blueprint(pages))
+
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_PUBLIC_ENDPOINTS = frozenset({"api.openapi"})
+#: Write endpoints that read and check first, then end that transaction themselves so
+#: that SQLite's write lock is held by their inserts alone (see _reading).
+_READ_THEN_WRITE = frozenset({"api.create", "api.upload_photo"})
+
+
+@contextlib.contextmanager
+def _reading() -> Iterator[None]:
+    """Let the block's queries open a reader's transaction even in a write request.
+
+    On SQLite a write request's transaction starts with BEGIN IMMEDIATE, which holds the
+    database's single write lock until the commit; other writers wait for it in SQLite's
+    busy handler, which sleeps (1, 2, 5… up to 100 ms) between tries. Authentication and
+    the domain checks only read: run them in a plain transaction, end it with
+    :func:`_end_read_transaction`, and the write lock is held for the inserts alone.
+    """
+    # orfi.database offers write_intent() only; its flag is set back to "read" here.
+    token = database._write_intent.set(False)
+    try:
+        yield
+    finally:
+        database._write_intent.reset(token)
+
+
+def _end_read_transaction(*keep) -> None:
+    """End the reader's transaction; ``keep`` stay loaded (no reload inside the write
+    transaction that the next statement opens). Only SQLite needs it: PostgreSQL locks
+    rows, not the database."""
+    if db.session.get_bind().dialect.name != "sqlite":
+        return
+    for instance in keep:
+        db.session.expunge(instance)
+    db.session.rollback()  # nothing was written: this only releases the snapshot
+    for instance in keep:
+        db.session.add(instance)
+
+
+def _problem(status: int, error: str, description: str):
+    response = jsonify(error=error, description=description)
+    response.status_code = status
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="orfi"'
+    return response
+
+
+@bp.before_request
+def _authenticate():
+    """Find the caller: a bearer token, else the session (with CSRF on writes)."""
+    if request.endpoint in _PUBLIC_ENDPOINTS:
+        return None
+    header = request.headers.get("Authorization")
+    writing = request.method not in _SAFE_METHODS
+    # Write endpoints that check before writing end the reading transaction themselves.
+    phased = request.endpoint in _READ_THEN_WRITE
+    if header is not None:
+        scheme, _, secret = header.strip().partition(" ")
+        with _reading():
+            use = (
+                authenticate_token(secret.strip())
+                if scheme.lower() == "bearer"
+                else None
+            )
+        if use is None:
+            return _problem(
+                401, "authentication", "Jeton d'API inconnu, révoqué ou mal formé."
+            )
+        if writing and not phased:
+            _end_read_transaction()
+        record_token_use(use, in_write_transaction=writing and not phased)
+        g.api_caller, g.api_token = use.caller, use
+        return None
+    with _reading():
+        user = current_user._get_current_object()
+        authenticated = user.is_authenticated
+    if not authenticated:
+        return _problem(
+            401,
+            "authentication",
+            "Authentification requise : jeton d'API (Authorization: Bearer) ou "
+            "session.",
+        )
+    if writing and current_app.config.get("WTF_CSRF_ENABLED", True):
+        csrf.protect()
+    # The PWA names the user whose queue it sends: if the session changed hands since
+    # the page was loaded (logout, another login in another tab), it sends nothing.
+    expected = request.headers.get("X-Orfi-User")
+    if expected is not None and expected != str(user.id):
+        return _problem(
+            409,
+            "other_user",
+            "La session appartient à un autre utilisateur que celui de cette page.",
+        )
+    if writing and not phased:
+        _end_read_transaction(user)
+    g.api_caller, g.api_user, g.api_token = user, user, None
+    return None
+
+
+@bp.after_app_request
+def _allow_header(response):
+    """Keep the ``Allow`` header of a 405 under /api/ (the JSON error page drops it)."""
+    error = request.routing_exception
+    if (
+        response.status_code == 405
+        and request.path.startswith("/api/")
+        and "Allow" not in response.headers
+        and isinstance(error, MethodNotAllowed)
+        and error.valid_methods
+    ):
+        response.headers["Allow"] = ", ".join(sorted(error.valid_methods))
+    return response
+
+
+@contextlib.contextmanager
+def _rolled_back_on_error() -> Iterator[None]:
+    """Roll back at once on error (not at teardown): the write lock goes with it."""
+    try:
+        yield
+    except BaseException:
+        db.session.rollback()
+        raise
+
+
+def _caller() -> User:
+    """The caller as a User (loaded on first need when a token authenticated)."""
+    if g.get("api_user") is None:
+        g.api_user = db.session.get(User, g.api_caller.id)
+    return g.api_user
+
+
+def _check_role(*roles: Role) -> None:
+    if g.api_caller.role not in roles:
+        abort(403, description="Votre rôle ne permet pas cette opération.")
+
+
+def _require(*roles: Role) -> User:
+    _check_role(*roles)
+    return _caller()
+
+
+def _body() -> dict:
+    """The request's JSON object, or a 422 naming ``body``."""
+    if not request.is_json:
+        abort(415, description="Corps JSON attendu (Content-Type: application/json).")
+    return json_object(request.get_json(silent=True))
+
+
+def _report_response(report: Report, status: int = 200, *, new: bool = False):
+    photos = [] if new else list_photos(report.id)
+    return jsonify(report_json(report, photos)), status
+
+
+#: Names the services give to fields that the API calls differently.
+_API_FIELD_NAMES = {
+    "category": "category_id",
+    "residence": "residence_id",
+    "batiment": "batiment_id",
+}
+
+
+@contextlib.contextmanager
+def _api_field_names() -> Iterator[None]:
+    """Re-raise a service's ValidationError under the API's field names."""
+    try:
+        yield
+    except ValidationError as error:
+        raise ValidationError(
+            {_API_FIELD_NAMES.get(k, k): v for k, v in error.errors.items()}
+        ) from None
+
+
+# ------------------------------------------------------------------------ documents
+
+
+@bp.get("/openapi.json")
+def openapi():
+    """The OpenAPI document of this API."""
+    document = build_openapi(
+        description_max=current_app.config["ORFI_DESCRIPTION_MAX_LENGTH"]
+    )
+    return jsonify(document)
+
+
+@bp.get("/me")
+def me():
+    """The caller, and the session's CSRF token for the PWA's writes."""
+    token = None if g.api_token is not None else generate_csrf()
+    return jsonify(user_json(_caller(), token))
+
+
+@bp.get("/nomenclature")
+def nomenclature():
+    """The organisation's categories by family, and the form's lists."""
+    user = _require(*FILERS)
+    categories = list_categories(user.organisation_id, active_only=False)
+    return jsonify(nomenclature_json(list(categories)))
+
+
+@bp.get("/residences")
+def residences():
+    """The caller's résidences (a gardien's sector), by page."""
+    user = _require(*FILERS)
+    page_number, per_page = parse_pagination(request.args)
+    query = (
+        visible_residences(user)
+        .options(db.selectinload(Residence.batiments))
+        .order_by(Residence.name, Residence.id)
+    )
+    page = db.paginate(query, page=page_number, per_page=per_page, error_out=False)
+    return jsonify(page_json([residence_json(r) for r in page.items], page))
+
+
+# --------------------------------------------------------------------------- facts
+
+
+@bp.get("/reports")
+def list_reports():
+    """The facts the caller may read, with the filters of the pages, by page."""
+    user = _require(*FILERS)
+    filters, mine, per_page = parse_filters(request.args)
+    query = filtered_reports(user, filters, mine=mine).options(
+        db.joinedload(Report.category),
+        db.joinedload(Report.residence),
+        db.joinedload(Report.batiment),
+        db.joinedload(Report.author),
+        db.joinedload(Report.duplicate_of),
+    )
+    page = db.paginate(query, page=filters.page, per_page=per_page, error_out=False)
+    photos = photos_by_report(r.id for r in page.items)
+    items = [report_json(r, photos[r.id]) for r in page.items]
+    return jsonify(page_json(items, page))
+
+
+@bp.post("/reports")
+def create():
+    """File a fact; a UUID already stored answers 200 with the stored fact.
+
+    The hot path of the intake: the caller is a row, the checks read rows, the fact is
+    written by plain INSERTs and shown from its values (see benchmarks/api_load.py).
+    """
+    _check_role(*FILERS)
+    caller = g.api_caller
+    data = parse_report_input(
+        _body(), description_max=current_app.config["ORFI_DESCRIPTION_MAX_LENGTH"]
+    )
+    with _reading(), _api_field_names():
+        existing, new = prepare_report(caller, data)
+    if existing is not None:  # a resend: nothing to write
+        return _report_response(existing, 200)
+    _end_read_transaction()
+    with writer_turn(db.engine), _rolled_back_on_error():
+        report_id, created = store_report(caller, new)
+        if created:
+            response = jsonify(new_report_json(new, caller)), 201
+        else:  # the same UUID was stored by a concurrent send
+            response = _report_response(db.session.get(Report, report_id), 200)
+        db.session.commit()
+    return response
+
+
+@bp.get("/reports/nearby")
+def nearby():
+    """ "Déjà signalé ?": facts of a category within 50 m in the last 24 hours."""
+    user = _require(*FILERS)
+    reader = Reader(request.args, from_query=True)
+    reader.reject_unknown({"category_id", "latitude", "longitude"})
+    category_id = reader.integer("category_id", required=True)
+    latitude = reader.number("latitude", required=True, minimum=-90, maximum=90)
+    longitude = reader.number("longitude", required=True, minimum=-180, maximum=180)
+    reader.check()
+    facts = nearby_reports(
+        user, category_id=category_id, latitude=latitude, longitude=longitude
+    )
+    return jsonify(
+        items=[nearby_json(fact, user) for fact in facts],
+        radius_m=NEARBY_RADIUS_M,
+        hours=NEARBY_WINDOW.total_seconds() / 3600,
+    )
+
+
+@bp.get("/reports/<uuid:report_uuid>")
+def read(report_uuid: uuid.UUID):
+    """One fact the caller may read."""
+    return _report_response(get_visible_report(_caller(), report_uuid))
+
+
+@bp.patch("/reports/<uuid:report_uuid>")
+def qualify(report_uuid: uuid.UUID):
+    """Change a fact's status (and category, gravity), as the détail page does."""
+    user = _caller()
+    report = get_visible_report(user, report_uuid)
+    _require(*QUALIFIERS)
+    reader = Reader(_body())
+    reader.reject_unknown({"status", "category_id", "gravity", "comment"})
+    status = reader.choice("status", Status) or report.status
+    category_id = reader.integer("category_id") or report.category_id
+    gravity = (
+        reader.integer("gravity", minimum=1, maximum=4)
+        if "gravity" in reader.data
+        else report.gravity
+    )
+    comment = reader.text("comment")
+    reader.check()
+    with _api_field_names():
+        qualify_report(
+            user,
+            report,
+            category_id=category_id,
+            status=status,
+            gravity=gravity,
+            comment=comment.strip(),
+        )
+    response = _report_response(report)
+    db.session.commit()
+    return response
+
+
+@bp.put("/reports/<uuid:report_uuid>/duplicate")
+def duplicate(report_uuid: uuid.UUID):
+    """Mark a fact as the duplicate of another (``original``), or not (null)."""
+    user = _caller()
+    report = get_visible_report(user, report_uuid)
+    _require(*QUALIFIERS)
+    reader = Reader(_body())
+    reader.reject_unknown({"original", "comment"})
+    if "original" not in reader.data:
+        reader.fail("original", "Champ obligatoire (null pour retirer le doublon).")
+    original_uuid = reader.uuid("original")
+    comment = reader.text("comment")
+    reader.check()
+    if original_uuid is None:
+        unmark_duplicate(user, report, comment=comment)
+    else:
+        try:
+            original = get_visible_report(user, original_uuid)
+        except NotFound:
+            raise ValidationError(
+                {"original": ["Fait d'origine introuvable."]}
+            ) from None
+        mark_duplicate(user, report, original, comment=comment)
+    response = _report_response(report)
+    db.session.commit()
+    return response
+
+
+@bp.post("/reports/<uuid:report_uuid>/additions")
+def additions(report_uuid: uuid.UUID):
+    """Add a complement to a fact already filed by someone else ("Déjà signalé ?")."""
+    user = _require(*FILERS)
+    report = get_report_for_addition(user, report_uuid)
+    reader = Reader(_body())
+    reader.reject_unknown({"uuid", "comment"})
+    client_uuid = reader.uuid("uuid")
+    comment = reader.text("comment")
+    reader.check()
+    event, created = add_to_report(
+        user, report, comment=comment, client_uuid=client_uuid
+    )
+    body = {
+        "uuid": str(event.client_uuid),
+        "comment": event.comment,
+        "report": {"uuid": str(report.uuid), "reference": report.reference},
+    }
+    db.session.commit()
+    return jsonify(body), 201 if created else 200
+
+
+# -------------------------------------------------------------------------- photos
+
+
+@bp.get("/reports/<uuid:report_uuid>/photos")
+def photos(report_uuid: uuid.UUID):
+    """The photos of a fact the caller may read."""
+    report = get_visible_report(_caller(), report_uuid)
+    return jsonify(items=[photo_json(p) for p in list_photos(report.id)])
+
+
+@bp.post("/reports/<uuid:report_uuid>/photos")
+def upload_photo(report_uuid: uuid.UUID):
+    """Add a photo to a fact (multipart field ``photo``); idempotent by ``uuid``."""
+    with _reading():
+        user = _require(*FILERS)
+        report = get_report_for_addition(user, report_uuid)
+    _end_read_transaction(user, report)  # decoding a photo takes no lock
+    if not request.mimetype.startswith("multipart/form-data"):
+        abort(415, description="Envoi multipart/form-data attendu (champ photo).")
+    reader = Reader(request.form, from_query=True)
+    reader.reject_unknown({"uuid", "photo"})
+    photo_uuid = reader.uuid("uuid")
+    upload = request.files.get("photo")
+    if upload is None:
+        reader.fail("photo", "Joignez une photo (champ « photo »).")
+    reader.check()
+    image = clean_image(read_upload(upload.stream, upload.filename), upload.filename)
+    photo, created = add_photo(user, report, image, photo_uuid=photo_uuid)
+    body = photo_json(photo)
+    try:
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        if created:
+            discard_files(report.organisation_id, [photo.uuid])
+        raise
+    return jsonify(body), 201 if created else 200
+
+
+@bp.get("/photos/<uuid:photo_uuid>")
+def photo_image(photo_uuid: uuid.UUID):
+    """The image of a photo whose fact the caller may read."""
+    reader = Reader(request.args, from_query=True)
+    reader.reject_unknown({"size"})
+    size = request.args.get("size", "full")
+    if size not in ("full", "thumbnail"):
+        reader.fail("size", "Valeur inconnue : full ou thumbnail.")
+    reader.check()
+    photo = get_visible_photo(_caller(), photo_uuid)
+    path = photo_path(photo, thumbnail=size == "thumbnail")
+    if not path.exists():
+        raise NotFound("Fichier de la photo introuvable.")
+    response = send_file(path, mimetype="image/jpeg", max_age=0)
+    response.headers["Cache-Control"] = "private, max-age=86400"
+    return response
+
+
+# ------------------------------------------------------------------- token pages
+
+
+@pages.route("/", methods=["GET", "POST"])
+@role_required(*TOKEN_ROLES)
+def tokens():
+    """List the user's API tokens; create one (its secret is shown once)."""
+    form = TokenForm()
+    created = secret = None
+    status = 200
+    if form.validate_on_submit():
+        try:
+            created, secret = create_token(current_user, form.name.data)
+        except ValidationError as error:
+            db.session.rollback()
+            for messages in error.errors.values():
+                form.name.errors = [*form.name.errors, *messages]
+            status = 422
+        else:
+            db.session.commit()
+            form = TokenForm(formdata=None)
+    elif request.method == "POST":
+        status = 422
+    page = render_template(
+        "api/tokens.html",
+        form=form,
+        tokens=list_tokens(current_user),
+        secret=secret,
+        created=created,
+        revoke_form=RevokeTokenForm(),
+    )
+    # The secret is in this page only: no cache may keep it (no redirect either, so
+    # that it never goes through the session cookie).
+    return page, status, {"Cache-Control": "no-store"}
+
+
+@pages.post("/<int:token_id>/revoquer")
+@role_required(*TOKEN_ROLES)
+def revoke(token_id: int):
+    """Revoke one of the user's tokens at once."""
+    form = RevokeTokenForm()
+    if not form.validate_on_submit():
+        abort(400)
+    token = get_own_token(current_user, token_id)
+    if revoke_token(token):
+        db.session.commit()
+        flash(f"Jeton « {token.name} » révoqué : il n'ouvre plus l'API.", "success")
+    return redirect(url_for("api_tokens.tokens"))

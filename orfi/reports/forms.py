@@ -9,8 +9,10 @@ from wtforms import (
     FloatField,
     HiddenField,
     IntegerField,
+    MultipleFileField,
     RadioField,
     SelectField,
+    StringField,
     SubmitField,
     TextAreaField,
 )
@@ -99,6 +101,10 @@ class ReportForm(BaseForm):
         validators=[Optional()],
     )
     description = TextAreaField("Description courte")
+    # Read from request.files and checked by content in orfi.photos.services.
+    photos = MultipleFileField(
+        "Photos", render_kw={"accept": "image/jpeg,image/png,image/webp"}
+    )
     submit = SubmitField("Envoyer le signalement")
 
     def validate_client_uuid(self, field):
@@ -142,3 +148,20 @@ class QualifyForm(BaseForm):
     )
     comment = TextAreaField("Commentaire (facultatif)")
     submit = SubmitField("Enregistrer")
+
+
+class DuplicateForm(BaseForm):
+    """The référent's "this fact is a duplicate of…" (a reference, or a candidate)."""
+
+    original = StringField(
+        "Référence du fait d'origine",
+        render_kw={"placeholder": "ex. TMH-2026-000123", "autocomplete": "off"},
+    )
+    comment = TextAreaField("Commentaire (facultatif)")
+    submit = SubmitField("Marquer comme doublon")
+
+
+class UnmarkDuplicateForm(BaseForm):
+    """Make a duplicate count again (a button: CSRF only)."""
+
+    submit = SubmitField("Ce n'est pas un doublon")

@@ -22,7 +22,15 @@ from orfi.errors import ValidationError
 from orfi.extensions import db
 from orfi.nomenclature.services import list_categories
 from orfi.patrimoine.services import list_residences
-from orfi.reports.forms import FilterForm, QualifyForm, ReportForm
+from orfi.photos.models import MAX_PHOTOS
+from orfi.photos.services import add_photo, check_uploads, discard_files
+from orfi.reports.forms import (
+    DuplicateForm,
+    FilterForm,
+    QualifyForm,
+    ReportForm,
+    UnmarkDuplicateForm,
+)
 from orfi.reports.models import (
     Intervention,
     Lieu,
@@ -34,12 +42,18 @@ from orfi.reports.models import (
 from orfi.reports.services import (
     ReportFilters,
     ReportInput,
+    check_report_input,
     create_report,
+    duplicate_candidates,
     filing_residences,
+    find_visible_report_by_reference,
     frequent_category_ids,
     get_visible_report,
+    list_duplicates,
     list_reports,
+    mark_duplicate,
     qualify_report,
+    unmark_duplicate,
 )
 from orfi.timezone import now_local
 
@@ -88,11 +102,48 @@ def _input_from_form(form: ReportForm) -> ReportInput:
 
 def _attach_errors(form, errors: dict[str, list[str]]) -> None:
     """Put service errors next to their fields (position errors next to the map)."""
-    aliases = {"uuid": "client_uuid", "longitude": "latitude"}
+    aliases = {
+        "uuid": "client_uuid",
+        "longitude": "latitude",
+        "photo": "photos",
+        "original": "original",
+    }
     for name, messages in errors.items():
         field = getattr(form, aliases.get(name, name), None)
         target = field if field is not None else form.category
         target.errors = [*target.errors, *messages]
+
+
+def _file_from_form(form: ReportForm):
+    """File the posted fact with its photos; None (errors on the form) if refused."""
+    valid = form.validate_on_submit()
+    # Photos are checked whatever the rest says, so that one round trip fixes all.
+    try:
+        images, photo_errors = check_uploads(request.files.getlist("photos")), {}
+    except ValidationError as error:
+        images, photo_errors = [], error.errors
+    if not valid:
+        _attach_errors(form, photo_errors)
+        return None
+    stored: list[uuid.UUID] = []
+    try:
+        data = _input_from_form(form)
+        if photo_errors:
+            raise ValidationError(
+                {**check_report_input(current_user, data), **photo_errors}
+            )
+        report, created = create_report(current_user, data)
+        if created:  # a resent form already brought its photos the first time
+            for image in images:
+                photo, _new = add_photo(current_user, report, image)
+                stored.append(photo.uuid)
+    except ValidationError as error:
+        db.session.rollback()
+        discard_files(current_user.organisation_id, stored)
+        _attach_errors(form, error.errors)
+        return None
+    db.session.commit()
+    return report
 
 
 @bp.route("/nouveau", methods=["GET", "POST"])
@@ -115,16 +166,10 @@ def new():
         )
         if len(residences) == 1:
             form.residence.data = residences[0].id
-    elif form.validate_on_submit():
-        try:
-            report, _created = create_report(current_user, _input_from_form(form))
-        except ValidationError as error:
-            db.session.rollback()
-            _attach_errors(form, error.errors)
-        else:
-            db.session.commit()
+    else:
+        report = _file_from_form(form)
+        if report is not None:
             return redirect(url_for("reports.confirmation", report_uuid=report.uuid))
-    if request.method == "POST":
         status = 422
     sector = [
         {"id": r.id, "name": r.name, "lat": r.latitude, "lon": r.longitude}
@@ -143,11 +188,37 @@ def new():
             "reports/new.html",
             form=form,
             map_config=map_config,
+            offline_config=_offline_config(),
             description_max=current_app.config["ORFI_DESCRIPTION_MAX_LENGTH"],
             has_residences=bool(residences),
         ),
         status,
     )
+
+
+#: Stands for a UUID in URL templates handed to the browser.
+_UUID_SLOT = "00000000-0000-4000-8000-000000000000"
+
+
+def _offline_config() -> dict:
+    """What static/js/offline-queue.js needs: who files, where to send, the limits."""
+    return {
+        "userId": current_user.id,
+        "maxPhotos": MAX_PHOTOS,
+        "photoMaxBytes": current_app.config["ORFI_PHOTO_MAX_BYTES"],
+        "uuidSlot": _UUID_SLOT,
+        "urls": {
+            "form": url_for("reports.new"),
+            "login": url_for("auth.login", next=url_for("reports.new")),
+            "me": url_for("api.me"),
+            "reports": url_for("api.create"),
+            "nearby": url_for("api.nearby"),
+            "photos": url_for("api.upload_photo", report_uuid=_UUID_SLOT),
+            "additions": url_for("api.additions", report_uuid=_UUID_SLOT),
+            "confirmation": url_for("reports.confirmation", report_uuid=_UUID_SLOT),
+            "serviceWorker": url_for("pwa.service_worker"),
+        },
+    }
 
 
 @bp.route("/<uuid:report_uuid>/confirmation")
@@ -208,11 +279,36 @@ def index():
 @role_required(*FILERS)
 def detail(report_uuid: uuid.UUID):
     """One fact with its history; the qualification form for référents."""
-    report = get_visible_report(current_user, report_uuid)
-    form = None
-    if current_user.role in QUALIFIERS:
+    return render_detail(get_visible_report(current_user, report_uuid))
+
+
+def render_detail(
+    report,
+    *,
+    status: int = 200,
+    form: QualifyForm | None = None,
+    duplicate_form: DuplicateForm | None = None,
+    photo_form=None,
+):
+    """Render a fact's page; forms given with errors are shown as they are."""
+    qualifier = current_user.role in QUALIFIERS
+    if qualifier and form is None:
         form = _qualify_form(report)
-    return render_template("reports/detail.html", report=report, form=form)
+    context = {
+        "report": report,
+        "form": form,
+        "photo_form": photo_form,
+        "duplicates": list_duplicates(report),
+        "duplicate_form": None,
+        "unmark_form": None,
+        "candidates": [],
+    }
+    if qualifier:
+        context["duplicate_form"] = duplicate_form or DuplicateForm(formdata=None)
+        context["unmark_form"] = UnmarkDuplicateForm(formdata=None)
+        if report.duplicate_of_id is None:
+            context["candidates"] = duplicate_candidates(current_user, report)
+    return render_template("reports/detail.html", **context), status
 
 
 def _qualify_form(report, formdata=None) -> QualifyForm:
@@ -251,7 +347,56 @@ def qualify(report_uuid: uuid.UUID):
                 "success",
             )
             return redirect(url_for("reports.detail", report_uuid=report.uuid))
-    return render_template("reports/detail.html", report=report, form=form), 422
+    return render_detail(report, form=form, status=422)
+
+
+@bp.post("/<uuid:report_uuid>/doublon")
+@role_required(*QUALIFIERS)
+def mark_as_duplicate(report_uuid: uuid.UUID):
+    """Mark a fact as the duplicate of another: it leaves statistics, maps, exports."""
+    report = get_visible_report(current_user, report_uuid)
+    form = DuplicateForm()
+    if form.validate_on_submit():
+        original = find_visible_report_by_reference(current_user, form.original.data)
+        try:
+            if original is None:
+                raise ValidationError(
+                    {
+                        "original": [
+                            "Aucun fait de votre périmètre ne porte cette référence."
+                            if form.original.data
+                            else "Indiquez la référence du fait d'origine."
+                        ]
+                    }
+                )
+            mark_duplicate(
+                current_user, report, original, comment=form.comment.data or ""
+            )
+        except ValidationError as error:
+            db.session.rollback()
+            _attach_errors(form, error.errors)
+        else:
+            db.session.commit()
+            flash(
+                f"Fait marqué comme doublon de {report.duplicate_of.reference} : "
+                "il ne compte plus dans les statistiques.",
+                "success",
+            )
+            return redirect(url_for("reports.detail", report_uuid=report.uuid))
+    return render_detail(report, duplicate_form=form, status=422)
+
+
+@bp.post("/<uuid:report_uuid>/doublon/retirer")
+@role_required(*QUALIFIERS)
+def unmark_as_duplicate(report_uuid: uuid.UUID):
+    """Make a fact marked as a duplicate count again."""
+    report = get_visible_report(current_user, report_uuid)
+    if not UnmarkDuplicateForm().validate_on_submit():
+        abort(400)
+    if unmark_duplicate(current_user, report):
+        db.session.commit()
+        flash("Ce fait n'est plus un doublon : il compte à nouveau.", "success")
+    return redirect(url_for("reports.detail", report_uuid=report.uuid))
 
 
 @bp.app_context_processor

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+import math
 import uuid as uuid_module
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -11,14 +13,14 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
-from orfi.auth.models import Role, User
+from orfi.auth.models import Role, User, user_residence
 from orfi.database import utcnow
-from orfi.errors import NotFound, ValidationError
+from orfi.errors import AccessDenied, NotFound, ValidationError
 from orfi.extensions import db
 from orfi.geo.points import distance_m, h3_cell, is_valid_position
 from orfi.nomenclature.models import Category
 from orfi.nomenclature.services import get_category
-from orfi.patrimoine.models import Batiment, Residence
+from orfi.patrimoine.models import Batiment, Organisation, Residence
 from orfi.reports.models import (
     STAFF_VICTIMS,
     Intervention,
@@ -93,6 +95,24 @@ def filing_residences(user: User) -> list[Residence]:
     return list(db.session.scalars(query.order_by(Residence.name)))
 
 
+def may_file_for(
+    user: User, residence, connection: sa.Connection | None = None
+) -> bool:
+    """Return whether ``user`` may file facts on ``residence`` (filing_residences)."""
+    if (
+        user.organisation_id is None
+        or residence.organisation_id != user.organisation_id
+    ):
+        return False
+    if user.role is Role.GARDIEN:
+        params = {"user_id": user.id, "residence_id": residence.id}
+        connection = connection or _connection()
+        return connection.execute(_in_sector(), params).first() is not None
+    if user.role is Role.FEDERATION:
+        return False
+    return user.agence_id is None or residence.agence_id == user.agence_id
+
+
 def frequent_category_ids(user: User, *, limit: int = 5, days: int = 180) -> list[int]:
     """Return the ids of the categories ``user`` filed most in the last ``days``."""
     since = utcnow() - timedelta(days=days)
@@ -108,6 +128,20 @@ def frequent_category_ids(user: User, *, limit: int = 5, days: int = 180) -> lis
 
 def check_report_input(user: User, data: ReportInput) -> dict[str, list[str]]:
     """Return the domain errors of ``data`` for ``user`` by field (empty: valid)."""
+    return _checked(user, data).errors
+
+
+@dataclass
+class _Checked:
+    """The errors of a submitted fact, and the rows checking it read."""
+
+    errors: dict[str, list[str]]
+    category: sa.Row | None = None
+    residence: sa.Row | None = None
+
+
+def _checked(user: User, data: ReportInput) -> _Checked:
+    connection = _connection()
     errors: dict[str, list[str]] = {}
     config = current_app.config
 
@@ -116,14 +150,16 @@ def check_report_input(user: User, data: ReportInput) -> dict[str, list[str]]:
 
     if user.organisation_id is None or user.role is Role.FEDERATION:
         fail("residence", "Votre compte ne permet pas de signaler des faits.")
-        return errors
+        return _Checked(errors)
 
+    # Rows, not entities: this runs for every fact filed (see _category_row).
     category = (
-        get_category(user.organisation_id, data.category_id)
+        connection.execute(_category_row(), {"category_id": data.category_id}).first()
         if data.category_id
         else None
     )
-    if category is None:
+    if category is None or category.organisation_id != user.organisation_id:
+        category = None
         fail("category", "Choisissez une catégorie.")
     elif not category.active:
         fail(
@@ -131,15 +167,15 @@ def check_report_input(user: User, data: ReportInput) -> dict[str, list[str]]:
         )
 
     residence = (
-        db.session.get(Residence, data.residence_id) if data.residence_id else None
+        connection.execute(
+            _residence_row(), {"residence_id": data.residence_id}
+        ).first()
+        if data.residence_id
+        else None
     )
-    allowed_ids = {r.id for r in filing_residences(user)}
     if residence is None:
         fail("residence", "Choisissez une résidence.")
-    elif (
-        residence.organisation_id != user.organisation_id
-        or residence.id not in allowed_ids
-    ):
+    elif not may_file_for(user, residence, connection):
         fail("residence", "Cette résidence ne fait pas partie de votre secteur.")
         residence = None
 
@@ -158,6 +194,8 @@ def check_report_input(user: User, data: ReportInput) -> dict[str, list[str]]:
     max_length = config["ORFI_DESCRIPTION_MAX_LENGTH"]
     if len(data.description or "") > max_length:
         fail("description", f"La description est limitée à {max_length} caractères.")
+    elif not is_storable_text(data.description or ""):
+        fail("description", "La description contient des caractères invalides.")
     if data.gravity is not None and not 1 <= data.gravity <= 4:
         fail("gravity", "La gravité va de 1 à 4.")
     if (
@@ -178,7 +216,18 @@ def check_report_input(user: User, data: ReportInput) -> dict[str, list[str]]:
             "mission_service_public",
             "La mission de service public concerne un membre du personnel victime.",
         )
-    return errors
+    return _Checked(errors, category, residence)
+
+
+def is_storable_text(text: str) -> bool:
+    """Return whether ``text`` can be stored as is (no NUL, valid UTF-8)."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates, e.g. from a JSON "\ud800"
+        return False
+    return True
 
 
 def _check_position(data: ReportInput, residence, config, fail) -> None:
@@ -225,7 +274,11 @@ def _check_occurred_at(occurred_at: datetime | None, config, fail) -> None:
     if occurred_at is None:
         fail("occurred_at", "Indiquez la date et l'heure du fait.")
         return
-    moment = from_local(occurred_at) if occurred_at.tzinfo is None else occurred_at
+    try:
+        moment = from_local(occurred_at) if occurred_at.tzinfo is None else occurred_at
+    except OverflowError:  # year 1 or 9999 shifted out of range
+        fail("occurred_at", "Date invalide.")
+        return
     now = utcnow()
     if moment > now + CLOCK_SKEW:
         fail("occurred_at", "La date du fait ne peut pas être dans le futur.")
@@ -234,27 +287,93 @@ def _check_occurred_at(occurred_at: datetime | None, config, fail) -> None:
         fail("occurred_at", f"Le fait ne peut pas dater de plus de {max_days} jours.")
 
 
+# Statements run for every fact filed are built once, on tables rather than entities,
+# and run on the session's connection: building a statement, or going through the ORM,
+# costs several times more than running it on SQLite (see benchmarks/api_load.py).
+
+
+def _connection() -> sa.Connection:
+    """The connection of the session's transaction (to run prebuilt Core statements)."""
+    return db.session.connection()
+
+
+@functools.cache
+def _bump_counter() -> sa.Update:
+    table = ReferenceCounter.__table__
+    return (
+        sa.update(table)
+        .where(
+            table.c.organisation_id == sa.bindparam("counter_organisation"),
+            table.c.year == sa.bindparam("counter_year"),
+        )
+        .values(last=table.c.last + 1)
+        .returning(table.c.last)
+    )
+
+
+@functools.cache
+def _report_by_uuid() -> sa.Select:
+    return db.select(Report).where(Report.uuid == sa.bindparam("uuid"))
+
+
+@functools.cache
+def _report_id_by_uuid() -> sa.Select:
+    table = Report.__table__
+    return sa.select(table.c.id).where(table.c.uuid == sa.bindparam("uuid"))
+
+
+@functools.cache
+def _category_row() -> sa.Select:
+    category = Category.__table__.c
+    return sa.select(
+        category.id, category.organisation_id, category.active, category.code,
+        category.label,
+    ).where(category.id == sa.bindparam("category_id"))  # fmt: skip
+
+
+@functools.cache
+def _residence_row() -> sa.Select:
+    residence, organisation = Residence.__table__, Organisation.__table__
+    return (
+        sa.select(
+            residence.c.id,
+            residence.c.organisation_id,
+            residence.c.agence_id,
+            residence.c.latitude,
+            residence.c.longitude,
+            residence.c.name,
+            residence.c.reference,
+            organisation.c.code.label("organisation_code"),
+        )  # fmt: skip
+        .join(organisation, residence.c.organisation_id == organisation.c.id)
+        .where(residence.c.id == sa.bindparam("residence_id"))
+    )
+
+
+@functools.cache
+def _in_sector() -> sa.Select:
+    return sa.select(user_residence.c.residence_id).where(
+        user_residence.c.user_id == sa.bindparam("user_id"),
+        user_residence.c.residence_id == sa.bindparam("residence_id"),
+    )
+
+
 def next_reference(organisation_id: int, code: str, year: int) -> str:
     """Return the organisation's next reference for ``year`` (``TMH-2026-000123``)."""
-    bump = (
-        sa.update(ReferenceCounter)
-        .where(
-            ReferenceCounter.organisation_id == organisation_id,
-            ReferenceCounter.year == year,
-        )
-        .values(last=ReferenceCounter.last + 1)
-        .returning(ReferenceCounter.last)
-    )
-    number = db.session.execute(bump).scalar()
+    connection = _connection()
+    params = {"counter_organisation": organisation_id, "counter_year": year}
+    number = connection.execute(_bump_counter(), params).scalar()
     if number is None:
         try:
-            with db.session.begin_nested():
-                db.session.add(
-                    ReferenceCounter(organisation_id=organisation_id, year=year, last=1)
+            with connection.begin_nested():
+                connection.execute(
+                    sa.insert(ReferenceCounter.__table__).values(
+                        organisation_id=organisation_id, year=year, last=1
+                    )
                 )
             number = 1
         except IntegrityError:  # another transaction created this year's counter first
-            number = db.session.execute(bump).scalar_one()
+            number = connection.execute(_bump_counter(), params).scalar_one()
     return f"{code}-{year}-{number:06d}"
 
 
@@ -272,7 +391,7 @@ def derived_fields(occurred_at: datetime, latitude: float, longitude: float) -> 
 
 def find_report_by_uuid(report_uuid: uuid_module.UUID) -> Report | None:
     """Return the fact with this client UUID, whoever filed it."""
-    return db.session.scalar(db.select(Report).where(Report.uuid == report_uuid))
+    return db.session.scalar(_report_by_uuid(), {"uuid": report_uuid})
 
 
 def create_report(user: User, data: ReportInput) -> tuple[Report, bool]:
@@ -285,14 +404,44 @@ def create_report(user: User, data: ReportInput) -> tuple[Report, bool]:
         data.uuid is not None
         and (existing := find_report_by_uuid(data.uuid)) is not None
     ):
-        if existing.author_id != user.id:
-            raise ValidationError({"uuid": ["Cet identifiant est déjà utilisé."]})
-        return existing, False
-    errors = check_report_input(user, data)
-    if errors:
-        raise ValidationError(errors)
+        return _resent_report(user, existing), False
+    report_id, created = store_report(user, build_report(user, data))
+    return db.session.get(Report, report_id), created
 
-    residence = db.session.get(Residence, data.residence_id)
+
+@dataclass
+class NewReport:
+    """A checked fact, ready to be stored: its row and its "created" event's row (no
+    reference, no ids yet), and the rows that checking it read."""
+
+    values: dict
+    event: dict
+    organisation_code: str
+    client_uuid: uuid_module.UUID | None
+    category: sa.Row
+    residence: sa.Row
+
+
+def prepare_report(
+    user: User, data: ReportInput
+) -> tuple[Report | None, NewReport | None]:
+    """Return the stored fact if ``data`` resends a known UUID, else the checked new
+    fact to store (reads only; see :func:`build_report`)."""
+    if data.uuid is not None and _uuid_taken(_connection(), data.uuid):
+        return _resent_report(user, find_report_by_uuid(data.uuid)), None
+    return None, build_report(user, data)
+
+
+def build_report(user: User, data: ReportInput) -> NewReport:
+    """Check ``data`` for ``user`` and compute the fact's row, without storing it.
+
+    Reads only: a caller may run it outside the write transaction (see the API), so
+    that the database's write lock is held for the inserts alone.
+    """
+    checked = _checked(user, data)
+    if checked.errors:
+        raise ValidationError(checked.errors)
+    residence = checked.residence
     occurred_at = (
         from_local(data.occurred_at)
         if data.occurred_at.tzinfo is None
@@ -306,38 +455,134 @@ def create_report(user: User, data: ReportInput) -> tuple[Report, bool]:
         source = data.location_source or LocationSource.GPS
         accuracy = data.gps_accuracy_m
     staff = data.victime in STAFF_VICTIMS
-    organisation = residence.organisation
-    report = Report(
-        uuid=data.uuid or uuid_module.uuid4(),
-        reference=next_reference(organisation.id, organisation.code, now_local().year),
-        organisation_id=organisation.id,
-        residence_id=residence.id,
-        batiment_id=data.batiment_id,
-        category_id=data.category_id,
-        author_id=user.id,
-        occurred_at=occurred_at,
-        latitude=latitude,
-        longitude=longitude,
-        gps_accuracy_m=accuracy,
-        location_source=source,
-        lieu=data.lieu,
-        victime=data.victime,
-        arret_travail_jours=data.arret_travail_jours if staff else None,
-        mission_service_public=bool(data.mission_service_public and staff),
-        suite=data.suite,
-        intervention=data.intervention,
-        damage_cost_eur=data.damage_cost_eur,
-        gravity=data.gravity,
-        description=(data.description or "").strip(),
-        status=Status.NOUVEAU,
+    created_at = utcnow()
+    values = {
+        "uuid": data.uuid or uuid_module.uuid4(),
+        "organisation_id": residence.organisation_id,
+        "residence_id": residence.id,
+        "batiment_id": data.batiment_id,
+        "category_id": data.category_id,
+        "author_id": user.id,
+        "occurred_at": occurred_at,
+        "created_at": created_at,
+        "latitude": latitude,
+        "longitude": longitude,
+        "gps_accuracy_m": accuracy,
+        "location_source": source,
+        "lieu": data.lieu,
+        "victime": data.victime,
+        "arret_travail_jours": data.arret_travail_jours if staff else None,
+        "mission_service_public": bool(data.mission_service_public and staff),
+        "suite": data.suite,
+        "intervention": data.intervention,
+        "damage_cost_eur": data.damage_cost_eur,
+        "gravity": data.gravity,
+        "description": (data.description or "").strip(),
+        "status": Status.NOUVEAU,
+        "duplicate_of_id": None,
         **derived_fields(occurred_at, latitude, longitude),
+    }
+    event = {
+        "user_id": user.id,
+        "at": created_at,
+        "kind": "created",
+        "changes": {},
+        "comment": "",
+        "client_uuid": None,
+    }
+    return NewReport(
+        values,
+        event,
+        residence.organisation_code,
+        data.uuid,
+        checked.category,
+        residence,
     )
-    db.session.add(report)
-    db.session.flush()
-    db.session.add(ReportEvent(report_id=report.id, user_id=user.id, kind="created"))
-    db.session.flush()
-    logger.info("Fait %s enregistré par l'utilisateur %s", report.reference, user.id)
-    return report, True
+
+
+def store_report(user: User, new: NewReport) -> tuple[int, bool]:
+    """Store a fact built by :func:`build_report`; return its id and whether it is new.
+
+    A fact whose UUID is already stored (a resend racing the first send) is not stored
+    again: the stored fact's id is returned. The rows are written by plain INSERTs:
+    this runs for every fact filed, under SQLite's write lock, where a unit-of-work
+    flush, or even a savepoint, costs more than the inserts themselves.
+    """
+    values = new.values
+    connection = _connection()
+    if new.client_uuid is not None and _uuid_taken(connection, new.client_uuid):
+        return _resent_report(user, find_report_by_uuid(new.client_uuid)).id, False
+    organisation_id = values["organisation_id"]
+    year = now_local().year
+    values["reference"] = next_reference(organisation_id, new.organisation_code, year)
+    # On SQLite the check above runs under the write lock, so the insert cannot
+    # conflict; PostgreSQL lets two sends of one UUID race to here, and the loser's
+    # insert, made conditional on the UUID being free, then stores nothing.
+    report_id = connection.execute(
+        _insert_report(connection.dialect.name), values
+    ).scalar()
+    if report_id is None:
+        # The counter's row stays locked until this transaction ends: no other fact
+        # took a number since ours, which can be given back.
+        connection.execute(
+            _give_back_number(),
+            {"counter_organisation": organisation_id, "counter_year": year},
+        )
+        return _resent_report(user, find_report_by_uuid(values["uuid"])).id, False
+    values["id"] = new.event["report_id"] = report_id
+    connection.execute(_insert_event(), new.event)
+    logger.info("Fait %s enregistré par l'utilisateur %s", values["reference"], user.id)
+    return report_id, True
+
+
+def _uuid_taken(connection: sa.Connection, report_uuid: uuid_module.UUID) -> bool:
+    """Return whether a fact with this client UUID is stored."""
+    return (
+        connection.execute(_report_id_by_uuid(), {"uuid": report_uuid}).first()
+        is not None
+    )
+
+
+@functools.cache
+def _insert_report(dialect: str) -> sa.Insert:
+    """INSERT of a fact that stores nothing if its UUID is taken (RETURNING no row)."""
+    table = Report.__table__
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:  # a unique violation then raises instead
+        return sa.insert(table).returning(table.c.id)
+    return (
+        insert(table)
+        .on_conflict_do_nothing(index_elements=[table.c.uuid])
+        .returning(table.c.id)
+    )
+
+
+@functools.cache
+def _give_back_number() -> sa.Update:
+    table = ReferenceCounter.__table__
+    return (
+        sa.update(table)
+        .where(
+            table.c.organisation_id == sa.bindparam("counter_organisation"),
+            table.c.year == sa.bindparam("counter_year"),
+        )
+        .values(last=table.c.last - 1)
+    )
+
+
+@functools.cache
+def _insert_event() -> sa.Insert:
+    return sa.insert(ReportEvent.__table__)
+
+
+def _resent_report(user: User, existing: Report) -> Report:
+    """Return the stored fact a client sent again, if it is this user's."""
+    if existing.author_id != user.id:
+        raise ValidationError({"uuid": ["Cet identifiant est déjà utilisé."]})
+    return existing
 
 
 def visible_reports(user: User) -> sa.Select:
@@ -364,8 +609,10 @@ def counted_reports(query: sa.Select) -> sa.Select:
     return query.where(Report.duplicate_of_id.is_(None))
 
 
-def list_reports(user: User, filters: ReportFilters, *, mine: bool = False):
-    """Return a page (Flask-SQLAlchemy pagination) of the facts ``user`` may read."""
+def filtered_reports(
+    user: User, filters: ReportFilters, *, mine: bool = False
+) -> sa.Select:
+    """Return a query of the facts ``user`` may read that match ``filters``."""
     query = visible_reports(user)
     if mine:
         query = query.where(Report.author_id == user.id)
@@ -383,14 +630,25 @@ def list_reports(user: User, filters: ReportFilters, *, mine: bool = False):
         query = query.where(Report.residence_id == filters.residence_id)
     if filters.status:
         query = query.where(Report.status == filters.status)
-    query = query.options(
+    return query.order_by(Report.occurred_at.desc(), Report.id.desc())
+
+
+def list_reports(
+    user: User,
+    filters: ReportFilters,
+    *,
+    mine: bool = False,
+    per_page: int | None = None,
+):
+    """Return a page (Flask-SQLAlchemy pagination) of the facts ``user`` may read."""
+    query = filtered_reports(user, filters, mine=mine).options(
         sa.orm.joinedload(Report.category).joinedload(Category.family),
         sa.orm.joinedload(Report.residence),
-    ).order_by(Report.occurred_at.desc(), Report.id.desc())
+    )
     return db.paginate(
         query,
         page=filters.page,
-        per_page=current_app.config["ORFI_PAGE_SIZE"],
+        per_page=per_page or current_app.config["ORFI_PAGE_SIZE"],
         error_out=False,
         count=True,
     )
@@ -448,6 +706,289 @@ def qualify_report(
         kind="updated",
         changes=changes,
         comment=comment,
+    )
+    db.session.add(event)
+    db.session.flush()
+    return event
+
+
+# ---------------------------------------------------------------- "Déjà signalé ?"
+
+#: A fact of the same category closer than this, recent enough, may be the same fact.
+NEARBY_RADIUS_M = 50
+NEARBY_WINDOW = timedelta(hours=24)
+_METRES_PER_DEGREE = 111_320.0
+
+
+@dataclass
+class NearbyFact:
+    """A fact near a position, with its distance in metres."""
+
+    report: Report
+    distance_m: float
+
+
+def nearby_reports(
+    user: User,
+    *,
+    category_id: int,
+    latitude: float,
+    longitude: float,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    radius_m: float = NEARBY_RADIUS_M,
+    exclude_id: int | None = None,
+    limit: int = 10,
+) -> list[NearbyFact]:
+    """Return the facts of this category within ``radius_m`` of a point, nearest first.
+
+    Only facts that count are returned (not duplicates), only on résidences ``user``
+    may file for (or facts ``user`` may read), by default from the last 24 hours: the
+    facts a gardien may be about to file a second time.
+    """
+    if user.organisation_id is None or not is_valid_position(latitude, longitude):
+        return []
+    now = utcnow()
+    since = since or now - NEARBY_WINDOW
+    until = until or now + CLOCK_SKEW
+    # A bounding box in degrees lets the database use its indexes; the exact distance
+    # is computed below on the few facts left.
+    dlat = radius_m / _METRES_PER_DEGREE
+    dlon = radius_m / (_METRES_PER_DEGREE * max(math.cos(math.radians(latitude)), 0.01))
+    query = db.select(Report).where(
+        Report.organisation_id == user.organisation_id,
+        Report.category_id == category_id,
+        Report.duplicate_of_id.is_(None),
+        Report.occurred_at >= since,
+        Report.occurred_at <= until,
+        Report.latitude.between(latitude - dlat, latitude + dlat),
+        Report.longitude.between(longitude - dlon, longitude + dlon),
+    )
+    if exclude_id is not None:
+        query = query.where(Report.id != exclude_id)
+    query = query.where(_filer_perimeter(user))
+    query = query.options(
+        sa.orm.joinedload(Report.category), sa.orm.joinedload(Report.residence)
+    ).limit(200)
+    found = [
+        NearbyFact(report, distance_m(latitude, longitude, r_lat, r_lon))
+        for report in db.session.scalars(query)
+        for r_lat, r_lon in [(report.latitude, report.longitude)]
+    ]
+    found = [fact for fact in found if fact.distance_m <= radius_m]
+    found.sort(key=lambda fact: (fact.distance_m, -fact.report.id))
+    return found[:limit]
+
+
+def _filer_perimeter(user: User) -> sa.ColumnElement[bool]:
+    """SQL condition: facts on résidences ``user`` files for, or their own facts."""
+    if user.role is Role.GARDIEN:
+        sector = db.select(user_residence.c.residence_id).where(
+            user_residence.c.user_id == user.id
+        )
+        return sa.or_(Report.residence_id.in_(sector), Report.author_id == user.id)
+    if user.role is Role.FEDERATION:
+        return sa.false()
+    if user.agence_id is not None:
+        in_agence = db.select(Residence.id).where(Residence.agence_id == user.agence_id)
+        return Report.residence_id.in_(in_agence)
+    return sa.true()
+
+
+def may_add_to(user: User, report: Report) -> bool:
+    """Return whether ``user`` may add a complement or photos to ``report``."""
+    if user.organisation_id != report.organisation_id:
+        return False
+    if report.author_id == user.id:
+        return True
+    return db.session.scalar(
+        visible_reports(user).where(Report.id == report.id)
+    ) is not None or may_file_for(user, report.residence)
+
+
+def get_report_for_addition(user: User, report_uuid: uuid_module.UUID) -> Report:
+    """Return the fact ``user`` may add to, else raise NotFound."""
+    report = find_report_by_uuid(report_uuid)
+    if report is None or not may_add_to(user, report):
+        raise NotFound("Signalement introuvable.")
+    return report
+
+
+def add_to_report(
+    user: User,
+    report: Report,
+    *,
+    comment: str = "",
+    client_uuid: uuid_module.UUID | None = None,
+) -> tuple[ReportEvent, bool]:
+    """Add another filer's complement to a fact; return it and whether it is new.
+
+    This is what "Déjà signalé ?" offers instead of filing the same fact twice. Like a
+    fact, an addition sent again with the same ``client_uuid`` is recorded once.
+    """
+    if not may_add_to(user, report):
+        raise AccessDenied("Vous ne pouvez pas compléter ce fait.")
+    if client_uuid is not None and (
+        existing := _find_event_by_client_uuid(client_uuid)
+    ):
+        return _resent_event(user, report, existing), False
+    comment = (comment or "").strip()
+    if len(comment) > 500:
+        raise ValidationError(
+            {"comment": ["Le complément est limité à 500 caractères."]}
+        )
+    if not is_storable_text(comment):
+        raise ValidationError(
+            {"comment": ["Le complément contient des caractères invalides."]}
+        )
+    event = ReportEvent(
+        report_id=report.id,
+        user_id=user.id,
+        kind="addition",
+        comment=comment,
+        client_uuid=client_uuid or uuid_module.uuid4(),
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(event)
+    except IntegrityError:
+        existing = _find_event_by_client_uuid(client_uuid) if client_uuid else None
+        if existing is None:
+            raise
+        return _resent_event(user, report, existing), False
+    logger.info("Complément ajouté au fait %s par %s", report.reference, user.id)
+    return event, True
+
+
+def _find_event_by_client_uuid(client_uuid: uuid_module.UUID) -> ReportEvent | None:
+    return db.session.scalar(
+        db.select(ReportEvent).where(ReportEvent.client_uuid == client_uuid)
+    )
+
+
+def _resent_event(user: User, report: Report, event: ReportEvent) -> ReportEvent:
+    if event.user_id != user.id or event.report_id != report.id:
+        raise ValidationError({"uuid": ["Cet identifiant est déjà utilisé."]})
+    return event
+
+
+# --------------------------------------------------------------------- duplicates
+
+
+def find_visible_report_by_reference(user: User, reference: str) -> Report | None:
+    """Return the fact with this reference if ``user`` may read it."""
+    reference = (reference or "").strip().upper()
+    if not reference:
+        return None
+    return db.session.scalar(visible_reports(user).where(Report.reference == reference))
+
+
+def list_duplicates(report: Report) -> list[Report]:
+    """Return the facts marked as duplicates of ``report``, oldest first."""
+    return list(
+        db.session.scalars(
+            db.select(Report)
+            .where(Report.duplicate_of_id == report.id)
+            .order_by(Report.occurred_at, Report.id)
+        )
+    )
+
+
+def duplicate_candidates(user: User, report: Report) -> list[NearbyFact]:
+    """Return the facts that may be the same as ``report``: same category, close in
+    space (50 m) and in time (24 h before or after)."""
+    return nearby_reports(
+        user,
+        category_id=report.category_id,
+        latitude=report.latitude,
+        longitude=report.longitude,
+        since=report.occurred_at - NEARBY_WINDOW,
+        until=report.occurred_at + NEARBY_WINDOW,
+        exclude_id=report.id,
+    )
+
+
+def _require_qualifier(user: User) -> None:
+    if user.role not in (Role.REFERENT, Role.ADMIN):
+        raise AccessDenied("Seul un référent sûreté marque les doublons.")
+
+
+def mark_duplicate(
+    user: User, report: Report, original: Report | None, *, comment: str = ""
+) -> ReportEvent:
+    """Mark ``report`` as a duplicate of ``original``; it leaves the statistics.
+
+    If ``original`` is itself a duplicate, ``report`` points to the fact it duplicates,
+    and facts that duplicated ``report`` follow it, so that every chain has one level.
+    """
+    _require_qualifier(user)
+    if original is None:
+        raise ValidationError(
+            {"original": ["Indiquez la référence du fait d'origine."]}
+        )
+    if original.organisation_id != report.organisation_id:
+        raise ValidationError(
+            {"original": ["Ce fait n'appartient pas au même bailleur."]}
+        )
+    while original.duplicate_of_id is not None:
+        original = db.session.get(Report, original.duplicate_of_id)
+    if original.id == report.id:
+        raise ValidationError(
+            {"original": ["Un fait ne peut pas être son propre doublon."]}
+        )
+    if len(comment) > 500 or not is_storable_text(comment):
+        raise ValidationError(
+            {"comment": ["Commentaire invalide (500 caractères au plus)."]}
+        )
+    before = report.duplicate_of.reference if report.duplicate_of_id else None
+    report.duplicate_of = original
+    event = ReportEvent(
+        report_id=report.id,
+        user_id=user.id,
+        kind="updated",
+        changes={"duplicate_of": [before, original.reference]},
+        comment=comment.strip(),
+    )
+    db.session.add(event)
+    for child in list_duplicates(report):
+        child.duplicate_of = original
+        db.session.add(
+            ReportEvent(
+                report_id=child.id,
+                user_id=user.id,
+                kind="updated",
+                changes={"duplicate_of": [report.reference, original.reference]},
+            )
+        )
+    db.session.flush()
+    logger.info(
+        "Fait %s marqué doublon de %s par %s",
+        report.reference,
+        original.reference,
+        user.id,
+    )
+    return event
+
+
+def unmark_duplicate(
+    user: User, report: Report, *, comment: str = ""
+) -> ReportEvent | None:
+    """Make ``report`` count again (it is not a duplicate); None if it was not one."""
+    _require_qualifier(user)
+    if report.duplicate_of_id is None:
+        return None
+    if len(comment) > 500 or not is_storable_text(comment):
+        raise ValidationError(
+            {"comment": ["Commentaire invalide (500 caractères au plus)."]}
+        )
+    before = report.duplicate_of.reference
+    report.duplicate_of = None
+    event = ReportEvent(
+        report_id=report.id,
+        user_id=user.id,
+        kind="updated",
+        changes={"duplicate_of": [before, None]},
+        comment=comment.strip(),
     )
     db.session.add(event)
     db.session.flush()

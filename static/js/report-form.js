@@ -45,6 +45,7 @@
     victime: $("victime"),
     confirm: $("confirm_position"),
     description: $("description"),
+    category: $("category"),
   };
   var geoStatus = $("geo-status");
   var confirmBlock = form.querySelector(".confirm-position");
@@ -296,6 +297,7 @@
     highlightResidence();
     filterBatiments();
     checkDistance(false);
+    scheduleNearby();
   }
 
   function selectNearestResidence(position) {
@@ -536,13 +538,26 @@
 
   /* -------------------------------------------------------------- submit */
 
-  function initSubmit() {
+  function initSubmit(queued) {
     var submitting = false;
     var buttons = form.querySelectorAll('button[type="submit"], input[type="submit"]');
     var labels = [];
     form.addEventListener("submit", function (event) {
       if (submitting) {
         event.preventDefault();
+        return;
+      }
+      if (queued) {
+        event.preventDefault();
+        submitting = true;
+        submitThroughQueue().then(
+          function () {
+            submitting = false;
+          },
+          function () {
+            submitting = false;
+          }
+        );
         return;
       }
       submitting = true;
@@ -580,6 +595,653 @@
     });
   }
 
+  /* ------------------------------------------------- offline-first sending */
+
+  // With static/js/offline-queue.js, a fact is first kept on the phone (IndexedDB),
+  // then sent to the JSON API; without it (or without IndexedDB) the form posts as is.
+  var offline = window.orfiOffline || null;
+  var offlineConfig = offline && offline.config;
+  var notice = $("form-notice");
+  var photosInput = $("photos");
+  var photosList = $("photos-chosen");
+  var submitButton = form.querySelector('input[type="submit"], button[type="submit"]');
+  var submitLabel = submitButton ? submitButton.value || submitButton.textContent : "";
+  var additionTarget = null; // the fact being completed ("Déjà signalé ?"), if any
+  var ACCEPTED_TYPES = ["image/jpeg", "image/png", "image/webp"];
+  // API field -> form control id (position problems are shown next to the map).
+  var FIELD_IDS = {
+    category_id: "category",
+    residence_id: "residence",
+    batiment_id: "batiment",
+    longitude: "latitude",
+    gps_accuracy_m: "latitude",
+    location_source: "latitude",
+    photo: "photos",
+    comment: "description",
+  };
+
+  // "2026-11-21T14:30" (as the form holds it) -> "21/11/2026 14:30".
+  function frenchDateTime(value) {
+    var m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}:\d{2})/.exec(value || "");
+    return m ? m[3] + "/" + m[2] + "/" + m[1] + " " + m[4] : value || "";
+  }
+
+  function parisNow() {
+    var parts = {};
+    new Intl.DateTimeFormat("fr-FR", {
+      timeZone: "Europe/Paris",
+      year: "numeric",
+      month: "2-digit",
+      day: "2-digit",
+      hour: "2-digit",
+      minute: "2-digit",
+      hourCycle: "h23",
+    })
+      .formatToParts(new Date())
+      .forEach(function (part) {
+        parts[part.type] = part.value;
+      });
+    return parts.year + "-" + parts.month + "-" + parts.day + "T" + parts.hour + ":" + parts.minute;
+  }
+
+  // A copy of the form served by the service worker carries the UUID and the time of
+  // the day it was cached: each fact gets its own UUID, and "now" is now.
+  function freshIdentity() {
+    var uuidInput = $("client_uuid");
+    if (offline && uuidInput) {
+      uuidInput.value = offline.newUuid();
+    }
+    var when = $("occurred_at");
+    if (when) {
+      when.value = parisNow();
+    }
+  }
+
+  function showNotice(text, kind, link) {
+    if (!notice) {
+      return;
+    }
+    notice.textContent = "";
+    var p = document.createElement("p");
+    p.className = "flash flash-" + (kind || "info");
+    p.setAttribute("role", kind === "error" ? "alert" : "status");
+    p.textContent = text;
+    if (link) {
+      p.appendChild(document.createTextNode(" "));
+      var a = document.createElement("a");
+      a.href = link.href;
+      a.textContent = link.text;
+      p.appendChild(a);
+    }
+    notice.appendChild(p);
+    // The outbox (what waits) and the notice sit at the top of the page.
+    window.scrollTo(0, 0);
+  }
+
+  function clearErrors() {
+    Array.prototype.forEach.call(form.querySelectorAll("[data-client-error]"), function (node) {
+      node.remove();
+    });
+    Array.prototype.forEach.call(form.querySelectorAll(".has-error"), function (node) {
+      node.classList.remove("has-error");
+    });
+    var summary = document.querySelector(".error-summary");
+    if (summary) {
+      summary.remove();
+    }
+  }
+
+  function showErrors(errors) {
+    clearErrors();
+    var general = [];
+    var first = null;
+    Object.keys(errors || {}).forEach(function (name) {
+      var messages = errors[name];
+      var control = $(FIELD_IDS[name] || name);
+      var block = control ? control.closest(".field, fieldset") : null;
+      if (name === "latitude" || FIELD_IDS[name] === "latitude") {
+        block = form.querySelector("fieldset.position");
+      }
+      if (name === "gravity") {
+        block = form.querySelector("fieldset.gravity");
+      }
+      if (!block) {
+        general = general.concat(messages);
+        return;
+      }
+      if (name === "confirm_position" && confirmBlock) {
+        confirmBlock.classList.remove("is-hidden");
+      }
+      block.classList.add("has-error");
+      var list = document.createElement("ul");
+      list.className = "errors";
+      list.setAttribute("data-client-error", "");
+      messages.forEach(function (message) {
+        var li = document.createElement("li");
+        li.textContent = message;
+        list.appendChild(li);
+      });
+      block.appendChild(list);
+      first = first || block;
+    });
+    var summary = document.createElement("div");
+    summary.className = "error-summary";
+    summary.setAttribute("role", "alert");
+    var p = document.createElement("p");
+    p.innerHTML = "<strong></strong> ";
+    p.firstChild.textContent = "Le signalement n'est pas enregistré.";
+    p.appendChild(
+      document.createTextNode("Corrigez les champs signalés en rouge, puis renvoyez-le.")
+    );
+    summary.appendChild(p);
+    general.forEach(function (message) {
+      var q = document.createElement("p");
+      q.textContent = message;
+      summary.appendChild(q);
+    });
+    form.parentNode.insertBefore(summary, form);
+    var target = first ? first.querySelector("input:not([type=hidden]), select, textarea") : null;
+    if (target) {
+      target.focus({ preventScroll: true });
+      first.scrollIntoView({ block: "center" });
+    } else {
+      summary.scrollIntoView({ block: "start" });
+    }
+  }
+
+  function value(id) {
+    var node = $(id);
+    return node ? node.value.trim() : "";
+  }
+
+  // A number as typed, or the text itself so that the server names the field.
+  function numberOrText(id) {
+    var raw = value(id);
+    if (raw === "") {
+      return null;
+    }
+    var n = Number(raw.replace(",", "."));
+    return isFinite(n) ? n : raw;
+  }
+
+  function selectedText(id) {
+    var node = $(id);
+    if (!node || node.selectedIndex < 0 || !node.value) {
+      return "";
+    }
+    return node.options[node.selectedIndex].textContent.trim();
+  }
+
+  function buildPayload() {
+    var gravity = form.querySelector('input[name="gravity"]:checked');
+    var lat = currentPosition();
+    return {
+      uuid: value("client_uuid"),
+      category_id: numberOrText("category"),
+      residence_id: numberOrText("residence"),
+      batiment_id: numberOrText("batiment"),
+      occurred_at: value("occurred_at") || null,
+      latitude: lat ? lat.lat : null,
+      longitude: lat ? lat.lon : null,
+      gps_accuracy_m: lat ? numberOrText("gps_accuracy_m") : null,
+      location_source: lat ? value("location_source") || null : null,
+      confirm_position: Boolean(inputs.confirm && inputs.confirm.checked),
+      lieu: value("lieu") || null,
+      victime: value("victime") || null,
+      arret_travail_jours: numberOrText("arret_travail_jours"),
+      mission_service_public: Boolean($("mission_service_public") && $("mission_service_public").checked),
+      suite: value("suite") || null,
+      intervention: value("intervention") || null,
+      damage_cost_eur: numberOrText("damage_cost_eur"),
+      gravity: gravity ? Number(gravity.value) : null,
+      description: inputs.description ? inputs.description.value.trim() : "",
+    };
+  }
+
+  // The same checks as the server's for what must be there, so that a fact filed
+  // without network is not found incomplete hours later.
+  function missingFields(payload) {
+    var errors = {};
+    if (!payload.category_id) {
+      errors.category_id = ["Choisissez une catégorie."];
+    }
+    if (!payload.residence_id) {
+      errors.residence_id = ["Choisissez une résidence."];
+    }
+    if (!payload.occurred_at) {
+      errors.occurred_at = ["Indiquez la date et l'heure du fait."];
+    }
+    var checkbox = confirmBlock && !confirmBlock.classList.contains("is-hidden");
+    if (checkbox && !payload.confirm_position) {
+      errors.confirm_position = [
+        "La position est loin de la résidence choisie : confirmez-la ou choisissez la bonne résidence.",
+      ];
+    }
+    return errors;
+  }
+
+  function chosenPhotos() {
+    var files = photosInput && photosInput.files ? Array.prototype.slice.call(photosInput.files) : [];
+    var problems = [];
+    var max = (offlineConfig && offlineConfig.maxPhotos) || 3;
+    var maxBytes = (offlineConfig && offlineConfig.photoMaxBytes) || 10485760;
+    if (files.length > max) {
+      problems.push(max + " photos au plus par signalement.");
+    }
+    files.forEach(function (file) {
+      if (ACCEPTED_TYPES.indexOf(file.type) === -1) {
+        problems.push("« " + file.name + " » n'est pas une photo JPEG, PNG ou WebP.");
+      } else if (file.size > maxBytes) {
+        problems.push(
+          "« " + file.name + " » dépasse " + Math.round(maxBytes / 1048576) + " Mo : choisissez une photo plus légère."
+        );
+      }
+    });
+    return { files: files, problems: problems };
+  }
+
+  function renderChosenPhotos() {
+    if (!photosList) {
+      return;
+    }
+    var chosen = chosenPhotos();
+    photosList.textContent = "";
+    chosen.files.forEach(function (file) {
+      var li = document.createElement("li");
+      li.textContent = file.name + " (" + Math.max(1, Math.round(file.size / 1024)) + " Ko)";
+      photosList.appendChild(li);
+    });
+    if (chosen.problems.length) {
+      showErrors({ photos: chosen.problems });
+    }
+  }
+
+  function setBusy(busy, label) {
+    if (!submitButton) {
+      return;
+    }
+    submitButton.disabled = busy;
+    if (busy) {
+      submitButton.setAttribute("aria-busy", "true");
+    } else {
+      submitButton.removeAttribute("aria-busy");
+    }
+    var text = label || (additionTarget ? "Compléter ce fait" : submitLabel);
+    if (submitButton.tagName === "INPUT") {
+      submitButton.value = text;
+    } else {
+      submitButton.textContent = text;
+    }
+  }
+
+  function resetForNext() {
+    leaveAddition();
+    form.reset();
+    clearErrors();
+    freshIdentity();
+    if (photosList) {
+      photosList.textContent = "";
+    }
+    toggleStaffDetails();
+    if (inputs.description) {
+      inputs.description.dispatchEvent(new Event("input"));
+    }
+    hideNearby();
+    highlightResidence();
+    filterBatiments();
+  }
+
+  function itemFromForm() {
+    var payload = buildPayload();
+    var chosen = chosenPhotos();
+    var errors = additionTarget ? {} : missingFields(payload);
+    if (chosen.problems.length) {
+      errors.photos = chosen.problems;
+    }
+    if (Object.keys(errors).length) {
+      showErrors(errors);
+      return null;
+    }
+    var photos = chosen.files.map(function (file) {
+      return { uuid: offline.newUuid(), blob: file, name: file.name, type: file.type, size: file.size };
+    });
+    var summary = {
+      category: selectedText("category"),
+      residence: selectedText("residence"),
+      when: frenchDateTime(payload.occurred_at),
+      latitude: payload.latitude,
+      longitude: payload.longitude,
+      categoryId: payload.category_id,
+    };
+    if (additionTarget) {
+      var uuid = offline.newUuid();
+      return {
+        uuid: uuid,
+        kind: "addition",
+        target: additionTarget.uuid,
+        targetReference: additionTarget.reference,
+        payload: { uuid: uuid, comment: payload.description.slice(0, 500) },
+        photos: photos,
+        summary: summary,
+      };
+    }
+    return { uuid: payload.uuid, kind: "report", payload: payload, photos: photos, summary: summary };
+  }
+
+  function submitThroughQueue() {
+    var item = itemFromForm();
+    if (!item) {
+      return Promise.resolve();
+    }
+    clearErrors();
+    setBusy(true, navigator.onLine ? "Envoi…" : "Enregistrement…");
+    return offline.submit(item).then(
+      function (result) {
+        var target = additionTarget;
+        if (result.outcome === "sent") {
+          if (item.kind === "report") {
+            window.location.assign(
+              offlineConfig.urls.confirmation.replace(offlineConfig.uuidSlot, item.uuid)
+            );
+            return;
+          }
+          resetForNext();
+          showNotice("Complément ajouté au fait " + (target ? target.reference : "") + ". Merci.", "success");
+        } else if (result.outcome === "queued") {
+          resetForNext();
+          showNotice(
+            "Pas de réseau : le signalement est gardé sur ce téléphone. Il partira tout seul au retour du réseau ; vous pouvez en saisir un autre.",
+            "info"
+          );
+        } else if (result.outcome === "login") {
+          resetForNext();
+          showNotice(
+            "Votre session a expiré : le signalement est gardé sur ce téléphone. Reconnectez-vous pour l'envoyer.",
+            "error",
+            { href: offlineConfig.urls.login, text: "Se reconnecter" }
+          );
+        } else {
+          showErrors(result.item.errors || {});
+        }
+        setBusy(false);
+      },
+      function () {
+        setBusy(false);
+        showNotice(
+          "Ce téléphone n'a pas pu garder le signalement (stockage indisponible) : envoi direct.",
+          "error"
+        );
+        HTMLFormElement.prototype.submit.call(form);
+      }
+    );
+  }
+
+  // "Corriger": put a refused item back into the form.
+  function loadItem(item) {
+    leaveAddition();
+    form.reset();
+    var p = item.payload || {};
+    var set = function (id, v) {
+      var node = $(id);
+      if (node && v !== null && v !== undefined) {
+        node.value = String(v);
+      }
+    };
+    if (item.kind === "addition") {
+      enterAddition({ uuid: item.target, reference: item.targetReference });
+      set("description", p.comment);
+    } else {
+      set("client_uuid", item.uuid);
+      set("category", p.category_id);
+      set("residence", p.residence_id);
+      set("batiment", p.batiment_id);
+      set("occurred_at", p.occurred_at);
+      set("lieu", p.lieu);
+      set("victime", p.victime);
+      set("arret_travail_jours", p.arret_travail_jours);
+      set("suite", p.suite);
+      set("intervention", p.intervention);
+      set("damage_cost_eur", p.damage_cost_eur);
+      set("description", p.description);
+      if ($("mission_service_public")) {
+        $("mission_service_public").checked = Boolean(p.mission_service_public);
+      }
+      if (inputs.confirm) {
+        inputs.confirm.checked = Boolean(p.confirm_position);
+      }
+      var gravity = form.querySelector('input[name="gravity"][value="' + p.gravity + '"]');
+      if (gravity) {
+        gravity.checked = true;
+      }
+      if (p.latitude !== null && p.longitude !== null && p.latitude !== undefined) {
+        writePosition({ lat: p.latitude, lon: p.longitude }, p.location_source || "map", p.gps_accuracy_m);
+        placePin({ lat: p.latitude, lon: p.longitude });
+      }
+      residenceTouched = true;
+    }
+    var blobs = (item.photos || []).filter(function (photo) {
+      return photo.blob;
+    });
+    if (photosInput && blobs.length && typeof DataTransfer !== "undefined") {
+      var transfer = new DataTransfer();
+      blobs.forEach(function (photo) {
+        transfer.items.add(new File([photo.blob], photo.name || "photo.jpg", { type: photo.type }));
+      });
+      photosInput.files = transfer.files;
+      renderChosenPhotos();
+    }
+    toggleStaffDetails();
+    highlightResidence();
+    filterBatiments();
+    checkDistance(false);
+    if (inputs.description) {
+      inputs.description.dispatchEvent(new Event("input"));
+    }
+    showErrors(item.errors || {});
+  }
+
+  /* ------------------------------------------------------ "Déjà signalé ?" */
+
+  var nearbyBox = $("nearby");
+  var nearbyTimer = null;
+  var nearbyRequest = 0;
+  var NEARBY_RADIUS_M = 50;
+  var NEARBY_MS = 24 * 3600 * 1000;
+
+  function hideNearby() {
+    if (nearbyBox) {
+      nearbyBox.classList.add("is-hidden");
+      nearbyBox.querySelector("ul").textContent = "";
+    }
+  }
+
+  function positionForNearby() {
+    var position = currentPosition();
+    if (position) {
+      return position;
+    }
+    var residence = chosenResidence();
+    return residence ? { lat: residence.lat, lon: residence.lon } : null;
+  }
+
+  function scheduleNearby() {
+    if (!nearbyBox || !offlineConfig) {
+      return;
+    }
+    clearTimeout(nearbyTimer);
+    nearbyTimer = setTimeout(checkNearby, 600);
+  }
+
+  function checkNearby() {
+    var category = $("category") ? $("category").value : "";
+    var position = positionForNearby();
+    if (!category || !position || additionTarget) {
+      hideNearby();
+      return;
+    }
+    var ticket = ++nearbyRequest;
+    var local = offline.list().then(function (items) {
+      var now = Date.now();
+      return items
+        .filter(function (item) {
+          var s = item.summary || {};
+          return (
+            item.kind === "report" &&
+            String(s.categoryId) === category &&
+            typeof s.latitude === "number" &&
+            now - Date.parse(item.createdAt) < NEARBY_MS &&
+            haversineM(position.lat, position.lon, s.latitude, s.longitude) <= NEARBY_RADIUS_M
+          );
+        })
+        .map(function (item) {
+          return { queued: true, summary: item.summary };
+        });
+    });
+    var remote = navigator.onLine
+      ? fetch(
+          offlineConfig.urls.nearby +
+            "?category_id=" + encodeURIComponent(category) +
+            "&latitude=" + position.lat.toFixed(6) +
+            "&longitude=" + position.lon.toFixed(6),
+          { credentials: "same-origin", headers: { Accept: "application/json" } }
+        )
+          .then(function (response) {
+            return response.ok ? response.json() : { items: [] };
+          })
+          .then(function (body) {
+            return body.items || [];
+          })
+          .catch(function () {
+            return [];
+          })
+      : Promise.resolve([]);
+    Promise.all([local, remote]).then(function (found) {
+      if (ticket !== nearbyRequest) {
+        return; // a newer check is on its way
+      }
+      renderNearby(found[1], found[0]);
+    });
+  }
+
+  // "aujourd'hui 14:05", "hier 23:40", else "21/11 14:05" (Paris time).
+  function formatWhen(iso) {
+    var date = new Date(iso);
+    var dayOf = function (d) {
+      return new Intl.DateTimeFormat("fr-FR", { timeZone: "Europe/Paris", dateStyle: "short" }).format(d);
+    };
+    var time = new Intl.DateTimeFormat("fr-FR", {
+      timeZone: "Europe/Paris",
+      hour: "2-digit",
+      minute: "2-digit",
+    }).format(date);
+    var now = new Date();
+    if (dayOf(date) === dayOf(now)) {
+      return "aujourd'hui " + time;
+    }
+    if (dayOf(date) === dayOf(new Date(now.getTime() - 86400000))) {
+      return "hier " + time;
+    }
+    return dayOf(date).slice(0, 5) + " " + time;
+  }
+
+  function renderNearby(facts, queued) {
+    if (!facts.length && !queued.length) {
+      hideNearby();
+      return;
+    }
+    var list = nearbyBox.querySelector("ul");
+    list.textContent = "";
+    facts.forEach(function (fact) {
+      var li = document.createElement("li");
+      li.className = "nearby-item";
+      var what = document.createElement("p");
+      var ref = document.createElement("strong");
+      ref.className = "reference";
+      ref.textContent = fact.reference;
+      what.appendChild(ref);
+      var parts = [fact.residence, formatWhen(fact.occurred_at), "à " + Math.round(fact.distance_m) + "\u00a0m"];
+      if (fact.lieu_label) {
+        parts.push(fact.lieu_label);
+      }
+      if (fact.mine) {
+        parts.push("signalé par vous");
+      }
+      what.appendChild(document.createTextNode(" · " + parts.join(" · ")));
+      li.appendChild(what);
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "button";
+      button.textContent = "C'est le même : le compléter";
+      button.addEventListener("click", function () {
+        enterAddition(fact);
+      });
+      li.appendChild(button);
+      list.appendChild(li);
+    });
+    queued.forEach(function (entry) {
+      var li = document.createElement("li");
+      li.className = "nearby-item is-queued";
+      li.textContent =
+        "En attente sur ce téléphone : " + (entry.summary.category || "") + " · " + (entry.summary.when || "");
+      list.appendChild(li);
+    });
+    nearbyBox.classList.remove("is-hidden");
+  }
+
+  function enterAddition(fact) {
+    additionTarget = fact;
+    form.classList.add("is-addition");
+    var banner = $("addition-banner");
+    if (banner) {
+      $("addition-reference").textContent = fact.reference;
+      banner.classList.remove("is-hidden");
+      banner.scrollIntoView({ block: "start" });
+    }
+    hideNearby();
+    setBusy(false);
+  }
+
+  function leaveAddition() {
+    if (!additionTarget) {
+      return;
+    }
+    additionTarget = null;
+    form.classList.remove("is-addition");
+    var banner = $("addition-banner");
+    if (banner) {
+      banner.classList.add("is-hidden");
+    }
+    setBusy(false);
+  }
+
+  function initOffline() {
+    if (!offline || !offlineConfig) {
+      return false;
+    }
+    if (!resubmitted) {
+      freshIdentity();
+    }
+    if (photosInput) {
+      photosInput.addEventListener("change", renderChosenPhotos);
+    }
+    var category = $("category");
+    if (category) {
+      category.addEventListener("change", scheduleNearby);
+    }
+    if (inputs.residence) {
+      inputs.residence.addEventListener("change", scheduleNearby);
+    }
+    var cancel = $("addition-cancel");
+    if (cancel) {
+      cancel.addEventListener("click", function () {
+        leaveAddition();
+        scheduleNearby();
+      });
+    }
+    window.orfiReportForm = { load: loadItem };
+    return true;
+  }
+
   /* ---------------------------------------------------------------- start */
 
   function start() {
@@ -596,7 +1258,7 @@
     }
     initCounter();
     initGravityChips();
-    initSubmit();
+    initSubmit(initOffline());
     highlightResidence();
     filterBatiments();
 

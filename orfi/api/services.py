@@ -1,0 +1,172 @@
+"""Personal API tokens: creating, listing, revoking and checking them."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+
+from orfi.api.models import ApiToken
+from orfi.auth.models import Role, User
+from orfi.database import utcnow, write_intent
+from orfi.errors import NotFound, ValidationError
+from orfi.extensions import db
+from orfi.reports.services import is_storable_text
+
+logger = logging.getLogger(__name__)
+
+#: Every secret starts with this, so that a leaked one is easy to recognise (and grep).
+TOKEN_PREFIX = "orfi_"
+NAME_MAX_LENGTH = 100
+#: Tokens a user may hold at once (revoked ones excluded).
+MAX_ACTIVE_TOKENS = 20
+#: ``last_used_at`` is written at most this often per token: one write an hour, not
+#: one per request.
+LAST_USED_PRECISION = timedelta(hours=1)
+#: Roles that may hold a token: the bailleur's users (a federation reads aggregates).
+TOKEN_ROLES = frozenset({Role.GARDIEN, Role.REFERENT, Role.DIRECTION, Role.ADMIN})
+
+
+def hash_token(secret: str) -> str:
+    """Return the stored form of a secret: its SHA-256, in hexadecimal."""
+    return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def create_token(user: User, name: str) -> tuple[ApiToken, str]:
+    """Create a token for ``user``; return it and its secret (shown once, not kept)."""
+    name = (name or "").strip()
+    errors: dict[str, list[str]] = {}
+    if user.role not in TOKEN_ROLES or user.organisation_id is None:
+        errors["user"] = ["Ce compte ne peut pas utiliser l'API."]
+    if not name:
+        errors["name"] = ["Donnez un nom au jeton (ex. « application du bailleur »)."]
+    elif len(name) > NAME_MAX_LENGTH or not is_storable_text(name):
+        errors["name"] = [f"{NAME_MAX_LENGTH} caractères au plus."]
+    elif len(list_tokens(user, active_only=True)) >= MAX_ACTIVE_TOKENS:
+        errors["name"] = [
+            f"Vous avez déjà {MAX_ACTIVE_TOKENS} jetons actifs : révoquez-en un."
+        ]
+    if errors:
+        raise ValidationError(errors)
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(
+        user_id=user.id,
+        name=name,
+        token_hash=hash_token(secret),
+        prefix=secret[: len(TOKEN_PREFIX) + 6],
+    )
+    db.session.add(token)
+    db.session.flush()
+    logger.info("Jeton d'API %s créé pour %s", token.prefix, user.email)
+    return token, secret
+
+
+def list_tokens(user: User, *, active_only: bool = False) -> list[ApiToken]:
+    """Return ``user``'s tokens, newest first."""
+    query = db.select(ApiToken).where(ApiToken.user_id == user.id)
+    if active_only:
+        query = query.where(ApiToken.revoked_at.is_(None))
+    return list(
+        db.session.scalars(query.order_by(ApiToken.created_at.desc(), ApiToken.id))
+    )
+
+
+def get_own_token(user: User, token_id: int) -> ApiToken:
+    """Return ``user``'s token with this id, else raise NotFound."""
+    token = db.session.scalar(
+        db.select(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == user.id)
+    )
+    if token is None:
+        raise NotFound("Jeton introuvable.")
+    return token
+
+
+def revoke_token(token: ApiToken) -> bool:
+    """Revoke a token at once; return False if it already was."""
+    if token.revoked_at is not None:
+        return False
+    token.revoked_at = utcnow()
+    db.session.flush()
+    logger.info("Jeton d'API %s révoqué", token.prefix)
+    return True
+
+
+@dataclass(frozen=True)
+class TokenUse:
+    """A valid token as a request uses it: its owner, and when it was last used.
+
+    ``caller`` is a row of the owner's columns (id, name, role, organisation_id,
+    agence_id…), which is all that filing a fact needs; load the User when more is.
+    """
+
+    token_id: int
+    caller: sa.Row
+    last_used_at: datetime | None
+
+
+@functools.cache
+def _token_by_hash() -> sa.Select:
+    # Built once: every API request runs it.
+    user, token = User.__table__.c, ApiToken.__table__.c
+    return (
+        sa.select(
+            user.id,
+            user.name,
+            user.email,
+            user.role,
+            user.organisation_id,
+            user.federation_id,
+            user.agence_id,
+            token.id.label("token_id"),
+            token.last_used_at,
+        )  # fmt: skip
+        .join_from(User.__table__, ApiToken.__table__, token.user_id == user.id)
+        .where(
+            token.token_hash == sa.bindparam("digest"),
+            token.revoked_at.is_(None),
+            user.active.is_(True),
+        )
+    )
+
+
+def authenticate_token(secret: str) -> TokenUse | None:
+    """Return the use of the active token of an active user behind ``secret``."""
+    if not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
+        return None
+    # Looked up by its hash: the database never sees the secret, and a timing
+    # difference would only tell about the hash of a guess.
+    digest = hash_token(secret)
+    row = db.session.connection().execute(_token_by_hash(), {"digest": digest}).first()
+    if row is None:
+        return None
+    return TokenUse(token_id=row.token_id, caller=row, last_used_at=row.last_used_at)
+
+
+def record_token_use(use: TokenUse, *, in_write_transaction: bool) -> None:
+    """Note when a token was last used (at most once per hour per token).
+
+    A write request updates the row in its own transaction. A read request must not
+    turn its transaction into a write one (SQLite would refuse to upgrade it under
+    concurrent writers), so it writes in a separate short transaction.
+    """
+    now = utcnow()
+    last = use.last_used_at
+    if last is not None and last.tzinfo is None:  # SQLite returns naive UTC
+        last = last.replace(tzinfo=now.tzinfo)
+    if last is not None and now - last < LAST_USED_PRECISION:
+        return
+    touch = (
+        sa.update(ApiToken.__table__)
+        .where(ApiToken.__table__.c.id == use.token_id)
+        .values(last_used_at=now)
+    )
+    if in_write_transaction:
+        db.session.execute(touch)
+        return
+    with write_intent(), db.engine.begin() as connection:
+        connection.execute(touch)

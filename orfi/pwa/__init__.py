@@ -1,0 +1,1 @@
+"""The field form as an installable, offline-first web app (manifest, worker)."""

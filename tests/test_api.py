@@ -1,0 +1,621 @@
+"""The JSON API: authentication, the same rights and rules as the pages, idempotence."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from orfi.api.models import ApiToken
+from orfi.api.services import create_token, hash_token, revoke_token
+from orfi.auth.models import Role
+from orfi.database import utcnow
+from orfi.extensions import db
+from orfi.reports.models import Report, ReportEvent, Status
+from orfi.timezone import to_local
+from tests.factories import (
+    category,
+    commit,
+    make_agence,
+    make_organisation,
+    make_report,
+    make_residence,
+    make_user,
+)
+
+
+def count_reports() -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(Report))
+
+
+@pytest.fixture
+def world(app):
+    """A bailleur with a gardien (one résidence), a référent, and their tokens."""
+    organisation = make_organisation(code="TMH", name="Toulouse Métropole Habitat")
+    residence = make_residence(
+        organisation, name="Les Izards", latitude=43.6409, longitude=1.4327
+    )
+    other = make_residence(
+        organisation, name="Bagatelle", latitude=43.58, longitude=1.41
+    )
+    gardien = make_user(organisation, role=Role.GARDIEN, sector=[residence])
+    referent = make_user(organisation, role=Role.REFERENT)
+    _, gardien_secret = create_token(gardien, "Téléphone")
+    _, referent_secret = create_token(referent, "Script")
+    commit()
+    return {
+        "organisation": organisation,
+        "residence": residence,
+        "other": other,
+        "gardien": gardien,
+        "referent": referent,
+        "gardien_token": gardien_secret,
+        "referent_token": referent_secret,
+    }
+
+
+def bearer(secret: str) -> dict:
+    return {"Authorization": f"Bearer {secret}"}
+
+
+def new_fact(world, **overrides) -> dict:
+    data = {
+        "uuid": str(uuid.uuid4()),
+        "category_id": category(world["organisation"], "AB01").id,
+        "residence_id": world["residence"].id,
+        "occurred_at": to_local(utcnow() - timedelta(minutes=10)).isoformat(),
+        "latitude": 43.64095,
+        "longitude": 1.43275,
+        "gps_accuracy_m": 14,
+        "location_source": "gps",
+        "lieu": "hall",
+        "gravity": 2,
+        "description": "Porte du hall forcée.",
+    }
+    data.update(overrides)
+    return data
+
+
+# ------------------------------------------------------------------ authentication
+
+
+def test_requests_without_credentials_get_401_json(client, world):
+    response = client.get("/api/v1/reports")
+    assert response.status_code == 401
+    assert response.is_json and response.json["error"] == "authentication"
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+@pytest.mark.parametrize(
+    "header", ["Bearer orfi_nope", "Bearer ", "Basic dXNlcjpwYXNz", "orfi_xyz"]
+)
+def test_bad_tokens_are_refused(client, world, header):
+    response = client.get("/api/v1/me", headers={"Authorization": header})
+    assert response.status_code == 401
+
+
+def test_token_is_stored_hashed_and_revocable(client, world):
+    secret = world["gardien_token"]
+    stored = db.session.scalar(
+        sa.select(ApiToken).where(ApiToken.user_id == world["gardien"].id)
+    )
+    assert stored.token_hash == hash_token(secret)
+    assert secret not in (stored.token_hash, stored.prefix)
+    assert secret.startswith(stored.prefix)
+    assert stored.last_used_at is None
+
+    me = client.get("/api/v1/me", headers=bearer(secret))
+    assert me.status_code == 200
+    assert me.json["email"] == world["gardien"].email
+    assert me.json["csrf_token"] is None  # a program holds no session
+    db.session.refresh(stored)
+    assert stored.last_used_at is not None
+
+    revoke_token(stored)
+    commit()
+    assert client.get("/api/v1/me", headers=bearer(secret)).status_code == 401
+
+
+def test_token_of_a_deactivated_user_is_refused(client, world):
+    world["gardien"].active = False
+    commit()
+    response = client.get("/api/v1/me", headers=bearer(world["gardien_token"]))
+    assert response.status_code == 401
+
+
+def test_cli_creates_a_token(runner, world):
+    result = runner.invoke(
+        args=["orfi", "create-token", world["referent"].email, "--name", "GMAO"]
+    )
+    assert result.exit_code == 0, result.output
+    secret = result.output.strip().splitlines()[-1]
+    assert secret.startswith("orfi_")
+    token = db.session.scalar(
+        sa.select(ApiToken).where(ApiToken.token_hash == hash_token(secret))
+    )
+    assert token.name == "GMAO" and token.user_id == world["referent"].id
+
+
+def test_cli_refuses_an_unknown_user(runner, world):
+    result = runner.invoke(args=["orfi", "create-token", "personne@exemple.fr"])
+    assert result.exit_code == 1
+    assert "Aucun compte" in result.output
+
+
+def test_federation_accounts_get_no_token(world):
+    from orfi.errors import ValidationError
+
+    federation_user = make_user(role=Role.FEDERATION)
+    with pytest.raises(ValidationError) as error:
+        create_token(federation_user, "x")
+    assert "user" in error.value.errors
+
+
+# ---------------------------------------------------------------------- reading
+
+
+def test_nomenclature_and_residences(client, world):
+    headers = bearer(world["gardien_token"])
+    nomenclature = client.get("/api/v1/nomenclature", headers=headers).json
+    codes = {c["code"] for f in nomenclature["families"] for c in f["categories"]}
+    assert {"AP01", "AB01", "TR02"} <= codes
+    assert {"code": "hall", "label": "Hall d'entrée"} in nomenclature["lists"]["lieu"]
+
+    residences = client.get("/api/v1/residences", headers=headers).json
+    assert [r["name"] for r in residences["items"]] == ["Les Izards"]  # the sector
+    referent = client.get("/api/v1/residences", headers=bearer(world["referent_token"]))
+    assert referent.json["total"] == 2
+
+
+# ---------------------------------------------------------------------- creation
+
+
+def test_create_then_resend_returns_the_stored_fact(client, world):
+    headers = bearer(world["gardien_token"])
+    fact = new_fact(world)
+    first = client.post("/api/v1/reports", json=fact, headers=headers)
+    assert first.status_code == 201, first.json
+    assert first.json["uuid"] == fact["uuid"]
+    assert first.json["reference"].startswith("TMH-")
+    assert first.json["status"] == "nouveau" and first.json["photos"] == []
+
+    again = client.post("/api/v1/reports", json=fact, headers=headers)
+    assert again.status_code == 200
+    assert again.json["reference"] == first.json["reference"]
+    assert count_reports() == 1
+
+    read = client.get(f"/api/v1/reports/{fact['uuid']}", headers=headers)
+    assert read.status_code == 200 and read.json == first.json
+
+
+def test_uuid_of_another_author_is_refused_naming_uuid(client, world):
+    fact = new_fact(world)
+    client.post("/api/v1/reports", json=fact, headers=bearer(world["gardien_token"]))
+    response = client.post(
+        "/api/v1/reports",
+        json=new_fact(world, uuid=fact["uuid"]),
+        headers=bearer(world["referent_token"]),
+    )
+    assert response.status_code == 422
+    assert list(response.json["fields"]) == ["uuid"]
+    assert count_reports() == 1
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"category_id": None}, "category_id"),
+        ({"category_id": True}, "category_id"),
+        ({"category_id": "12"}, "category_id"),
+        ({"category_id": 2**40}, "category_id"),
+        ({"residence_id": 999_999}, "residence_id"),
+        ({"occurred_at": "hier"}, "occurred_at"),
+        ({"occurred_at": "0001-01-01T00:00:00"}, "occurred_at"),
+        ({"occurred_at": "2099-01-01T00:00:00+01:00"}, "occurred_at"),
+        ({"latitude": 95.0}, "latitude"),
+        ({"latitude": 43.6, "longitude": None}, "latitude"),
+        ({"gps_accuracy_m": -1}, "gps_accuracy_m"),
+        ({"lieu": "grenier"}, "lieu"),
+        ({"gravity": 7}, "gravity"),
+        ({"description": "x" * 501}, "description"),
+        ({"description": "nul\x00"}, "description"),
+        ({"description": 12}, "description"),
+        ({"arret_travail_jours": 3}, "arret_travail_jours"),
+        ({"uuid": "pas-un-uuid"}, "uuid"),
+        ({"categorie": 1}, "categorie"),
+        ({"confirm_position": "oui"}, "confirm_position"),
+    ],
+)
+def test_bad_input_names_the_field_and_stores_nothing(client, world, overrides, field):
+    response = client.post(
+        "/api/v1/reports",
+        json=new_fact(world, **overrides),
+        headers=bearer(world["gardien_token"]),
+    )
+    assert response.status_code == 422, response.json
+    assert field in response.json["fields"], response.json
+    assert all(isinstance(m, str) for m in response.json["fields"][field])
+    assert count_reports() == 0
+
+
+def test_nan_and_non_objects_are_refused(client, world):
+    headers = {**bearer(world["gardien_token"]), "Content-Type": "application/json"}
+    body = '{"category_id": 1, "residence_id": 1, "occurred_at": "x", "latitude": NaN}'
+    response = client.post("/api/v1/reports", data=body, headers=headers)
+    assert response.status_code == 422 and "latitude" in response.json["fields"]
+    for body in ("[]", "null", "12", '"x"'):
+        response = client.post("/api/v1/reports", data=body, headers=headers)
+        assert response.status_code == 422 and "body" in response.json["fields"]
+    response = client.post("/api/v1/reports", data="{", headers=headers)
+    assert response.status_code == 422
+    response = client.post(
+        "/api/v1/reports", data="a=1", headers=bearer(world["gardien_token"])
+    )
+    assert response.status_code == 415 and response.is_json
+
+
+def test_residence_outside_the_sector_is_refused(client, world):
+    response = client.post(
+        "/api/v1/reports",
+        json=new_fact(world, residence_id=world["other"].id),
+        headers=bearer(world["gardien_token"]),
+    )
+    assert response.status_code == 422
+    assert "secteur" in response.json["fields"]["residence_id"][0]
+
+
+def test_far_position_needs_confirmation(client, world):
+    fact = new_fact(world, latitude=43.60, longitude=1.40)
+    headers = bearer(world["gardien_token"])
+    refused = client.post("/api/v1/reports", json=fact, headers=headers)
+    assert "confirm_position" in refused.json["fields"]
+    fact["confirm_position"] = True
+    assert client.post("/api/v1/reports", json=fact, headers=headers).status_code == 201
+
+
+def test_naive_time_is_paris_time(client, world):
+    when = to_local(utcnow() - timedelta(hours=2)).replace(tzinfo=None, microsecond=0)
+    fact = new_fact(world, occurred_at=when.isoformat())
+    response = client.post(
+        "/api/v1/reports", json=fact, headers=bearer(world["gardien_token"])
+    )
+    assert response.status_code == 201
+    assert response.json["occurred_at"].startswith(when.isoformat())
+
+
+def test_race_on_one_uuid_stores_once(app, world):
+    """Two sends of one UUID at the same time: one fact, no server error."""
+    fact = new_fact(world)
+    headers = bearer(world["gardien_token"])
+    statuses: list[int] = []
+    barrier = threading.Barrier(4)
+
+    def send():
+        client = app.test_client()
+        barrier.wait()
+        with app.app_context():
+            statuses.append(
+                client.post("/api/v1/reports", json=fact, headers=headers).status_code
+            )
+
+    threads = [threading.Thread(target=send) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    db.session.commit()  # end the test's snapshot: see what the requests stored
+    assert sorted(statuses) == [200, 200, 200, 201]
+    assert count_reports() == 1
+
+
+def test_lost_race_answers_with_the_winner(app, world, monkeypatch):
+    """A send that finds its UUID free, then loses the race to insert it, answers with
+    the stored fact and gives its reference number back.
+
+    The checks are made to miss the stored fact (as when the other send commits between
+    check and insert, which PostgreSQL allows), so the conditional insert meets it.
+    """
+    from orfi.reports import services
+    from orfi.reports.services import ReportInput, create_report
+
+    stored = make_report(world["gardien"])
+    commit()
+    real_find, real_taken = services.find_report_by_uuid, services._uuid_taken
+    monkeypatch.setattr(services, "_uuid_taken", lambda connection, u: False)
+    calls = []
+
+    def miss_first(report_uuid):
+        calls.append(report_uuid)
+        return None if len(calls) == 1 else real_find(report_uuid)
+
+    monkeypatch.setattr(services, "find_report_by_uuid", miss_first)
+    again, created = create_report(
+        world["gardien"],
+        ReportInput(
+            uuid=stored.uuid,
+            category_id=stored.category_id,
+            residence_id=stored.residence_id,
+            occurred_at=stored.occurred_at,
+        ),
+    )
+    assert not created and again.id == stored.id
+    db.session.commit()
+    monkeypatch.setattr(services, "_uuid_taken", real_taken)
+    assert count_reports() == 1
+    # The reference drawn for the lost insert was given back.
+    next_one = make_report(world["gardien"])
+    assert int(next_one.reference[-6:]) == int(stored.reference[-6:]) + 1
+
+
+# ---------------------------------------------------------------- lists and rights
+
+
+def test_lists_use_the_pages_filters_and_paginate(client, world):
+    gardien, referent = world["gardien"], world["referent"]
+    for _ in range(3):
+        make_report(gardien)
+    make_report(gardien, category_code="TT01")
+    make_report(referent, world["other"])
+    commit()
+    headers = bearer(world["referent_token"])
+    page = client.get("/api/v1/reports?per_page=2", headers=headers).json
+    assert (page["total"], page["pages"], len(page["items"])) == (5, 3, 2)
+    last = client.get("/api/v1/reports?per_page=2&page=3", headers=headers).json
+    assert len(last["items"]) == 1
+    tt01 = category(world["organisation"], "TT01").id
+    only = client.get(f"/api/v1/reports?category_id={tt01}", headers=headers).json
+    assert only["total"] == 1 and only["items"][0]["category"]["code"] == "TT01"
+    mine = client.get("/api/v1/reports?mine=true", headers=headers).json
+    assert mine["total"] == 1
+    residence = world["other"].id
+    assert (
+        client.get(f"/api/v1/reports?residence_id={residence}", headers=headers).json[
+            "total"
+        ]
+        == 1
+    )
+    # The facts are an hour old: around midnight, that is yesterday in Paris.
+    today = to_local(utcnow()).date()
+    since = (today - timedelta(days=1)).isoformat()
+    dated = client.get(
+        f"/api/v1/reports?date_from={since}&date_to={today.isoformat()}&status=nouveau",
+        headers=headers,
+    )
+    assert dated.json["total"] == 5
+    # A gardien reads their own facts only, as on the pages.
+    assert (
+        client.get("/api/v1/reports", headers=bearer(world["gardien_token"])).json[
+            "total"
+        ]
+        == 4
+    )
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "page=0",
+        "per_page=1000",
+        "page=abc",
+        "date_from=21/11/2026",
+        "status=perdu",
+        "mine=peut-etre",
+        "date_from=2026-11-21&date_to=2026-11-01",
+        "colour=red",
+        "page=99999999999999999999",
+    ],
+)
+def test_bad_filters_are_refused_naming_the_parameter(client, world, query):
+    response = client.get(
+        f"/api/v1/reports?{query}", headers=bearer(world["referent_token"])
+    )
+    assert response.status_code == 422
+    name = query.split("=")[0] if "date_to" not in query else "date_to"
+    assert name in response.json["fields"]
+
+
+def test_another_bailleur_sees_nothing(client, world):
+    report = make_report(world["gardien"])
+    other = make_organisation()
+    stranger = make_user(other, role=Role.REFERENT)
+    _, secret = create_token(stranger, "x")
+    commit()
+    headers = bearer(secret)
+    assert (
+        client.get(f"/api/v1/reports/{report.uuid}", headers=headers).status_code == 404
+    )
+    assert client.get("/api/v1/reports", headers=headers).json["total"] == 0
+    response = client.patch(
+        f"/api/v1/reports/{report.uuid}", json={"status": "clos"}, headers=headers
+    )
+    assert response.status_code == 404
+
+
+def test_chef_d_agence_reads_their_agence_only(client, world):
+    organisation = world["organisation"]
+    agence = make_agence(organisation)
+    world["residence"].agence = agence
+    chef = make_user(organisation, role=Role.DIRECTION, agence=agence)
+    inside = make_report(world["gardien"])
+    outside = make_report(world["referent"], world["other"])
+    _, secret = create_token(chef, "x")
+    commit()
+    page = client.get("/api/v1/reports", headers=bearer(secret)).json
+    assert [item["uuid"] for item in page["items"]] == [str(inside.uuid)]
+    response = client.get(f"/api/v1/reports/{outside.uuid}", headers=bearer(secret))
+    assert response.status_code == 404
+
+
+def test_referent_changes_status_and_history_keeps_it(client, world):
+    report = make_report(world["gardien"])
+    commit()
+    response = client.patch(
+        f"/api/v1/reports/{report.uuid}",
+        json={"status": "transmis", "comment": "Transmis au commissariat."},
+        headers=bearer(world["referent_token"]),
+    )
+    assert response.status_code == 200, response.json
+    assert response.json["status"] == "transmis"
+    db.session.refresh(report)
+    assert report.status is Status.TRANSMIS
+    event = report.events[-1]
+    assert event.changes == {"status": ["nouveau", "transmis"]}
+    assert event.user_id == world["referent"].id
+
+
+def test_qualification_errors_name_api_fields(client, world):
+    report = make_report(world["gardien"])
+    commit()
+    headers = bearer(world["referent_token"])
+    url = f"/api/v1/reports/{report.uuid}"
+    response = client.patch(url, json={"category_id": 999_999}, headers=headers)
+    assert response.status_code == 422 and "category_id" in response.json["fields"]
+    response = client.patch(url, json={"status": "perdu"}, headers=headers)
+    assert "status" in response.json["fields"]
+    response = client.patch(url, json={"gravity": None}, headers=headers)
+    assert response.status_code == 200 and response.json["gravity"] is None
+
+
+def test_gardien_may_not_change_a_status(client, world):
+    report = make_report(world["gardien"])
+    commit()
+    response = client.patch(
+        f"/api/v1/reports/{report.uuid}",
+        json={"status": "clos"},
+        headers=bearer(world["gardien_token"]),
+    )
+    assert response.status_code == 403 and response.is_json
+    db.session.refresh(report)
+    assert report.status is Status.NOUVEAU
+
+
+def test_unknown_report_is_404_json(client, world):
+    response = client.get(
+        f"/api/v1/reports/{uuid.uuid4()}", headers=bearer(world["gardien_token"])
+    )
+    assert response.status_code == 404 and response.is_json
+    response = client.get(
+        "/api/v1/reports/pas-un-uuid", headers=bearer(world["gardien_token"])
+    )
+    assert response.status_code == 404 and response.is_json
+
+
+# ------------------------------------------------------------------------ session
+
+
+def login(client, email):
+    client.post("/connexion", data={"email": email, "password": "motdepasse-42"})
+
+
+def csrf_world(csrf_app):
+    organisation = make_organisation(code="CSR")
+    residence = make_residence(organisation)
+    gardien = make_user(organisation, role=Role.GARDIEN, sector=[residence])
+    _, secret = create_token(gardien, "x")
+    commit()
+    return organisation, residence, gardien, secret
+
+
+def test_session_writes_need_the_csrf_header(csrf_app):
+    organisation, residence, gardien, _secret = csrf_world(csrf_app)
+    client = csrf_app.test_client()
+    page = client.get("/connexion")
+    import re
+
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.text).group(1)
+    client.post(
+        "/connexion",
+        data={"email": gardien.email, "password": "motdepasse-42", "csrf_token": token},
+    )
+    fact = {
+        "uuid": str(uuid.uuid4()),
+        "category_id": category(organisation, "AB01").id,
+        "residence_id": residence.id,
+        "occurred_at": to_local(utcnow()).isoformat(),
+    }
+    refused = client.post("/api/v1/reports", json=fact)
+    assert refused.status_code == 400 and refused.is_json
+    assert "CSRF" in refused.json["description"]
+
+    me = client.get("/api/v1/me").json
+    assert me["id"] == gardien.id and me["csrf_token"]
+    accepted = client.post(
+        "/api/v1/reports", json=fact, headers={"X-CSRFToken": me["csrf_token"]}
+    )
+    assert accepted.status_code == 201
+    assert count_reports() == 1
+
+
+def test_token_writes_need_no_csrf(csrf_app):
+    organisation, residence, _gardien, secret = csrf_world(csrf_app)
+    client = csrf_app.test_client()
+    fact = {
+        "category_id": category(organisation, "AB01").id,
+        "residence_id": residence.id,
+        "occurred_at": to_local(utcnow()).isoformat(),
+    }
+    response = client.post("/api/v1/reports", json=fact, headers=bearer(secret))
+    assert response.status_code == 201
+
+
+def test_session_of_another_user_than_the_page_sends_nothing(client, auth, world):
+    """The PWA names the queue's owner; a session that changed hands refuses."""
+    auth.login(world["gardien"].email)
+    response = client.post(
+        "/api/v1/reports",
+        json=new_fact(world),
+        headers={"X-Orfi-User": str(world["referent"].id)},
+    )
+    assert response.status_code == 409 and response.json["error"] == "other_user"
+    assert count_reports() == 0
+    response = client.post(
+        "/api/v1/reports",
+        json=new_fact(world),
+        headers={"X-Orfi-User": str(world["gardien"].id)},
+    )
+    assert response.status_code == 201
+
+
+def test_events_are_not_duplicated_by_resends(client, world):
+    fact = new_fact(world)
+    for _ in range(3):
+        client.post(
+            "/api/v1/reports", json=fact, headers=bearer(world["gardien_token"])
+        )
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ReportEvent)) == 1
+
+
+def test_sqlite_write_lock_is_held_for_the_inserts_only(app, client, world):
+    """Authentication and checks read first; BEGIN IMMEDIATE comes with the inserts."""
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("the write lock is SQLite's")
+    make_report(world["gardien"])  # this year's reference counter exists
+    fact, headers = new_fact(world), bearer(world["gardien_token"])
+    db.session.commit()
+    db.session.remove()  # the request opens its own transactions
+    seen: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args):
+        seen.append(" ".join(statement.split()[:2]))
+
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        response = client.post("/api/v1/reports", json=fact, headers=headers)
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", record)
+    assert response.status_code == 201
+    assert seen[0] == "BEGIN"  # a reader's transaction: no lock held while checking
+    # (The first use of a token also notes its date, in a short transaction of its own.)
+    last = len(seen) - 1 - seen[::-1].index("BEGIN IMMEDIATE")
+    locked = seen[last:]
+    # Under the lock: the UUID's last check (a resend may have been stored since the
+    # reading transaction), then the writes; nothing of the authentication and checks.
+    assert [s for s in locked if s.startswith("SELECT")] == ["SELECT report.id"], seen
+    assert [s for s in locked if s.startswith(("INSERT", "UPDATE"))] == [
+        "UPDATE reference_counter",
+        "INSERT INTO",
+        "INSERT INTO",
+    ]

@@ -1,0 +1,390 @@
+"""Offline-first field form in headless Chromium: nothing lost, nothing twice.
+
+The network is cut with Playwright's ``context.set_offline`` (it cuts the service
+worker's fetches too, so a page reopened offline really comes from its cache).
+
+Each scenario drives its own Chromium from a thread of its own: Playwright's sync API
+allows one instance per thread, and tests/browser.py's session-scoped ``chromium`` is
+registered per test module, so two browser modules in one run would otherwise clash.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import threading
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from PIL import Image
+
+from orfi.api.services import create_token
+from orfi.auth.models import User
+from orfi.database import utcnow
+from orfi.extensions import db
+from orfi.photos.models import Photo
+from orfi.reports.models import Report, ReportEvent
+from orfi.reports.services import ReportInput, create_report
+from tests.browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    PHONE,
+    REQUIRE_BROWSER_ENV,
+    BrowserSession,
+    LiveServer,
+)
+from tests.factories import category
+
+pytestmark = pytest.mark.browser
+
+SEND = "Envoyer le signalement"
+
+
+@pytest.fixture
+def in_browser(live_server: LiveServer):
+    """Run ``scenario(session)`` with a BrowserSession on Chromium in its own thread."""
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get(REQUIRE_BROWSER_ENV) == "1":
+            pytest.fail(f"{CHROMIUM} is missing (and {REQUIRE_BROWSER_ENV}=1)")
+        pytest.skip(f"{CHROMIUM} is missing")
+    sync_api = pytest.importorskip("playwright.sync_api")
+
+    def run(scenario) -> None:
+        failure: list[BaseException] = []
+
+        def target() -> None:
+            try:
+                with sync_api.sync_playwright() as playwright:
+                    browser = playwright.chromium.launch(
+                        executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+                    )
+                    session = BrowserSession(browser, live_server)
+                    try:
+                        scenario(session)
+                    finally:
+                        session.close()
+                        browser.close()
+            except BaseException as error:  # re-raised in the test's thread
+                failure.append(error)
+
+        thread = threading.Thread(target=target, name="orfi-e2e-offline")
+        thread.start()
+        thread.join()
+        if failure:
+            raise failure[0]
+
+    return run
+
+
+@pytest.fixture
+def photo_dir(live_server: LiveServer, tmp_path) -> Path:
+    """Photos of this test under tmp_path, not under the instance folder."""
+    app = live_server.app
+    previous = app.config["ORFI_PHOTO_DIR"]
+    app.config["ORFI_PHOTO_DIR"] = str(tmp_path / "photos")
+    yield tmp_path / "photos"
+    app.config["ORFI_PHOTO_DIR"] = previous
+
+
+def phone_jpeg_with_gps() -> bytes:
+    image = Image.new("RGB", (800, 600), (120, 60, 30))
+    exif = Image.Exif()
+    exif[0x0110] = "Gardien Phone 12"
+    exif.get_ifd(0x8825)[1] = "N"
+    out = io.BytesIO()
+    image.save(out, "JPEG", exif=exif.tobytes())
+    return out.getvalue()
+
+
+def reports_with(server: LiveServer, marker: str) -> list[Report]:
+    with server.app.app_context():
+        rows = db.session.scalars(
+            sa.select(Report)
+            .where(Report.description.like(f"{marker}%"))
+            .order_by(Report.description)
+        ).all()
+        for row in rows:
+            db.session.expunge(row)
+        return list(rows)
+
+
+def wait_for_outbox(page, pending: int, timeout: int = 15_000) -> None:
+    page.wait_for_function(
+        "n => (document.getElementById('outbox') || {getAttribute: () => null})"
+        ".getAttribute('data-pending') === String(n)",
+        arg=pending,
+        timeout=timeout,
+    )
+
+
+def open_form(session: BrowserSession, email: str | None = None):
+    page = session.new_page()
+    session.login(page, email or session.server.world.gardien_email)
+    page.goto("/signalements/nouveau")
+    # The service worker controls the page and keeps a copy of the form.
+    # (Generous waits: installing the worker fetches a dozen files; CI boxes are busy.)
+    page.wait_for_function(
+        "navigator.serviceWorker.controller !== null", timeout=30_000
+    )
+    page.wait_for_function(
+        "caches.open('orfi-pages')"
+        ".then(c => c.match('/signalements/nouveau')).then(r => Boolean(r))",
+        timeout=30_000,
+    )
+    return page
+
+
+def log_out(page) -> None:
+    """Press "Déconnexion" (in the "Menu" at phone width when the menu is long)."""
+    more = page.locator("details.nav-more")
+    if more.count() and more.is_visible():
+        more.locator("summary").click()
+        more.get_by_role("button", name="Déconnexion").click()
+    else:
+        page.locator("#logout-form").get_by_role("button", name="Déconnexion").click()
+
+
+def fill_fact(page, server: LiveServer, residence_index: int, description: str):
+    world = server.world
+    page.select_option("#category", str(world.category_id))
+    page.select_option("#residence", str(world.residences[residence_index].id))
+    page.fill("#description", description)
+
+
+def test_three_facts_filed_offline_are_stored_once_each(in_browser, photo_dir: Path):
+    def scenario(browser_session: BrowserSession) -> None:
+        server = browser_session.server
+        page = open_form(browser_session)
+        context = page.context
+        context.set_offline(True)
+        assert page.evaluate("navigator.onLine") is False
+
+        for index in range(3):
+            fill_fact(page, server, index, f"Hors ligne {index}")
+            if index == 0:  # a photo goes into the queue with its fact
+                page.set_input_files(
+                    "#photos",
+                    files=[
+                        {
+                            "name": "hall.jpg",
+                            "mimeType": "image/jpeg",
+                            "buffer": phone_jpeg_with_gps(),
+                        }
+                    ],
+                )
+            page.get_by_role("button", name=SEND).click()
+            wait_for_outbox(page, index + 1)
+            assert "gardé sur ce téléphone" in page.inner_text("#form-notice")
+        # Nothing reached the server; the counter says what waits.
+        assert reports_with(server, "Hors ligne") == []
+        assert page.inner_text("#outbox-count") == "3"
+        assert "Hors connexion" in page.inner_text("#outbox-status")
+        browser_session.screenshot(page, "offline-outbox-screen", full_page=False)
+        browser_session.screenshot(page, "offline-outbox")
+        # Each fact got its own UUID, kept in IndexedDB.
+        uuids = page.evaluate(
+            "orfiOffline.list().then(items => items.map(i => i.uuid))"
+        )
+        assert len(set(uuids)) == 3
+
+        page.close()  # the tab is closed with the network still cut
+        page = context.new_page()
+        page.set_viewport_size(PHONE)
+        page.goto("/signalements/nouveau")  # served by the service worker's copy
+        assert page.title().startswith("Signaler un fait")
+        wait_for_outbox(page, 3)
+        assert reports_with(server, "Hors ligne") == []
+
+        context.set_offline(False)  # the network comes back: the queue empties itself
+        wait_for_outbox(page, 0, timeout=30_000)
+        stored = reports_with(server, "Hors ligne")
+        assert [r.description for r in stored] == [f"Hors ligne {i}" for i in range(3)]
+        assert sorted(str(r.uuid) for r in stored) == sorted(uuids)
+        assert len({r.reference for r in stored}) == 3
+        # The photo went with its fact, without its GPS position.
+        with server.app.app_context():
+            photos = db.session.scalars(
+                sa.select(Photo).where(Photo.report_id == stored[0].id)
+            ).all()
+            assert len(photos) == 1
+        files = list(photo_dir.rglob("*.jpg"))
+        assert files and all(b"Gardien Phone" not in f.read_bytes() for f in files)
+        assert Image.open(files[0]).getexif() == {}
+
+        # Sending again (a second tab, a retry) changes nothing.
+        page.evaluate("orfiOffline.sync()")
+        assert len(reports_with(server, "Hors ligne")) == 3
+
+    in_browser(scenario)
+
+
+def test_an_existing_fact_nearby_is_offered_instead_of_a_new_one(in_browser):
+    def scenario(browser_session: BrowserSession) -> None:
+        server = browser_session.server
+        world = server.world
+        izards = world.residences[0]
+        with server.app.app_context():
+            referent = db.session.scalar(
+                sa.select(User).where(User.email == world.referent_email)
+            )
+            code = category(referent.organisation, "TR02")
+            existing, _ = create_report(
+                referent,
+                ReportInput(
+                    category_id=code.id,
+                    residence_id=izards.id,
+                    occurred_at=utcnow() - timedelta(minutes=30),
+                    latitude=izards.lat + 0.0001,  # about 11 m away
+                    longitude=izards.lon,
+                    description="Guetteurs devant le hall.",
+                ),
+            )
+            db.session.commit()
+            reference, category_id = existing.reference, code.id
+
+        page = open_form(browser_session)
+        page.select_option("#category", str(category_id))
+        page.select_option("#residence", str(izards.id))
+        nearby = page.locator("#nearby")
+        nearby.wait_for(state="visible")
+        assert "Déjà signalé ?" in nearby.inner_text()
+        assert reference in nearby.inner_text()
+        assert "Guetteurs" not in nearby.inner_text()  # no description of others' facts
+        browser_session.screenshot(page, "offline-deja-signale-screen", full_page=False)
+
+        page.get_by_role("button", name="C'est le même : le compléter").click()
+        assert page.locator("#addition-banner").is_visible()
+        assert reference in page.inner_text("#addition-banner")
+        page.fill("#description", "Toujours présents à 19 h.")
+        browser_session.screenshot(page, "offline-addition")
+        page.get_by_role("button", name="Compléter ce fait").click()
+        page.wait_for_function(
+            "document.getElementById('form-notice')"
+            ".textContent.includes('Complément ajouté')"
+        )
+        with server.app.app_context():
+            report = db.session.scalar(
+                sa.select(Report).where(Report.reference == reference)
+            )
+            additions = db.session.scalars(
+                sa.select(ReportEvent).where(
+                    ReportEvent.report_id == report.id, ReportEvent.kind == "addition"
+                )
+            ).all()
+            assert [a.comment for a in additions] == ["Toujours présents à 19 h."]
+            assert (
+                db.session.scalar(
+                    sa.select(sa.func.count())
+                    .select_from(Report)
+                    .where(Report.category_id == category_id)
+                )
+                == 1
+            )
+        browser_session.assert_clean()
+
+    in_browser(scenario)
+
+
+def test_logout_locks_the_queue_away_from_the_next_user(in_browser):
+    def scenario(browser_session: BrowserSession) -> None:
+        server = browser_session.server
+        world = server.world
+        page = open_form(browser_session)
+        context = page.context
+        context.set_offline(True)
+        fill_fact(page, server, 1, "Verrouillé 1")
+        page.get_by_role("button", name=SEND).click()
+        wait_for_outbox(page, 1)
+
+        # The network is back but the API still fails (a weak network): at logout, the
+        # fact cannot leave, and the gardien chooses to keep it for their next login.
+        context.set_offline(False)
+        page.route(
+            "**/api/v1/reports", lambda route: route.abort("internetdisconnected")
+        )
+        log_out(page)
+        dialog = page.locator("dialog.logout-dialog")
+        dialog.wait_for(state="visible")
+        assert "1 signalement n'est pas envoyé" in dialog.inner_text()
+        browser_session.screenshot(page, "offline-logout-dialog", full_page=False)
+        dialog.get_by_role("button", name="Les garder et me déconnecter").click()
+        page.wait_for_url(re.compile(r"/connexion"))
+        # The cached copy of the form (the gardien's sector) is gone.
+        assert page.evaluate(
+            "caches.open('orfi-pages').then(c => c.match('/signalements/nouveau'))"
+            ".then(r => !r)"
+        )
+        page.unroute("**/api/v1/reports")
+
+        # Another user of the same phone neither sees nor sends it.
+        browser_session.login(page, world.referent_email)
+        page.goto("/signalements/nouveau")
+        page.wait_for_function("window.orfiOffline !== undefined")
+        page.evaluate("orfiOffline.sync()")
+        assert page.evaluate("orfiOffline.list().then(items => items.length)") == 0
+        assert page.locator("#outbox").is_hidden()
+        assert reports_with(server, "Verrouillé") == []
+        log_out(page)
+        page.wait_for_url(re.compile(r"/connexion"))
+
+        # Back as the gardien: it leaves, once.
+        browser_session.login(page, world.gardien_email)
+        page.goto("/signalements/nouveau")
+        wait_for_outbox(page, 0, timeout=30_000)
+        stored = reports_with(server, "Verrouillé")
+        assert len(stored) == 1 and stored[0].residence_id == world.residences[1].id
+
+    in_browser(scenario)
+
+
+def test_token_and_detail_pages_at_phone_size(in_browser, photo_dir: Path):
+    def scenario(browser_session: BrowserSession) -> None:
+        server = browser_session.server
+        world = server.world
+        with server.app.app_context():
+            referent = db.session.scalar(
+                sa.select(User).where(User.email == world.referent_email)
+            )
+            _, secret = create_token(referent, "Script de test")
+            db.session.commit()
+
+        page = open_form(browser_session)
+        fill_fact(page, server, 2, "Avec photos")
+        page.set_input_files(
+            "#photos",
+            files=[
+                {
+                    "name": f"p{i}.jpg",
+                    "mimeType": "image/jpeg",
+                    "buffer": phone_jpeg_with_gps(),
+                }
+                for i in range(2)
+            ],
+        )
+        page.get_by_role("button", name=SEND).click()
+        page.wait_for_url(re.compile(r"/confirmation$"))
+        [report] = reports_with(server, "Avec photos")
+        page.goto(f"/signalements/{report.uuid}")
+        page.locator(".photo-item img").first.wait_for()
+        assert page.locator(".photo-item").count() == 2
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        browser_session.screenshot(page, "detail-photos")
+
+        log_out(page)
+        page.wait_for_url(re.compile(r"/connexion"))
+        browser_session.login(page, world.referent_email)
+        page.goto("/compte/jetons-api/")
+        page.fill("#name", "Application terrain")
+        page.get_by_role("button", name="Créer un jeton").click()
+        secret_shown = page.input_value("#token-secret-value").strip()
+        assert secret_shown.startswith("orfi_") and secret_shown != secret
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        browser_session.screenshot(page, "api-tokens")
+        page.goto(f"/signalements/{report.uuid}")
+        browser_session.screenshot(page, "detail-referent")
+        browser_session.assert_clean()
+
+    in_browser(scenario)
