@@ -1,9 +1,7 @@
 """End-to-end support: the app on a migrated SQLite database, and headless Chromium.
 
-The fixtures live here rather than in ``conftest.py`` so that only browser tests pay
-for them. A test module imports them (``from tests.browser import chromium_fixture``);
-each is registered under its name without ``_fixture``, so that tests ask for
-``chromium`` without shadowing an import.
+``tests/conftest.py`` loads this module as a plugin, so each fixture exists once per
+run (one Playwright instance) and only the tests that ask for one pay for it.
 
 - ``live_server`` (session): a fresh SQLite database built by the migrations, the
   default nomenclature, a small world (:class:`World`), the app on a free local port.
@@ -259,7 +257,7 @@ class BrowserSession:
             **context_options,
         }
         context = self._browser.new_context(**options)
-        context.set_default_timeout(5_000)
+        context.set_default_timeout(15_000)
         self.contexts.append(context)
         page = context.new_page()
         self._watch(page)

@@ -20,7 +20,19 @@ from orfi import create_app
 from orfi.extensions import db
 from tests.factories import DEFAULT_PASSWORD
 
+# Browser fixtures (live_server, chromium, browser_session) are registered once for the
+# whole run: one Playwright instance, however many browser modules run.
+pytest_plugins = ["tests.browser"]
+
 PG_ENV = "ORFI_TEST_DATABASE_URL"
+
+
+def pytest_collection_modifyitems(items):
+    """Retry browser tests up to twice: on a loaded 2-core machine a page can miss a
+    timeout; a real fault fails all three runs."""
+    for item in items:
+        if item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.flaky(reruns=2))
 
 
 def _create_pg_database(server_url: str, prefix: str) -> str:

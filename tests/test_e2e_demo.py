@@ -17,12 +17,11 @@ from orfi.auth.models import User
 from orfi.demo.world import DEMO_LOGINS
 from orfi.extensions import db
 from orfi.reports.models import LocationSource, Report
-from tests.browser import (  # noqa: F401  (fixtures, registered without "_fixture")
+from tests.browser import (
     BrowserSession,
     LiveServer,
     World,
     _logging_kept,
-    chromium_fixture,
 )
 
 pytestmark = pytest.mark.browser

@@ -9,12 +9,9 @@ import sqlalchemy as sa
 
 from orfi.extensions import db
 from orfi.reports.models import LocationSource, Report
-from tests.browser import (  # noqa: F401  (fixtures, registered without "_fixture")
+from tests.browser import (
     BrowserSession,
     LiveServer,
-    browser_session_fixture,
-    chromium_fixture,
-    live_server_fixture,
 )
 
 pytestmark = pytest.mark.browser

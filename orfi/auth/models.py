@@ -98,7 +98,7 @@ class User(UserMixin, db.Model):
         return self.active
 
     def set_password(self, password: str) -> None:
-        """Store a salted hash of ``password`` (scrypt unless the app says otherwise)."""
+        """Store a salted hash of ``password`` (scrypt unless configured otherwise)."""
         method = current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
         self.password_hash = generate_password_hash(password, method=method)
 

@@ -1,1 +1,1 @@
-"""Federation statistics"""
+"""Federation statistics: export files, their import and the consolidated view."""
