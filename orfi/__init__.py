@@ -54,6 +54,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     _register_write_intent(app)
     _register_blueprints(app)
+    from orfi import security
+
+    security.register(app)
     from orfi import templating
     from orfi.errors import register_error_handlers
 
@@ -108,6 +111,6 @@ def _register_blueprints(app: Flask) -> None:
     for feature in (
         "main", "auth", "reports", "patrimoine", "admin", "maps", "stats", "api",
         "photos", "followup", "activity", "syntheses", "exports", "federation",
-        "pwa",
+        "pwa", "privacy",
     ):  # fmt: skip
         app.register_blueprint(importlib.import_module(f"orfi.{feature}.routes").bp)

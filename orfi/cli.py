@@ -155,5 +155,7 @@ for _module in (
     "orfi.syntheses.commands",
     "orfi.exports.commands",
     "orfi.federation.commands",
+    "orfi.privacy.commands",
+    "orfi.backup.commands",
 ):
     importlib.import_module(_module)

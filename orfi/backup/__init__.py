@@ -1,0 +1,1 @@
+"""Backups: ``orfi backup`` and ``orfi restore`` for SQLite and PostgreSQL."""

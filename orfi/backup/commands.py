@@ -1,0 +1,1 @@
+"""``orfi backup`` and ``orfi restore``."""

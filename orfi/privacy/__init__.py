@@ -1,0 +1,1 @@
+"""Privacy: access log, retention rules (``orfi purge``), free-text warnings."""

@@ -1,0 +1,1 @@
+"""``orfi purge``: apply the retention rules."""

@@ -1,0 +1,5 @@
+"""Pages of the privacy feature (access log for administrators)."""
+
+from flask import Blueprint
+
+bp = Blueprint("privacy", __name__)
