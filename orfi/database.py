@@ -4,7 +4,8 @@ SQLite answers "database is locked" at once when a deferred transaction that has
 tries to write while another writer holds the lock (see shared/PERFORMANCE.md).
 Transactions that intend to write therefore start with ``BEGIN IMMEDIATE``; read-only
 ones keep a plain
-``BEGIN`` so that readers never queue behind writers.
+``BEGIN`` so that readers never queue behind writers. The API's intake reads with no
+transaction, then begins its write one (:func:`autocommit_reads`).
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
-_write_intent: contextvars.ContextVar[bool] = contextvars.ContextVar(
-    "orfi_write_intent", default=False
+#: What a transaction of the current context begins with on SQLite: "BEGIN" (read),
+#: "BEGIN IMMEDIATE" (write) or "" (no transaction: see :func:`autocommit_reads`).
+_begin: contextvars.ContextVar[str] = contextvars.ContextVar(
+    "orfi_begin", default="BEGIN"
 )
 
 
@@ -28,23 +31,54 @@ def utcnow() -> datetime:
 
 
 @contextlib.contextmanager
-def write_intent() -> Iterator[None]:
-    """Open transactions started in this block with ``BEGIN IMMEDIATE`` on SQLite."""
-    token = _write_intent.set(True)
+def _beginning_with(statement: str) -> Iterator[None]:
+    token = _begin.set(statement)
     try:
         yield
     finally:
-        _write_intent.reset(token)
+        _begin.reset(token)
+
+
+def write_intent() -> contextlib.AbstractContextManager[None]:
+    """Open transactions started in this block with ``BEGIN IMMEDIATE`` on SQLite."""
+    return _beginning_with("BEGIN IMMEDIATE")
+
+
+def read_intent() -> contextlib.AbstractContextManager[None]:
+    """Open transactions started in this block with a plain ``BEGIN`` on SQLite, even
+    in a write request: reads then never wait for the write lock."""
+    return _beginning_with("BEGIN")
+
+
+def autocommit_reads() -> contextlib.AbstractContextManager[None]:
+    """Open no transaction at all on SQLite for what starts in this block.
+
+    Each statement is then a transaction of its own, reading the latest commit: right
+    for checks that read a few independent rows before a write (the API's intake), and
+    cheaper than a read transaction that must be ended before the write one begins.
+    Call :func:`begin_writing` before the first write. PostgreSQL is not affected.
+    """
+    return _beginning_with("")
+
+
+def begin_writing(connection: Connection) -> None:
+    """Start the write transaction on ``connection`` after :func:`autocommit_reads`.
+
+    SQLAlchemy's transaction is already open (it began with no statement); this begins
+    SQLite's, with the write lock. No-op on other databases.
+    """
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def declare_write_intent() -> contextvars.Token:
     """Mark the current context as writing; return the token to reset it."""
-    return _write_intent.set(True)
+    return _begin.set("BEGIN IMMEDIATE")
 
 
 def reset_write_intent(token: contextvars.Token) -> None:
     """Undo :func:`declare_write_intent`."""
-    _write_intent.reset(token)
+    _begin.reset(token)
 
 
 def configure_engine(engine: Engine, busy_timeout_s: int) -> None:
@@ -66,6 +100,6 @@ def configure_engine(engine: Engine, busy_timeout_s: int) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:
-        connection.exec_driver_sql(
-            "BEGIN IMMEDIATE" if _write_intent.get() else "BEGIN"
-        )
+        statement = _begin.get()
+        if statement:
+            connection.exec_driver_sql(statement)

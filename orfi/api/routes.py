@@ -106,8 +106,7 @@ _PUBLIC_ENDPOINTS = frozenset({"api.openapi"})
 _READ_THEN_WRITE = frozenset({"api.create", "api.upload_photo"})
 
 
-@contextlib.contextmanager
-def _reading() -> Iterator[None]:
+def _reading() -> contextlib.AbstractContextManager[None]:
     """Let the block's queries open a reader's transaction even in a write request.
 
     On SQLite a write request's transaction starts with BEGIN IMMEDIATE, which holds the
@@ -115,13 +114,9 @@ def _reading() -> Iterator[None]:
     busy handler, which sleeps (1, 2, 5… up to 100 ms) between tries. Authentication and
     the domain checks only read: run them in a plain transaction, end it with
     :func:`_end_read_transaction`, and the write lock is held for the inserts alone.
+    Filing a fact goes further: it reads with no transaction at all (see create).
     """
-    # orfi.database offers write_intent() only; its flag is set back to "read" here.
-    token = database._write_intent.set(False)
-    try:
-        yield
-    finally:
-        database._write_intent.reset(token)
+    return database.read_intent()
 
 
 def _end_read_transaction(*keep) -> None:
@@ -154,9 +149,10 @@ def _authenticate():
     writing = request.method not in _SAFE_METHODS
     # Write endpoints that check before writing end the reading transaction themselves.
     phased = request.endpoint in _READ_THEN_WRITE
+    reading = database.autocommit_reads() if phased else _reading()
     if header is not None:
         scheme, _, secret = header.strip().partition(" ")
-        with _reading():
+        with reading:
             use = (
                 authenticate_token(secret.strip())
                 if scheme.lower() == "bearer"
@@ -171,7 +167,7 @@ def _authenticate():
         record_token_use(use, in_write_transaction=writing and not phased)
         g.api_caller, g.api_token = use.caller, use
         return None
-    with _reading():
+    with reading:
         user = current_user._get_current_object()
         authenticated = user.is_authenticated
     if not authenticated:
@@ -345,12 +341,14 @@ def create():
     data = parse_report_input(
         _body(), description_max=current_app.config["ORFI_DESCRIPTION_MAX_LENGTH"]
     )
-    with _reading(), _api_field_names():
+    # The checks read a few rows, each statement on its own (no transaction to end on
+    # SQLite); the write transaction then begins, under the writers' queue.
+    with database.autocommit_reads(), _api_field_names():
         existing, new = prepare_report(caller, data)
     if existing is not None:  # a resend: nothing to write
         return _report_response(existing, 200)
-    _end_read_transaction()
     with writer_turn(db.engine), _rolled_back_on_error():
+        database.begin_writing(db.session.connection())
         report_id, created = store_report(caller, new)
         if created:
             response = jsonify(new_report_json(new, caller)), 201

@@ -98,7 +98,6 @@ class Report(db.Model):
         sa.CheckConstraint("gravity BETWEEN 1 AND 4", name="gravity_range"),
         sa.CheckConstraint("latitude BETWEEN -90 AND 90", name="latitude_range"),
         sa.CheckConstraint("longitude BETWEEN -180 AND 180", name="longitude_range"),
-        sa.Index("ix_report_org_occurred", "organisation_id", "occurred_at"),
         sa.Index("ix_report_author_created", "author_id", "created_at"),
         # Covering indexes of the map and statistics queries: the organisation, then
         # the grouped columns, then every filter column (migration 0003 explains why).

@@ -8,6 +8,7 @@ import math
 import uuid as uuid_module
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from types import SimpleNamespace
 
 import sqlalchemy as sa
 from flask import current_app
@@ -96,15 +97,25 @@ def filing_residences(user: User) -> list[Residence]:
 
 
 def may_file_for(
-    user: User, residence, connection: sa.Connection | None = None
+    user: User,
+    residence,
+    connection: sa.Connection | None = None,
+    *,
+    in_sector: bool | None = None,
 ) -> bool:
-    """Return whether ``user`` may file facts on ``residence`` (filing_residences)."""
+    """Return whether ``user`` may file facts on ``residence`` (filing_residences).
+
+    ``in_sector`` says whether ``residence`` is in ``user``'s sector, when the caller
+    already read it; else it is read here for a gardien.
+    """
     if (
         user.organisation_id is None
         or residence.organisation_id != user.organisation_id
     ):
         return False
     if user.role is Role.GARDIEN:
+        if in_sector is not None:
+            return in_sector
         params = {"user_id": user.id, "residence_id": residence.id}
         connection = connection or _connection()
         return connection.execute(_in_sector(), params).first() is not None
@@ -140,8 +151,63 @@ class _Checked:
     residence: sa.Row | None = None
 
 
-def _checked(user: User, data: ReportInput) -> _Checked:
-    connection = _connection()
+@dataclass
+class _IntakeRows:
+    """What checking a new fact reads, fetched by one statement (see _intake_row)."""
+
+    category: sa.Row | SimpleNamespace | None
+    residence: sa.Row | SimpleNamespace | None
+    in_sector: bool | None
+    stored_id: int | None
+
+
+def _read_intake_rows(user: User, data: ReportInput) -> _IntakeRows | None:
+    """Read the résidence, the category, the sector and the client UUID of ``data``
+    in one statement; None when the résidence does not exist (the slow path then
+    reads each row on its own and reports the errors)."""
+    if not data.residence_id:
+        return None
+    row = (
+        _connection()
+        .execute(
+            _intake_row(),
+            {
+                "residence_id": data.residence_id,
+                "category_id": data.category_id or 0,
+                "user_id": user.id,
+                "uuid": data.uuid,
+            },
+        )
+        .first()
+    )
+    if row is None:
+        return None
+    category = None
+    if row.category_id is not None:
+        category = SimpleNamespace(
+            id=row.category_id,
+            organisation_id=row.category_organisation_id,
+            active=row.category_active,
+            code=row.category_code,
+            label=row.category_label,
+        )
+    residence = SimpleNamespace(
+        id=row.id,
+        organisation_id=row.organisation_id,
+        agence_id=row.agence_id,
+        latitude=row.latitude,
+        longitude=row.longitude,
+        name=row.name,
+        reference=row.reference,
+        organisation_code=row.organisation_code,
+    )
+    return _IntakeRows(category, residence, bool(row.in_sector), row.stored_id)
+
+
+def _checked(
+    user: User, data: ReportInput, rows: _IntakeRows | None = None
+) -> _Checked:
+    connection = None if rows is not None else _connection()
     errors: dict[str, list[str]] = {}
     config = current_app.config
 
@@ -152,12 +218,15 @@ def _checked(user: User, data: ReportInput) -> _Checked:
         fail("residence", "Votre compte ne permet pas de signaler des faits.")
         return _Checked(errors)
 
-    # Rows, not entities: this runs for every fact filed (see _category_row).
-    category = (
-        connection.execute(_category_row(), {"category_id": data.category_id}).first()
-        if data.category_id
-        else None
-    )
+    # Rows, not entities: this runs for every fact filed (see _intake_row).
+    if rows is not None:
+        category = rows.category
+    elif data.category_id:
+        category = connection.execute(
+            _category_row(), {"category_id": data.category_id}
+        ).first()
+    else:
+        category = None
     if category is None or category.organisation_id != user.organisation_id:
         category = None
         fail("category", "Choisissez une catégorie.")
@@ -166,16 +235,19 @@ def _checked(user: User, data: ReportInput) -> _Checked:
             "category", "Cette catégorie n'est plus utilisée : choisissez-en une autre."
         )
 
-    residence = (
-        connection.execute(
+    if rows is not None:
+        residence = rows.residence
+    elif data.residence_id:
+        residence = connection.execute(
             _residence_row(), {"residence_id": data.residence_id}
         ).first()
-        if data.residence_id
-        else None
-    )
+    else:
+        residence = None
     if residence is None:
         fail("residence", "Choisissez une résidence.")
-    elif not may_file_for(user, residence, connection):
+    elif not may_file_for(
+        user, residence, connection, in_sector=rows.in_sector if rows else None
+    ):
         fail("residence", "Cette résidence ne fait pas partie de votre secteur.")
         residence = None
 
@@ -351,6 +423,46 @@ def _residence_row() -> sa.Select:
 
 
 @functools.cache
+def _intake_row() -> sa.Select:
+    """The résidence with its bailleur's code, the category, whether the résidence is
+    in the user's sector and the id of a fact already stored under the client UUID:
+    everything filing a fact reads, in one statement (it runs for every fact)."""
+    residence, organisation = Residence.__table__, Organisation.__table__
+    category, report = Category.__table__, Report.__table__
+    in_sector = sa.exists().where(
+        user_residence.c.user_id == sa.bindparam("user_id"),
+        user_residence.c.residence_id == residence.c.id,
+    )
+    stored = (
+        sa.select(report.c.id)
+        .where(report.c.uuid == sa.bindparam("uuid"))
+        .scalar_subquery()
+    )
+    return (
+        sa.select(
+            residence.c.id,
+            residence.c.organisation_id,
+            residence.c.agence_id,
+            residence.c.latitude,
+            residence.c.longitude,
+            residence.c.name,
+            residence.c.reference,
+            organisation.c.code.label("organisation_code"),
+            in_sector.label("in_sector"),
+            category.c.id.label("category_id"),
+            category.c.organisation_id.label("category_organisation_id"),
+            category.c.active.label("category_active"),
+            category.c.code.label("category_code"),
+            category.c.label.label("category_label"),
+            stored.label("stored_id"),
+        )  # fmt: skip
+        .join(organisation, residence.c.organisation_id == organisation.c.id)
+        .outerjoin(category, category.c.id == sa.bindparam("category_id"))
+        .where(residence.c.id == sa.bindparam("residence_id"))
+    )
+
+
+@functools.cache
 def _in_sector() -> sa.Select:
     return sa.select(user_residence.c.residence_id).where(
         user_residence.c.user_id == sa.bindparam("user_id"),
@@ -358,9 +470,14 @@ def _in_sector() -> sa.Select:
     )
 
 
-def next_reference(organisation_id: int, code: str, year: int) -> str:
+def next_reference(
+    organisation_id: int,
+    code: str,
+    year: int,
+    connection: sa.Connection | None = None,
+) -> str:
     """Return the organisation's next reference for ``year`` (``TMH-2026-000123``)."""
-    connection = _connection()
+    connection = connection or _connection()
     params = {"counter_organisation": organisation_id, "counter_year": year}
     number = connection.execute(_bump_counter(), params).scalar()
     if number is None:
@@ -427,18 +544,27 @@ def prepare_report(
 ) -> tuple[Report | None, NewReport | None]:
     """Return the stored fact if ``data`` resends a known UUID, else the checked new
     fact to store (reads only; see :func:`build_report`)."""
-    if data.uuid is not None and _uuid_taken(_connection(), data.uuid):
+    rows = _read_intake_rows(user, data)
+    stored = (
+        rows.stored_id is not None
+        if rows is not None
+        else data.uuid is not None and _uuid_taken(_connection(), data.uuid)
+    )
+    if stored:
         return _resent_report(user, find_report_by_uuid(data.uuid)), None
-    return None, build_report(user, data)
+    return None, build_report(user, data, rows)
 
 
-def build_report(user: User, data: ReportInput) -> NewReport:
+def build_report(
+    user: User, data: ReportInput, rows: _IntakeRows | None = None
+) -> NewReport:
     """Check ``data`` for ``user`` and compute the fact's row, without storing it.
 
     Reads only: a caller may run it outside the write transaction (see the API), so
-    that the database's write lock is held for the inserts alone.
+    that the database's write lock is held for the inserts alone. ``rows`` are what
+    :func:`prepare_report` already read.
     """
-    checked = _checked(user, data)
+    checked = _checked(user, data, rows)
     if checked.errors:
         raise ValidationError(checked.errors)
     residence = checked.residence
@@ -510,14 +636,14 @@ def store_report(user: User, new: NewReport) -> tuple[int, bool]:
     """
     values = new.values
     connection = _connection()
-    if new.client_uuid is not None and _uuid_taken(connection, new.client_uuid):
-        return _resent_report(user, find_report_by_uuid(new.client_uuid)).id, False
     organisation_id = values["organisation_id"]
     year = now_local().year
-    values["reference"] = next_reference(organisation_id, new.organisation_code, year)
-    # On SQLite the check above runs under the write lock, so the insert cannot
-    # conflict; PostgreSQL lets two sends of one UUID race to here, and the loser's
-    # insert, made conditional on the UUID being free, then stores nothing.
+    values["reference"] = next_reference(
+        organisation_id, new.organisation_code, year, connection
+    )
+    # Two sends of one UUID may both get here (checked before the write transaction):
+    # the second one's insert, made conditional on the UUID being free, stores
+    # nothing, and its number goes back to the counter.
     report_id = connection.execute(
         _insert_report(connection.dialect.name), values
     ).scalar()
