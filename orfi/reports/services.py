@@ -427,8 +427,9 @@ def _intake_row() -> sa.Select:
     """The résidence with its bailleur's code, the category, whether the résidence is
     in the user's sector and the id of a fact already stored under the client UUID:
     everything filing a fact reads, in one statement (it runs for every fact)."""
-    residence, organisation = Residence.__table__, Organisation.__table__
-    category, report = Category.__table__, Report.__table__
+    residence, category, report = (
+        Residence.__table__, Category.__table__, Report.__table__
+    )  # fmt: skip
     in_sector = sa.exists().where(
         user_residence.c.user_id == sa.bindparam("user_id"),
         user_residence.c.residence_id == residence.c.id,
@@ -439,15 +440,8 @@ def _intake_row() -> sa.Select:
         .scalar_subquery()
     )
     return (
-        sa.select(
-            residence.c.id,
-            residence.c.organisation_id,
-            residence.c.agence_id,
-            residence.c.latitude,
-            residence.c.longitude,
-            residence.c.name,
-            residence.c.reference,
-            organisation.c.code.label("organisation_code"),
+        _residence_row()
+        .add_columns(
             in_sector.label("in_sector"),
             category.c.id.label("category_id"),
             category.c.organisation_id.label("category_organisation_id"),
@@ -455,10 +449,8 @@ def _intake_row() -> sa.Select:
             category.c.code.label("category_code"),
             category.c.label.label("category_label"),
             stored.label("stored_id"),
-        )  # fmt: skip
-        .join(organisation, residence.c.organisation_id == organisation.c.id)
+        )
         .outerjoin(category, category.c.id == sa.bindparam("category_id"))
-        .where(residence.c.id == sa.bindparam("residence_id"))
     )
 
 
