@@ -130,3 +130,120 @@ def make_report(
 
 def commit() -> None:
     db.session.commit()
+
+
+# Factories of bâtiments, local categories, photos, follow-up, activity log and API
+# tokens (first used by tests/test_isolation_walk.py). Their imports stay local so that
+# this block needs no change above it.
+
+
+def make_batiment(residence: Residence, **overrides):
+    """Add a bâtiment (entrée) to ``residence``."""
+    from orfi.patrimoine.models import Batiment
+
+    values = {"reference": f"BAT{next(_seq):04d}", "address": ""}
+    values.update(overrides)
+    batiment = Batiment(residence=residence, **values)
+    db.session.add(batiment)
+    db.session.flush()
+    return batiment
+
+
+def make_category(
+    organisation: Organisation,
+    family_code: str = "AU",
+    *,
+    code: str | None = None,
+    label: str | None = None,
+) -> Category:
+    """Add a local category to the organisation's nomenclature (like an admin)."""
+    from orfi.nomenclature.models import Family
+    from orfi.nomenclature.services import add_category
+
+    family = db.session.scalar(db.select(Family).where(Family.code == family_code))
+    return add_category(
+        organisation.id,
+        family_id=family.id,
+        code=code or f"{family_code}{50 + next(_seq) % 40}",
+        label=label or f"Catégorie locale {next(_seq)}",
+    )
+
+
+def jpeg_bytes(width: int = 32, height: int = 24) -> bytes:
+    """A small valid JPEG (no metadata) to upload or store as a photo."""
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), (120, 60, 30)).save(out, "JPEG")
+    return out.getvalue()
+
+
+def make_photo(report: Report, user: User | None = None):
+    """Store a photo of ``report`` (files under ``ORFI_PHOTO_DIR``)."""
+    from orfi.photos.services import add_photo, clean_image
+
+    photo, _created = add_photo(
+        user or report.author, report, clean_image(jpeg_bytes(), "photo.jpg")
+    )
+    return photo
+
+
+def make_action(report: Report, user: User, **overrides):
+    """Record a follow-up action on ``report`` through the service."""
+    from orfi.followup.models import ActionKind, Partner
+    from orfi.followup.services import ActionInput, add_action
+    from orfi.timezone import now_local
+
+    values = {
+        "done_on": now_local().date(),
+        "kind": ActionKind.SIGNALEMENT,
+        "partner": Partner.POLICE_NATIONALE,
+        "note": "",
+    }
+    values.update(overrides)
+    return add_action(user, report, ActionInput(**values))
+
+
+def make_complaint(report: Report, user: User, **overrides):
+    """Record the complaint details of ``report`` through the service."""
+    from orfi.followup.models import ComplaintFiler, ComplaintKind
+    from orfi.followup.services import ComplaintInput, save_complaint
+
+    values = {"kind": ComplaintKind.PLAINTE, "filed_by": ComplaintFiler.BAILLEUR}
+    values.update(overrides)
+    return save_complaint(user, report, ComplaintInput(**values))
+
+
+def make_meeting(user: User, **overrides):
+    """Log a meeting in ``user``'s activity log (organisation's or federation's)."""
+    from orfi.activity.models import MeetingKind
+    from orfi.activity.services import MeetingInput, create_meeting
+    from orfi.timezone import now_local
+
+    values = {"held_on": now_local().date(), "kind": MeetingKind.CLSPD}
+    values.update(overrides)
+    return create_meeting(user, MeetingInput(**values))
+
+
+def make_intervention(user: User, **overrides):
+    """Log an intervention in ``user``'s activity log (for their own bailleur)."""
+    from orfi.activity.services import InterventionInput, create_intervention
+    from orfi.followup.models import Partner
+    from orfi.timezone import now_local
+
+    values = {
+        "done_on": now_local().date(),
+        "beneficiary_id": user.organisation_id,
+        "partner": Partner.POLICE_NATIONALE,
+    }
+    values.update(overrides)
+    return create_intervention(user, InterventionInput(**values))
+
+
+def make_token(user: User, name: str | None = None):
+    """Create an API token of ``user``; return it and its secret."""
+    from orfi.api.services import create_token
+
+    return create_token(user, name or f"Jeton {next(_seq)}")
