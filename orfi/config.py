@@ -53,6 +53,33 @@ DEFAULTS: dict[str, Any] = {
     # Extra recipients of the synthesis by perimeter code, besides the perimeter's
     # direction accounts: "TMH:a@tmh.fr,b@tmh.fr;USH-OCC:mission@ush-occitanie.fr".
     "SYNTHESE_RECIPIENTS": "",
+    # Retention (``orfi purge``, docs/privacy.md), in months from a fact's date or its
+    # last follow-up: a closed fact without suite; a fact that may ground a lease
+    # action; otherwise the limitation period of its offence class.
+    "RETENTION_MONTHS_NO_SUITE": 12,
+    "RETENTION_MONTHS_LEASE": 36,
+    "RETENTION_MONTHS_CONTRAVENTION": 12,
+    "RETENTION_MONTHS_DELIT": 72,
+    "RETENTION_MONTHS_CRIME": 240,
+    # Entries of the access log (who viewed or exported what) are kept this long.
+    "ACCESS_LOG_RETENTION_MONTHS": 12,
+    # Backups (``orfi backup``, docs/backup.md): folder of the archives, empty means
+    # ``instance/backups``; folder of pg_dump, pg_restore and psql, empty: the PATH.
+    "BACKUP_DIR": "",
+    "PG_BIN_DIR": "",
+    # Web hardening (docs/security.md). A session ends after this many idle minutes,
+    # and this many hours after the login; "Rester connecté" (a remembered device)
+    # lasts this many days instead (0: the box is hidden).
+    "SESSION_IDLE_MINUTES": 60,
+    "SESSION_MAX_HOURS": 12,
+    "SESSION_REMEMBER_DAYS": 7,
+    # Login throttling: failures of one e-mail (24 h) or one address (1 h) before a
+    # lock of 1 minute, doubled at each further failure up to the maximum (0: off).
+    "LOGIN_ACCOUNT_LIMIT": 5,
+    "LOGIN_ADDRESS_LIMIT": 20,
+    "LOGIN_LOCK_MAX_MINUTES": 60,
+    # Reverse proxies in front of the app that set X-Forwarded-For/-Proto (0: none).
+    "PROXY_COUNT": 0,
 }
 
 _INT_SETTINGS = {

@@ -268,7 +268,7 @@ def test_admin_creates_a_chef_d_agence(client, auth, world):
 INVALID_USERS = {
     "duplicate email": ({"email": "GASTON@exemple.fr"}, "email", "existe déjà"),
     "email without @": ({"email": "gaston"}, "email", "invalide"),
-    "weak password": ({"password": "court"}, "password", "10 caractères"),
+    "weak password": ({"password": "court"}, "password", "12 caractères"),
     "letters only": ({"password": "abcdefghijkl"}, "password", "chiffres"),
     "no name": ({"name": "   "}, "name", "nom"),
     "federation role": ({"role": "federation"}, "role", "rôle"),
@@ -439,7 +439,7 @@ def test_reset_password(client, auth, world):
 
     weak = client.post(url, data={"password": "court", "confirm": "court"})
     assert weak.status_code == 422
-    assert "10 caractères" in field_errors(weak.text, "password")
+    assert "12 caractères" in field_errors(weak.text, "password")
     mismatch = client.post(
         url, data={"password": NEW_PASSWORD, "confirm": "autre-1234"}
     )

@@ -76,7 +76,7 @@ def test_create_organisation_then_users(fresh_app):
         "--organisation",
         "TMH",
         "--password",
-        "sûreté-2026",
+        "sûreté-tmh-2026",
     )
     assert ok.exit_code == 0, ok.output
     weak = run(
@@ -92,7 +92,7 @@ def test_create_organisation_then_users(fresh_app):
         "--password",
         "court",
     )
-    assert weak.exit_code == 1 and "10 caractères" in weak.output
+    assert weak.exit_code == 1 and "12 caractères" in weak.output
     unknown = run(
         fresh_app,
         "create-user",
@@ -148,5 +148,5 @@ def test_create_organisation_then_users(fresh_app):
         users = {u.email: u for u in db.session.scalars(sa.select(User))}
         assert set(users) == {"ref@tmh.fr", "fed@ush.fr"}
         assert users["ref@tmh.fr"].role is Role.REFERENT
-        assert users["ref@tmh.fr"].check_password("sûreté-2026")
+        assert users["ref@tmh.fr"].check_password("sûreté-tmh-2026")
         assert users["fed@ush.fr"].organisation_id is None

@@ -16,10 +16,16 @@ from orfi.database import utcnow
 from orfi.errors import NotFound, ValidationError
 from orfi.extensions import db
 from orfi.patrimoine.models import Agence, Organisation, Residence
+from orfi.security.passwords import password_problems
+from orfi.security.sessions import end_session, session_matches_password
+from orfi.security.throttle import (
+    clear_login_failures,
+    login_locked_until,
+    record_login_failure,
+    serialise_login_attempts,
+)
 
 logger = logging.getLogger(__name__)
-
-MIN_PASSWORD_LENGTH = 10
 
 
 def normalise_email(email: str) -> str:
@@ -27,14 +33,9 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
-def check_password_rules(password: str) -> list[str]:
+def check_password_rules(password: str, email: str | None = None) -> list[str]:
     """Return the French reasons why ``password`` is too weak (empty if acceptable)."""
-    problems = []
-    if len(password) < MIN_PASSWORD_LENGTH:
-        problems.append(f"Au moins {MIN_PASSWORD_LENGTH} caractères.")
-    if password.isalpha() or password.isdigit():
-        problems.append("Mélangez lettres et chiffres ou symboles.")
-    return problems
+    return password_problems(password, email=email)
 
 
 def create_user(
@@ -57,7 +58,7 @@ def create_user(
         errors["email"] = ["Un compte existe déjà avec cette adresse."]
     if not name.strip():
         errors["name"] = ["Le nom est obligatoire."]
-    if problems := check_password_rules(password):
+    if problems := check_password_rules(password, email):
         errors["password"] = problems
     if role is Role.FEDERATION:
         if federation is None or organisation is not None:
@@ -90,25 +91,73 @@ def create_user(
     return user
 
 
-def authenticate(email: str, password: str) -> User | None:
-    """Return the active user with these credentials, or None."""
-    user = db.session.scalar(
-        db.select(User).where(User.email == normalise_email(email))
-    )
+def authenticate(email: str, password: str, *, address: str) -> User | None:
+    """Return the active user with these credentials, or None.
+
+    The work and the answer are the same whether the account exists or not: an unknown
+    e-mail costs a password hash too, and the throttle counts the e-mail typed. While
+    the e-mail or the client ``address`` is locked (see orfi.security.throttle), even
+    the right password gets None.
+    """
+    login = normalise_email(email)
+    serialise_login_attempts(login)
+    if login_locked_until(login, address) is not None:
+        return None
+    user = db.session.scalar(db.select(User).where(User.email == login))
     if user is None:
         # Spend the same time as a real check so that timing does not reveal accounts.
         method = current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
         check_password_hash(_dummy_hash(method), password)
+        accepted = False
+    else:
+        accepted = user.check_password(password) and user.active
+    if not accepted:
+        record_login_failure(login, address)
         return None
-    if not user.check_password(password) or not user.active:
-        return None
+    clear_login_failures(login)
     user.last_login_at = utcnow()
     return user
 
 
+def change_own_password(
+    user: User, *, current: str, new: str, address: str
+) -> dict[str, list[str]]:
+    """Give ``user`` the password ``new`` if ``current`` is theirs; return the errors.
+
+    A wrong current password counts as a failed login (the page must not become a way
+    round the throttle); the caller commits in both cases.
+    """
+    login = normalise_email(user.email)
+    serialise_login_attempts(login)
+    locked = login_locked_until(login, address) is not None
+    if locked or not user.check_password(current):
+        if not locked:
+            record_login_failure(login, address)
+        return {"current": ["Mot de passe actuel incorrect."]}
+    if problems := check_password_rules(new, user.email):
+        return {"password": problems}
+    if user.check_password(new):
+        return {"password": ["Choisissez un mot de passe différent de l'actuel."]}
+    user.set_password(new)
+    clear_login_failures(login)
+    db.session.flush()
+    logger.info("Mot de passe changé par son titulaire : %s", user.email)
+    return {}
+
+
 def load_user(user_id: str) -> User | None:
-    """Return the user behind a session id, or None."""
-    return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    """Return the user behind a session, or None if the account was deactivated or
+    its password changed since the session was opened (that ends the session)."""
+    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    if user is None:
+        return None
+    if not user.active:
+        end_session("compte désactivé")
+        return None
+    if not session_matches_password(user.password_hash):
+        end_session("mot de passe changé")
+        return None
+    return user
 
 
 #: Roles an administrator gives within their organisation (federation accounts are not
@@ -196,10 +245,14 @@ def update_user(
 
 
 def set_user_password(user: User, password: str) -> None:
-    """Give ``user`` a new password after checking the password rules."""
-    if problems := check_password_rules(password):
+    """Give ``user`` a new password after checking the password rules.
+
+    The account's other sessions end, and its login lock (if any) is lifted.
+    """
+    if problems := check_password_rules(password, user.email):
         raise ValidationError({"password": problems})
     user.set_password(password)
+    clear_login_failures(normalise_email(user.email))
     db.session.flush()
     logger.info("Mot de passe réinitialisé : %s", user.email)
 
