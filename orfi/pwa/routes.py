@@ -20,6 +20,7 @@ PRECACHED_STATIC = (
     "css/orfi.css",
     "js/offline-queue.js",
     "js/report-form.js",
+    "js/description-hints.js",
     "vendor/leaflet/leaflet.css",
     "vendor/leaflet/leaflet.js",
     "vendor/leaflet/images/marker-icon.png",

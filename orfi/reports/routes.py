@@ -24,6 +24,7 @@ from orfi.nomenclature.services import list_categories
 from orfi.patrimoine.services import list_residences
 from orfi.photos.models import MAX_PHOTOS
 from orfi.photos.services import add_photo, check_uploads, discard_files
+from orfi.privacy.heuristics import find_personal_data, load_hints, name_findings
 from orfi.reports.forms import (
     DuplicateForm,
     FilterForm,
@@ -190,6 +191,7 @@ def new():
             map_config=map_config,
             offline_config=_offline_config(),
             description_max=current_app.config["ORFI_DESCRIPTION_MAX_LENGTH"],
+            description_hints=load_hints(),
             has_residences=bool(residences),
         ),
         status,
@@ -228,7 +230,13 @@ def confirmation(report_uuid: uuid.UUID):
     report = get_visible_report(current_user, report_uuid)
     if report.author_id != current_user.id:
         abort(404)
-    return render_template("reports/confirmation.html", report=report)
+    findings = find_personal_data(report.description)
+    return render_template(
+        "reports/confirmation.html",
+        report=report,
+        findings=findings,
+        found=name_findings(findings),
+    )
 
 
 def _filters_from(form: FilterForm) -> ReportFilters:

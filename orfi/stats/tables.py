@@ -8,6 +8,8 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from orfi.exports.spreadsheet import neutralise
+
 
 @dataclass
 class Table:
@@ -41,4 +43,6 @@ def _csv_value(value) -> str:
         if math.isnan(value):
             return ""
         return f"{value:.2f}".replace(".", ",")
+    if isinstance(value, str):
+        return neutralise(value)  # a name starting with "=" must not run
     return str(value)

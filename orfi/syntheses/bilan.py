@@ -17,6 +17,7 @@ from orfi.activity.services import (
     count_interventions_by_month,
     count_meetings_by_kind,
 )
+from orfi.exports.spreadsheet import xlsx_value
 from orfi.extensions import db
 from orfi.nomenclature.models import Category, Family
 from orfi.patrimoine.models import Residence
@@ -212,6 +213,11 @@ def intervention_sentence(name: str, count: int) -> str:
     return f"{count} action menée au profit {of_name(name)}"
 
 
+def _append(sheet, values: list) -> None:
+    """Append a row whose texts stay text (names are never read as formulas)."""
+    sheet.append([xlsx_value(sheet, value) for value in values])
+
+
 def bilan_workbook(bilan: Bilan) -> bytes:
     """Return the bilan as an XLSX workbook, one sheet per table."""
     workbook = Workbook(write_only=True)
@@ -220,47 +226,47 @@ def bilan_workbook(bilan: Bilan) -> bytes:
         f"{bilan.date_to.strftime('%d/%m/%Y')}"
     )
     summary = workbook.create_sheet("Bilan")
-    summary.append(["Bilan d'activité", bilan.perimeter.label])
-    summary.append(["Période", period])
-    summary.append(["Synthèses quotidiennes", bilan.syntheses])
-    summary.append(["dont envoyées", bilan.syntheses_sent])
-    summary.append(["Réunions", bilan.meetings_total])
-    summary.append(["Interventions", bilan.interventions_total])
-    summary.append(["Faits (hors doublons)", bilan.facts_total])
+    _append(summary, ["Bilan d'activité", bilan.perimeter.label])
+    _append(summary, ["Période", period])
+    _append(summary, ["Synthèses quotidiennes", bilan.syntheses])
+    _append(summary, ["dont envoyées", bilan.syntheses_sent])
+    _append(summary, ["Réunions", bilan.meetings_total])
+    _append(summary, ["Interventions", bilan.interventions_total])
+    _append(summary, ["Faits (hors doublons)", bilan.facts_total])
 
     sheet = workbook.create_sheet("Réunions")
-    sheet.append(["Code", "Type de réunion", "Nombre"])
+    _append(sheet, ["Code", "Type de réunion", "Nombre"])
     for kind, count in bilan.meetings:
-        sheet.append([kind.value, kind.label, count])
-    sheet.append(["", "Total", bilan.meetings_total])
+        _append(sheet, [kind.value, kind.label, count])
+    _append(sheet, ["", "Total", bilan.meetings_total])
 
     sheet = workbook.create_sheet("Interventions")
-    sheet.append(["Bailleur", "Actions menées"])
+    _append(sheet, ["Bailleur", "Actions menées"])
     for name, count in bilan.interventions:
-        sheet.append([name, count])
-    sheet.append(["Total", bilan.interventions_total])
+        _append(sheet, [name, count])
+    _append(sheet, ["Total", bilan.interventions_total])
 
     sheet = workbook.create_sheet("Interventions par mois")
-    sheet.append(["Bailleur", *(month_label(m) for m in bilan.months), "Total"])
+    _append(sheet, ["Bailleur", *(month_label(m) for m in bilan.months), "Total"])
     for name, counts in bilan.interventions_by_month:
         row = [counts.get(m, 0) for m in bilan.months]
-        sheet.append([name, *row, sum(row)])
+        _append(sheet, [name, *row, sum(row)])
 
     sheet = workbook.create_sheet("Faits par famille")
-    sheet.append(["Code", "Famille", "Faits"])
+    _append(sheet, ["Code", "Famille", "Faits"])
     for code, label, count in bilan.facts_by_family:
-        sheet.append([code, label, count])
-    sheet.append(["", "Total", bilan.facts_total])
+        _append(sheet, [code, label, count])
+    _append(sheet, ["", "Total", bilan.facts_total])
 
     sheet = workbook.create_sheet("Faits par mois")
-    sheet.append(["Mois", "Faits"])
+    _append(sheet, ["Mois", "Faits"])
     for month, count in bilan.facts_by_month:
-        sheet.append([month_label(month), count])
+        _append(sheet, [month_label(month), count])
 
     sheet = workbook.create_sheet("Faits par QPV")
-    sheet.append(["Quartier", "Faits"])
+    _append(sheet, ["Quartier", "Faits"])
     for label, count in bilan.facts_by_qpv:
-        sheet.append([label, count])
+        _append(sheet, [label, count])
 
     buffer = io.BytesIO()
     workbook.save(buffer)

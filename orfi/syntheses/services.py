@@ -527,8 +527,10 @@ def render_synthesis(data: SynthesisData, *, standalone: bool) -> str:
 
 def synthesis_subject(data: SynthesisData) -> str:
     """Return the e-mail subject of a synthesis."""
+    # One line whatever the name holds: a line break in a header is refused.
+    label = " ".join(data.perimeter.label.split())
     return (
-        f"Synthèse du {data.day.strftime('%d/%m/%Y')} — {data.perimeter.label} : "
+        f"Synthèse du {data.day.strftime('%d/%m/%Y')} — {label} : "
         f"{data.total} fait{'s' if data.total != 1 else ''} marquant"
         f"{'s' if data.total != 1 else ''}"
     )

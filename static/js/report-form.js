@@ -141,8 +141,11 @@
     // Without a base map, the sector's résidences give the map its meaning.
     var permanentLabels = !config.tileUrl && residences.length <= 12;
     residences.forEach(function (r) {
+      // An element, not a string: Leaflet would read a string as HTML.
+      var label = document.createElement("span");
+      label.textContent = r.name;
       var circle = L.circleMarker([r.lat, r.lon], residenceStyle(false))
-        .bindTooltip(r.name, {
+        .bindTooltip(label, {
           permanent: permanentLabels,
           direction: "bottom",
           offset: [0, 6],
