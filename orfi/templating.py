@@ -8,6 +8,7 @@ from flask import Flask, current_app
 
 from orfi.auth.access import FILERS, QUALIFIERS, READERS
 from orfi.auth.models import Role
+from orfi.reports.history import describe_changes
 from orfi.reports.models import GRAVITY_LABELS
 from orfi.timezone import to_local
 
@@ -35,6 +36,13 @@ MENU: tuple[tuple[str, str, frozenset[Role]], ...] = (
 )
 
 
+#: The account area, next to the logout button (in the "Menu" on phones), for every
+#: logged-in role: the main menu is already long.
+ACCOUNT_MENU: tuple[tuple[str, str], ...] = (
+    ("auth.change_password", "Mon mot de passe"),
+)
+
+
 def menu_for(user) -> list[tuple[str, str]]:
     """Return the (endpoint, label) entries of the main menu that ``user`` may open."""
     if not getattr(user, "is_authenticated", False):
@@ -47,9 +55,19 @@ def menu_for(user) -> list[tuple[str, str]]:
     ]
 
 
+def account_menu_for(user) -> list[tuple[str, str]]:
+    """Return the (endpoint, label) entries of the account area of ``user``."""
+    if not getattr(user, "is_authenticated", False):
+        return []
+    views = current_app.view_functions
+    return [(endpoint, label) for endpoint, label in ACCOUNT_MENU if endpoint in views]
+
+
 def register(app: Flask) -> None:
     """Install the filters and globals on ``app``."""
     app.add_template_filter(format_local, "local")
+    app.add_template_filter(describe_changes, "describe_changes")
     app.add_template_global(GRAVITY_LABELS, "GRAVITY_LABELS")
     app.add_template_global(menu_for, "menu_for")
+    app.add_template_global(account_menu_for, "account_menu_for")
     app.add_template_global(lambda member: member.label if member else "—", "label_of")

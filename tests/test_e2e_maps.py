@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import timedelta
 
+import h3
 import pytest
 
 from orfi.auth.models import Role
@@ -185,4 +186,235 @@ def test_statistics_page_reads_at_a_glance(browser_session, map_world, viewport)
     name = "phone" if viewport is PHONE else "desktop"
     browser_session.screenshot(page, f"stats-{name}-screen", full_page=False)
     browser_session.screenshot(page, f"stats-{name}")
+    browser_session.assert_clean()
+
+
+# ------------------------------------------------------- clicks through the layers
+
+# A grid of 5 × 5 résidences about 450 m apart (east of the Mirail, Toulouse), one
+# fact at each, and 70 more spread around the middle one: Gi* flags hot spots there.
+GRID_ORIGIN = (43.6000, 1.4000)
+GRID_STEP = (0.004, 0.005)
+HOT_INDEX = 12
+
+
+@dataclass(frozen=True)
+class HotspotWorld:
+    """The bailleur whose map has hexagons, hot spots and résidences in one view."""
+
+    email: str
+    residences: dict[str, tuple[float, float]]
+
+
+@pytest.fixture(scope="module")
+def hotspot_world(live_server: LiveServer) -> HotspotWorld:
+    """A bailleur of its own whose map opens on hot spots among its résidences."""
+    with live_server.app.app_context():
+        organisation = make_organisation(code="CHAUD", name="Bailleur chaud")
+        residences = [
+            make_residence(
+                organisation, reference=f"CHA-{i}{j}", name=f"Résidence chaude {i}{j}",
+                latitude=GRID_ORIGIN[0] + GRID_STEP[0] * i,
+                longitude=GRID_ORIGIN[1] + GRID_STEP[1] * j, logements=100,
+            )
+            for i in range(5) for j in range(5)
+        ]  # fmt: skip
+        referent = make_user(
+            organisation, role=Role.REFERENT, email="referent@chaud.exemple.fr"
+        )
+        today = now_local().replace(tzinfo=None, second=0, microsecond=0)
+        for index, residence in enumerate(residences):
+            spread = 70 if index == HOT_INDEX else 1
+            for m in range(spread):
+                offset = (m % 5 - 2, m // 5 % 5 - 2) if spread > 1 else (0, 0)
+                insert_fact(
+                    referent, residence, today - timedelta(days=1 + m % 20),
+                    "AB01",
+                    latitude=residence.latitude + 0.0015 * offset[0],
+                    longitude=residence.longitude + 0.0018 * offset[1],
+                )  # fmt: skip
+        db.session.commit()
+        world = HotspotWorld(
+            email=referent.email,
+            residences={r.name: (r.latitude, r.longitude) for r in residences},
+        )
+        db.session.remove()
+    return world
+
+
+# The page position of a map position, when nothing but the vector layers lies
+# there: not a fact's pin or cluster, a control or a pop-up, and (unless asked) no
+# résidence circle within ``margin`` pixels; null otherwise.
+CLEAR_POINT = """([lat, lon, margin]) => {
+    const {map, layers} = orfiMaps.orfi;
+    const p = map.latLngToContainerPoint([lat, lon]);
+    const size = map.getSize();
+    if (p.x < 40 || p.y < 40 || p.x > size.x - 40 || p.y > size.y - 40) return null;
+    let onResidence = false;
+    if (margin !== null && map.hasLayer(layers.residences)) {
+        layers.residences.eachLayer((circle) => {
+            const centre = map.latLngToContainerPoint(circle.getLatLng());
+            onResidence ||= centre.distanceTo(p) < circle.getRadius() + margin;
+        });
+    }
+    if (onResidence) return null;
+    const box = map.getContainer().getBoundingClientRect();
+    const x = box.left + p.x, y = box.top + p.y;
+    const hit = document.elementFromPoint(x, y);
+    if (!hit || !map.getContainer().contains(hit)
+        || hit.closest(".leaflet-marker-pane, .leaflet-control-container, "
+                       + ".leaflet-popup-pane, .leaflet-tooltip-pane")) return null;
+    return [x, y];
+}"""
+
+
+# Where the keyboard focus is: the map pane of a path, or the tag; and its name.
+FOCUSED = """() => { const e = document.activeElement;
+    const pane = e.closest(".leaflet-orfi-gi-pane") ? "gi"
+        : e.closest(".leaflet-orfi-residences-pane") ? "residences" : e.tagName;
+    return [pane, e.getAttribute("aria-label")]; }"""
+
+
+def last_map_data(page, responses: list) -> dict:
+    """The data of the map's latest request, once the map has drawn it."""
+    wait_for_map(page)
+    return responses[-1].json()
+
+
+def click_first_clear(page, places, margin: float | None = 6) -> tuple[float, float]:
+    """Click (a real mouse click) the first of ``places`` (lat, lon) left clear."""
+    for lat, lon in places:
+        point = page.evaluate(CLEAR_POINT, [lat, lon, margin])
+        if point:
+            page.mouse.click(*point)
+            return lat, lon
+    raise AssertionError("no clear place to click in the view")
+
+
+def popup_text(page) -> str:
+    popup = page.locator(".leaflet-popup-content")
+    popup.wait_for()
+    return " ".join(popup.inner_text().replace("\u00a0", " ").split())
+
+
+def close_popup(page) -> None:
+    """Close the pop-up with its button, and let the map settle (auto-pan, refresh)."""
+    page.locator(".leaflet-popup-close-button").click()
+    page.wait_for_function("document.querySelectorAll('.leaflet-popup').length === 0")
+    page.wait_for_timeout(400)  # the map refetches 200 ms after a move
+    wait_for_map(page)
+
+
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
+def test_clicks_reach_hexagons_hot_spots_and_residences_whatever_layers_are_on(
+    browser_session, hotspot_world, viewport
+):
+    page = browser_session.new_page(viewport=viewport)
+    browser_session.login(page, hotspot_world.email)
+    responses: list = []
+    page.on(
+        "response",
+        lambda r: responses.append(r) if "/carte/donnees.json" in r.url else None,
+    )
+    page.goto("/carte/")
+    wait_for_map(page)
+    # Every layer on, the heat map too (off when the page opens).
+    page.evaluate("orfiMaps.orfi.map.addLayer(orfiMaps.orfi.layers.heat)")
+    page.wait_for_timeout(400)
+    data = last_map_data(page, responses)
+    assert set(data) >= {"hex", "gi", "heat", "facts"}
+    assert page.evaluate(
+        "(({map, layers}) => Object.values(layers).every((l) => map.hasLayer(l)))"
+        "(orfiMaps.orfi)"
+    )
+    assert layer_size(page, "residences") == len(hotspot_world.residences)
+    assert data["gi"]["hot_total"] > 0 and data["gi"]["cells"]
+    page.locator("#map_orfi").scroll_into_view_if_needed()
+
+    # A hexagon of the density layer, outside every hot spot and résidence circle.
+    hot_cells = set(data["gi"]["cells"])
+    gi_resolution = data["gi"]["resolution"]
+    counts = dict(zip(data["hex"]["cells"], data["hex"]["counts"], strict=True))
+    clear_hexagons = [
+        h3.cell_to_latlng(cell)
+        for cell in counts
+        if h3.latlng_to_cell(*h3.cell_to_latlng(cell), gi_resolution) not in hot_cells
+    ]
+    lat, lon = click_first_clear(page, clear_hexagons)
+    cell = h3.latlng_to_cell(lat, lon, data["hex"]["resolution"])
+    count = counts[cell]
+    expected = f"{count} fait{'s' if count > 1 else ''} dans cet hexagone (H3 r"
+    assert popup_text(page).startswith(expected)
+    name = "phone" if viewport is PHONE else "desktop"
+    browser_session.screenshot(page, f"map-{name}-hexagon-popup", full_page=False)
+    close_popup(page)
+
+    # A hot spot, away from the résidence circles.
+    hot = dict(zip(data["gi"]["cells"], data["gi"]["counts"], strict=True))
+    lat, lon = click_first_clear(page, [h3.cell_to_latlng(c) for c in hot])
+    text = popup_text(page)
+    assert text.startswith("Point chaud")
+    count = hot[h3.latlng_to_cell(lat, lon, gi_resolution)]
+    assert f"Faits dans l'hexagone : {count}" in text
+    close_popup(page)
+
+    # A résidence: its circle, over the hexagons and the hot spots; the part of it
+    # that no fact's pin covers (a pin stands above its position).
+    circles = page.evaluate(
+        """() => { const out = [];
+            const map = orfiMaps.orfi.map;
+            orfiMaps.orfi.layers.residences.eachLayer((circle) => {
+                const c = map.latLngToContainerPoint(circle.getLatLng());
+                const r = circle.getRadius() * 0.6;
+                for (const [dx, dy] of [[0, 0], [0, r], [-r, 0], [r, 0]]) {
+                    const at = map.containerPointToLatLng([c.x + dx, c.y + dy]);
+                    out.push([circle.getTooltip().getContent().textContent,
+                              at.lat, at.lng]);
+                }
+            });
+            return out; }"""
+    )
+    lat, lon = click_first_clear(page, [(a, b) for _, a, b in circles], margin=None)
+    clicked = next(n for n, a, b in circles if (a, b) == (lat, lon))
+    text = popup_text(page)
+    assert text.startswith(clicked), (clicked, text)
+    assert "Logements : 100" in text
+    page.wait_for_timeout(400)  # the pop-up's auto-pan
+    wait_for_map(page)
+    browser_session.screenshot(page, f"map-{name}-residence-popup", full_page=False)
+    close_popup(page)
+
+    # The keyboard: backwards from the zoom button, Tab goes through the résidences
+    # in view, then the hot spots; each names itself and opens with Enter.
+    page.locator(".leaflet-control-zoom-in").focus()
+    stops = []
+    while not stops or stops[-1][0] == "residences":
+        assert len(stops) <= len(hotspot_world.residences)
+        page.keyboard.press("Shift+Tab")
+        stops.append(page.evaluate(FOCUSED))
+    residence_stops = [label for pane, label in stops if pane == "residences"]
+    in_view = page.evaluate(
+        """() => { const {map, layers} = orfiMaps.orfi; let n = 0;
+            layers.residences.eachLayer(
+                (c) => { n += map.getBounds().contains(c.getLatLng()); });
+            return n; }"""
+    )
+    assert len(residence_stops) == in_view > 0
+    names = set(hotspot_world.residences)
+    assert all(label.split(" : ")[0] in names for label in residence_stops), stops
+    pane, label = stops[-1]
+    assert pane == "gi" and label.startswith("Point chaud : "), stops
+    page.keyboard.press("Enter")
+    text = popup_text(page)
+    assert text.startswith("Point chaud")
+    count = int(label.split(":")[1].split()[0])
+    assert f"Faits dans l'hexagone : {count}" in text
+    browser_session.screenshot(page, f"map-{name}-hot-spot-keyboard", full_page=False)
+    page.keyboard.press("Escape")
+    page.wait_for_function("document.querySelectorAll('.leaflet-popup').length === 0")
+    page.keyboard.press("Tab")
+    pane, label = page.evaluate(FOCUSED)
+    assert pane == "residences"
+    page.keyboard.press("Enter")
+    assert popup_text(page).startswith(label.split(" : ")[0])
     browser_session.assert_clean()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import timedelta
 
@@ -11,7 +12,17 @@ import sqlalchemy as sa
 from orfi.auth.models import Role
 from orfi.database import utcnow
 from orfi.extensions import db
-from orfi.reports.models import LocationSource, Report, ReportEvent, Status
+from orfi.followup.models import ComplaintFiler, ComplaintKind
+from orfi.followup.services import ComplaintInput, save_complaint
+from orfi.reports.history import ChangeLine, describe_changes
+from orfi.reports.models import (
+    LocationSource,
+    Report,
+    ReportEvent,
+    Status,
+    Suite,
+    Victime,
+)
 from orfi.timezone import to_local
 from tests.factories import (
     category,
@@ -272,3 +283,78 @@ def test_gardien_cannot_qualify_nor_list_the_organisation(client, auth, world):
         data={"status": "clos", "category": "1"},
     )
     assert response.status_code == 403
+
+
+# ----------------------------------------------------------------- history labels
+
+
+def history_text(page: str) -> str:
+    """The text of the fact page's history section, tags dropped, entities decoded."""
+    section = page[page.index('<section class="history">') :]
+    section = section[: section.index("</section>")]
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", section)).split())
+
+
+def test_history_shows_french_fields_and_values(client, auth, world):
+    report = make_report(
+        world["gardien"],
+        category_code="AB02",
+        victime=Victime.PERSONNEL_BAILLEUR,
+        suite=Suite.AUCUNE,
+    )
+    commit()
+    auth.login(world["referent"].email)
+    response = client.post(
+        f"/signalements/{report.uuid}/qualifier",
+        data={
+            "category": str(category(world["organisation"], "AB01").id),
+            "status": "qualifie",
+            "gravity": "3",
+        },
+    )
+    assert response.status_code == 302
+    save_complaint(
+        world["referent"],
+        report,
+        ComplaintInput(
+            kind=ComplaintKind.PLAINTE,
+            filed_by=ComplaintFiler.BAILLEUR,
+            filed_on=to_local(utcnow()).date(),
+            reference="PV 2026/123",
+            mission_service_public=True,
+        ),
+    )
+    commit()
+
+    history = history_text(client.get(f"/signalements/{report.uuid}").text)
+    assert "Catégorie : AB02 → AB01" in history
+    assert "Statut : Nouveau → Qualifié" in history
+    assert "Gravité : — → 3 · Orange : activité délinquante installée" in history
+    assert "Suite donnée : Aucune → Plainte déposée par le bailleur" in history
+    assert "Agent chargé d'une mission de service public : non → oui" in history
+    for code in ("suite", "mission_service_public", "plainte_bailleur", "qualifie"):
+        assert not re.search(rf"\b{code}\b", history), (code, history)
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({"lieu": [None, "hall"]}, ("Lieu", "—", "Hall d'entrée")),
+        ({"victime": ["tiers", "locataire"]}, ("Victime", "Tiers", "Locataire")),
+        ({"intervention": ["aucune", "gendarmerie"]},
+         ("Intervention", "Aucune", "Gendarmerie")),
+        ({"status": ["transmis", "clos"]}, ("Statut", "Transmis", "Clos")),
+        ({"gravity": [1, "4"]},
+         ("Gravité", "1 · Vert : acte isolé", "4 · Rouge : danger grave")),
+        ({"duplicate_of": ["TMH-2026-000001", None]},
+         ("Doublon de", "TMH-2026-000001", "—")),
+        # A code that no longer exists, and a field without a label: shown, readable.
+        ({"suite": ["ancienne_suite", ""]}, ("Suite donnée", "ancienne_suite", "—")),
+        ({"arret_de_chantier": [False, True]}, ("Arret de chantier", "non", "oui")),
+        # Not a [before, after] pair: the value is still shown, as the new one.
+        ({"gravity": "3"},
+         ("Gravité", "—", "3 · Orange : activité délinquante installée")),
+    ],
+)  # fmt: skip
+def test_history_labels_every_recorded_field(changes, expected):
+    assert describe_changes(changes) == [ChangeLine(*expected)]

@@ -76,12 +76,28 @@
 
   /* ------------------------------------------------------------------- start */
 
+  /* One renderer per pane, and only the lowest one a canvas. A canvas takes every
+     click on its whole surface (it finds the feature hit itself, among the features
+     it drew), so a canvas over another one would hide the lower one's features from
+     the mouse. SVG leaves the clicks it does not draw under to the panes below
+     (Leaflet sets pointer-events="none" on the <svg> and listens on each path): the
+     many hexagons stay on a canvas, the few hot spots and the résidences are SVG. */
+  var renderers = {};
+  var currentMap = null;
+
   function start(entry) {
     var map = entry.map;
     var layers = entry.layers;
     var panes = { hex: 410, gi: 420, residences: 430 };
     Object.keys(panes).forEach(function (name) {
       map.createPane("orfi-" + name).style.zIndex = String(panes[name]);
+    });
+    renderers.hex = L.canvas({ pane: "orfi-hex" });
+    renderers.gi = L.svg({ pane: "orfi-gi" });
+    renderers.residences = L.svg({ pane: "orfi-residences" });
+    currentMap = map;
+    map.on("moveend", function () {
+      updateTabStops(layers);
     });
     if (!config.tiles) {
       map.getContainer().classList.add("no-tiles");
@@ -296,6 +312,7 @@
     sync("hex", group, items, function (item) {
       var polygon = hexagon(item.id, {
         pane: "orfi-hex",
+        renderer: renderers.hex,
         stroke: true,
         weight: 0.5,
         color: "#ffffff",
@@ -328,11 +345,19 @@
       var colour = item.hot ? HOT : COLD;
       var polygon = hexagon(item.id, {
         pane: "orfi-gi",
+        renderer: renderers.gi,
         color: colour,
         weight: 3,
         fillColor: colour,
         fillOpacity: 0.18,
       });
+      reachableByKeyboard(
+        polygon,
+        (item.hot ? "Point chaud" : "Point froid") + " : " + plural(item.count, "fait") +
+          " dans l'hexagone",
+        { color: "#000000", weight: 5 },
+        { color: colour, weight: 3 }
+      );
       polygon.bindPopup(function () {
         var box = el("div", "map-popup");
         box.appendChild(el("strong", null, item.hot ? "Point chaud" : "Point froid"));
@@ -343,6 +368,58 @@
         return box;
       });
       return polygon;
+    });
+  }
+
+  /* Hot spots and résidences on the keyboard: their SVG paths take the focus (Tab)
+     while in view, carry a name for screen readers, and open their popup with Enter
+     or Space (Escape closes it). Leaflet builds a new path each time a layer is
+     added, hence the set-up on "add". */
+  function reachableByKeyboard(layer, label, focusedStyle, restStyle) {
+    layer.on("add", function () {
+      var path = layer.getElement();
+      if (!path) {
+        return;
+      }
+      path.setAttribute("tabindex", inView(layer) ? "0" : "-1");
+      path.setAttribute("role", "button");
+      path.setAttribute("aria-label", label);
+      L.DomEvent.on(path, "keydown", function (event) {
+        if (event.key === "Enter" || event.key === " ") {
+          L.DomEvent.preventDefault(event);
+          layer.openPopup();
+        } else if (event.key === "Escape") {
+          layer.closePopup();
+        }
+      });
+      // Marked for the keyboard only: a click focuses the path too.
+      L.DomEvent.on(path, "focus", function () {
+        if (!path.matches || path.matches(":focus-visible")) {
+          layer.setStyle(focusedStyle);
+        }
+      });
+      L.DomEvent.on(path, "blur", function () {
+        layer.setStyle(restStyle);
+      });
+    });
+  }
+
+  function inView(layer) {
+    var bounds = currentMap.getBounds();
+    return layer.getBounds
+      ? bounds.intersects(layer.getBounds())
+      : bounds.contains(layer.getLatLng());
+  }
+
+  // Tab goes through what the user sees, not through the whole patrimoine.
+  function updateTabStops(layers) {
+    ["gi", "residences"].forEach(function (name) {
+      layers[name].eachLayer(function (layer) {
+        var path = layer.getElement && layer.getElement();
+        if (path && path.hasAttribute("role")) {
+          path.setAttribute("tabindex", inView(layer) ? "0" : "-1");
+        }
+      });
     });
   }
 
@@ -365,6 +442,7 @@
       var colour = level >= 0 ? RATE_COLOURS[Math.min(level, RATE_COLOURS.length - 1)] : "#bbbbbb";
       var marker = L.circleMarker([lat, lon], {
         pane: "orfi-residences",
+        renderer: renderers.residences,
         radius: radius,
         color: "#1b1f24",
         weight: 1.5,
@@ -388,6 +466,12 @@
         box.appendChild(links);
         return box;
       });
+      reachableByKeyboard(
+        marker,
+        name + " : " + plural(count, "fait"),
+        { color: "#000000", weight: 4 },
+        { color: "#1b1f24", weight: 1.5 }
+      );
       // An element, not a string: Leaflet would read a string as HTML.
       marker.bindTooltip(el("span", null, name), { direction: "top", offset: [0, -radius] });
       return marker;
