@@ -323,8 +323,7 @@ def test_lost_race_answers_with_the_winner(app, world, monkeypatch):
 
     stored = make_report(world["gardien"])
     commit()
-    real_find, real_taken = services.find_report_by_uuid, services._uuid_taken
-    monkeypatch.setattr(services, "_uuid_taken", lambda connection, u: False)
+    real_find = services.find_report_by_uuid
     calls = []
 
     def miss_first(report_uuid):
@@ -343,7 +342,6 @@ def test_lost_race_answers_with_the_winner(app, world, monkeypatch):
     )
     assert not created and again.id == stored.id
     db.session.commit()
-    monkeypatch.setattr(services, "_uuid_taken", real_taken)
     assert count_reports() == 1
     # The reference drawn for the lost insert was given back.
     next_one = make_report(world["gardien"])
@@ -590,35 +588,144 @@ def test_events_are_not_duplicated_by_resends(client, world):
 
 def test_sqlite_write_lock_is_held_for_the_inserts_only(app, client, world):
     """Authentication and checks read first, outside any transaction; BEGIN IMMEDIATE
-    comes with the inserts."""
+    comes with the inserts, and COMMIT right after them."""
     if db.engine.dialect.name != "sqlite":
         pytest.skip("the write lock is SQLite's")
     make_report(world["gardien"])  # this year's reference counter exists
     fact, headers = new_fact(world), bearer(world["gardien_token"])
     db.session.commit()
-    db.session.remove()  # the request opens its own transactions
+    db.session.remove()
+    # The intake runs on the driver: watch what SQLite itself is asked, on new
+    # connections (the pool's are let go first).
     seen: list[str] = []
 
-    def record(_conn, _cursor, statement, *_args):
-        seen.append(" ".join(statement.split()[:2]))
+    def trace(dbapi_connection, _record):
+        dbapi_connection.set_trace_callback(
+            lambda statement: seen.append(" ".join(statement.split()[:3]))
+        )
 
-    sa.event.listen(db.engine, "before_cursor_execute", record)
+    db.engine.dispose()
+    sa.event.listen(db.engine, "connect", trace)
     try:
         response = client.post("/api/v1/reports", json=fact, headers=headers)
     finally:
-        sa.event.remove(db.engine, "before_cursor_execute", record)
+        sa.event.remove(db.engine, "connect", trace)
+        db.engine.dispose()
     assert response.status_code == 201
+    seen = [s for s in seen if not s.startswith("PRAGMA")]
+    # The first use of a token notes its date, in a short transaction of its own.
+    touch = seen.index("UPDATE api_token SET")
+    assert seen[touch - 1 : touch + 2] == ["BEGIN IMMEDIATE", seen[touch], "COMMIT"]
+    del seen[touch - 1 : touch + 2]
     # The checks read with no transaction at all: each SELECT is its own, and holds
-    # no lock. (The first use of a token also notes its date, in a short transaction
-    # of its own.)
-    last = len(seen) - 1 - seen[::-1].index("BEGIN IMMEDIATE")
-    assert "BEGIN" not in seen[:last] and seen[0].startswith("SELECT"), seen
-    locked = seen[last:]
+    # no lock.
+    first = seen.index("BEGIN IMMEDIATE")
+    assert [s for s in seen[:first] if s.startswith("BEGIN")] == [], seen
+    assert len([s for s in seen[:first] if s.startswith("SELECT")]) == 2, seen
     # Under the lock: the writes only (a resend stored since the checks stores nothing:
-    # the fact's INSERT is conditional on its UUID being free).
-    assert [s for s in locked if s.startswith("SELECT")] == [], seen
-    assert [s for s in locked if s.startswith(("INSERT", "UPDATE"))] == [
-        "UPDATE reference_counter",
-        "INSERT INTO",
-        "INSERT INTO",
-    ]
+    # the fact's INSERT is conditional on its UUID being free), then COMMIT.
+    assert seen[first:] == [
+        "BEGIN IMMEDIATE",
+        "INSERT INTO reference_counter",
+        "INSERT INTO report",
+        "INSERT INTO report_event",
+        "COMMIT",
+    ], seen
+
+
+def test_driver_statements_store_values_as_the_orm_does(client, world):
+    """The intake writes on the driver with the column types' own processors: its rows
+    are byte for byte what the ORM stores for the same values (dates, UUID, enums,
+    booleans, JSON), so every query reads both alike."""
+    fact = new_fact(world, description="Tags dans le hall.", gravity=2, lieu="hall")
+    response = client.post(
+        "/api/v1/reports", json=fact, headers=bearer(world["gardien_token"])
+    )
+    assert response.status_code == 201, response.json
+    report = db.session.scalar(
+        sa.select(Report).where(Report.uuid == uuid.UUID(fact["uuid"]))
+    )
+    event = db.session.scalar(
+        sa.select(ReportEvent).where(ReportEvent.report_id == report.id)
+    )
+    # The same fact and event written by the ORM, under another UUID and reference.
+    twin = Report(
+        **{
+            column.key: getattr(report, column.key)
+            for column in Report.__table__.columns
+            if column.key not in ("id", "uuid", "reference")
+        },
+        uuid=uuid.uuid4(),
+        reference=report.reference + "-ORM",
+    )
+    db.session.add(twin)
+    db.session.flush()
+    twin_event = ReportEvent(
+        **{
+            column.key: getattr(event, column.key)
+            for column in ReportEvent.__table__.columns
+            if column.key not in ("id", "report_id")
+        },
+        report_id=twin.id,
+    )
+    db.session.add(twin_event)
+    db.session.flush()
+
+    def stored(table, row_id) -> dict:
+        # What the database holds, as text: no type processing on the way back.
+        columns = [
+            sa.cast(column, sa.Text).label(column.key)
+            for column in table.columns
+            if column.key not in ("id", "uuid", "reference", "report_id")
+        ]
+        row = db.session.execute(sa.select(*columns).where(table.c.id == row_id)).one()
+        return row._asdict()
+
+    assert stored(Report.__table__, report.id) == stored(Report.__table__, twin.id)
+    assert stored(ReportEvent.__table__, event.id) == stored(
+        ReportEvent.__table__, twin_event.id
+    )
+    raw_uuid = db.session.execute(
+        sa.select(sa.cast(Report.__table__.c.uuid, sa.Text)).where(
+            Report.__table__.c.id == report.id
+        )
+    ).scalar()
+    assert uuid.UUID(raw_uuid) == uuid.UUID(fact["uuid"])
+
+
+def test_resend_answers_exactly_what_reading_the_fact_answers(client, world):
+    """A resend is answered from the driver's rows: the same body as the read endpoint
+    (ORM), with a bâtiment, a duplicate's original, optional codes and photos."""
+    from orfi.reports.services import mark_duplicate
+    from tests.factories import make_batiment, make_photo
+
+    batiment = make_batiment(world["residence"])
+    original = make_report(world["gardien"])
+    commit()
+    headers = bearer(world["gardien_token"])
+    fact = new_fact(
+        world,
+        batiment_id=batiment.id,
+        lieu="hall",
+        victime="personnel_bailleur",
+        gravity=3,
+        damage_cost_eur=120,
+        description="Porte forcée.",
+    )
+    first = client.post("/api/v1/reports", json=fact, headers=headers)
+    assert first.status_code == 201, first.json
+    report = db.session.scalar(
+        sa.select(Report).where(Report.uuid == uuid.UUID(fact["uuid"]))
+    )
+    for _ in range(2):
+        make_photo(report)
+    mark_duplicate(world["referent"], report, original)
+    commit()
+
+    again = client.post("/api/v1/reports", json=fact, headers=headers)
+    read = client.get(f"/api/v1/reports/{fact['uuid']}", headers=headers)
+    assert again.status_code == 200 and read.status_code == 200
+    assert len(read.json["photos"]) == 2
+    assert read.json["duplicate_of"] == str(original.uuid)
+    assert read.json["batiment"]["id"] == batiment.id
+    assert again.json == read.json

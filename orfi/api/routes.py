@@ -54,6 +54,7 @@ from orfi.api.services import (
     create_token,
     get_own_token,
     list_tokens,
+    read_stored_fact,
     record_token_use,
     revoke_token,
 )
@@ -152,9 +153,11 @@ def _authenticate():
     reading = database.autocommit_reads() if phased else _reading()
     if header is not None:
         scheme, _, secret = header.strip().partition(" ")
+        # Filing a fact reads its token on the driver, as it does the rest.
+        cursor = _intake_cursor() if request.endpoint == "api.create" else None
         with reading:
             use = (
-                authenticate_token(secret.strip())
+                authenticate_token(secret.strip(), cursor)
                 if scheme.lower() == "bearer"
                 else None
             )
@@ -192,6 +195,22 @@ def _authenticate():
         _end_read_transaction(user)
     g.api_caller, g.api_user, g.api_token = user, user, None
     return None
+
+
+def _intake_cursor():
+    """A cursor on this request's own DBAPI connection (filing a fact), checked out of
+    the engine's pool on first use and given back at teardown."""
+    connection = g.get("intake_connection")
+    if connection is None:
+        connection = g.intake_connection = db.engine.raw_connection()
+    return connection.cursor()
+
+
+@bp.teardown_request
+def _give_back_intake_connection(_exc) -> None:
+    connection = g.pop("intake_connection", None)
+    if connection is not None:
+        connection.close()  # back to the pool, rolled back if not committed
 
 
 @bp.after_app_request
@@ -342,20 +361,19 @@ def create():
         _body(), description_max=current_app.config["ORFI_DESCRIPTION_MAX_LENGTH"]
     )
     # The checks read a few rows, each statement on its own (no transaction to end on
-    # SQLite); the write transaction then begins, under the writers' queue.
+    # SQLite); the write transaction then begins, under the writers' queue. Both run
+    # on the driver's connection: see orfi.database.Prepared.
+    cursor = _intake_cursor()
     with database.autocommit_reads(), _api_field_names():
-        existing, new = prepare_report(caller, data)
-    if existing is not None:  # a resend: nothing to write
-        return _report_response(existing, 200)
-    with writer_turn(db.engine), _rolled_back_on_error():
-        database.begin_writing(db.session.connection())
-        report_id, created = store_report(caller, new)
+        stored_id, new = prepare_report(caller, data, cursor)
+    if stored_id is None:
+        with writer_turn(db.engine), database.driver_transaction(g.intake_connection):
+            stored_id, created = store_report(caller, new, cursor)
         if created:
-            response = jsonify(new_report_json(new, caller)), 201
-        else:  # the same UUID was stored by a concurrent send
-            response = _report_response(db.session.get(Report, report_id), 200)
-        db.session.commit()
-    return response
+            return jsonify(new_report_json(new, caller)), 201
+    # A resend, or the same UUID stored by a concurrent send: the stored fact.
+    view, photos = read_stored_fact(cursor, stored_id)
+    return jsonify(report_json(view, photos)), 200
 
 
 @bp.get("/reports/nearby")

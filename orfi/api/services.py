@@ -8,14 +8,19 @@ import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 
 import sqlalchemy as sa
 
 from orfi.api.models import ApiToken
 from orfi.auth.models import Role, User
-from orfi.database import utcnow, write_intent
+from orfi.database import prepared, utcnow, write_intent
 from orfi.errors import NotFound, ValidationError
 from orfi.extensions import db
+from orfi.nomenclature.models import Category
+from orfi.patrimoine.models import Batiment, Residence
+from orfi.photos.models import Photo
+from orfi.reports.models import Report
 from orfi.reports.services import is_storable_text
 
 logger = logging.getLogger(__name__)
@@ -134,14 +139,20 @@ def _token_by_hash() -> sa.Select:
     )
 
 
-def authenticate_token(secret: str) -> TokenUse | None:
-    """Return the use of the active token of an active user behind ``secret``."""
+def authenticate_token(secret: str, cursor=None) -> TokenUse | None:
+    """Return the use of the active token of an active user behind ``secret``
+    (read with ``cursor``, a DBAPI cursor, if given; else on the session)."""
     if not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
         return None
     # Looked up by its hash: the database never sees the secret, and a timing
     # difference would only tell about the hash of a guess.
     digest = hash_token(secret)
-    row = db.session.connection().execute(_token_by_hash(), {"digest": digest}).first()
+    if cursor is not None:
+        statement = prepared(db.engine.dialect, _token_by_hash)
+        row = statement.first(cursor, {"digest": digest})
+    else:
+        connection = db.session.connection()
+        row = connection.execute(_token_by_hash(), {"digest": digest}).first()
     if row is None:
         return None
     return TokenUse(token_id=row.token_id, caller=row, last_used_at=row.last_used_at)
@@ -170,3 +181,68 @@ def record_token_use(use: TokenUse, *, in_write_transaction: bool) -> None:
         return
     with write_intent(), db.engine.begin() as connection:
         connection.execute(touch)
+
+
+# A fact sent again is answered with the stored fact: read it, its names and its
+# photos in two statements on the intake's own connection (see orfi.database.Prepared)
+# rather than through the ORM's lazy loads, one per relation.
+
+
+def _stored_fact() -> sa.Select:
+    report, category = Report.__table__, Category.__table__
+    residence, batiment = Residence.__table__, Batiment.__table__
+    author, original = User.__table__, Report.__table__.alias("original")
+    return (
+        sa.select(
+            report,
+            category.c.code.label("category_code"),
+            category.c.label.label("category_label"),
+            residence.c.reference.label("residence_reference"),
+            residence.c.name.label("residence_name"),
+            batiment.c.reference.label("batiment_reference"),
+            author.c.name.label("author_name"),
+            original.c.uuid.label("original_uuid"),
+        )
+        .join(category, report.c.category_id == category.c.id)
+        .join(residence, report.c.residence_id == residence.c.id)
+        .join(author, report.c.author_id == author.c.id)
+        .outerjoin(batiment, report.c.batiment_id == batiment.c.id)
+        .outerjoin(original, report.c.duplicate_of_id == original.c.id)
+        .where(report.c.id == sa.bindparam("report_id"))
+    )
+
+
+def _stored_photos() -> sa.Select:
+    photo = Photo.__table__
+    return (
+        sa.select(photo.c.uuid, photo.c.position, photo.c.width, photo.c.height)
+        .where(photo.c.report_id == sa.bindparam("report_id"))
+        .order_by(photo.c.position)
+    )
+
+
+def read_stored_fact(cursor, report_id: int) -> tuple[SimpleNamespace, list]:
+    """Return a stored fact as the API renders it (see payloads.report_json), and its
+    photos, read with ``cursor`` (a DBAPI cursor)."""
+    dialect = db.engine.dialect
+    row = prepared(dialect, _stored_fact).first(cursor, {"report_id": report_id})
+    photos = prepared(dialect, _stored_photos).all(cursor, {"report_id": report_id})
+    view = SimpleNamespace(
+        **row._asdict(),
+        category=SimpleNamespace(
+            id=row.category_id, code=row.category_code, label=row.category_label
+        ),
+        residence=SimpleNamespace(
+            id=row.residence_id,
+            reference=row.residence_reference,
+            name=row.residence_name,
+        ),
+        batiment=None
+        if row.batiment_id is None
+        else SimpleNamespace(id=row.batiment_id, reference=row.batiment_reference),
+        duplicate_of=None
+        if row.original_uuid is None
+        else SimpleNamespace(uuid=row.original_uuid),
+        author=SimpleNamespace(id=row.author_id, name=row.author_name),
+    )
+    return view, photos

@@ -15,7 +15,7 @@ from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
 from orfi.auth.models import Role, User, user_residence
-from orfi.database import utcnow
+from orfi.database import Prepared, prepared, utcnow
 from orfi.errors import AccessDenied, NotFound, ValidationError
 from orfi.extensions import db
 from orfi.geo.points import distance_m, h3_cell, is_valid_position
@@ -161,24 +161,20 @@ class _IntakeRows:
     stored_id: int | None
 
 
-def _read_intake_rows(user: User, data: ReportInput) -> _IntakeRows | None:
+def _read_intake_rows(user: User, data: ReportInput, cursor) -> _IntakeRows | None:
     """Read the résidence, the category, the sector and the client UUID of ``data``
     in one statement; None when the résidence does not exist (the slow path then
     reads each row on its own and reports the errors)."""
     if not data.residence_id:
         return None
-    row = (
-        _connection()
-        .execute(
-            _intake_row(),
-            {
-                "residence_id": data.residence_id,
-                "category_id": data.category_id or 0,
-                "user_id": user.id,
-                "uuid": data.uuid,
-            },
-        )
-        .first()
+    row = _prepared(_intake_row).first(
+        cursor,
+        {
+            "residence_id": data.residence_id,
+            "category_id": data.category_id or 0,
+            "user_id": user.id,
+            "uuid": data.uuid,
+        },
     )
     if row is None:
         return None
@@ -370,28 +366,8 @@ def _connection() -> sa.Connection:
 
 
 @functools.cache
-def _bump_counter() -> sa.Update:
-    table = ReferenceCounter.__table__
-    return (
-        sa.update(table)
-        .where(
-            table.c.organisation_id == sa.bindparam("counter_organisation"),
-            table.c.year == sa.bindparam("counter_year"),
-        )
-        .values(last=table.c.last + 1)
-        .returning(table.c.last)
-    )
-
-
-@functools.cache
 def _report_by_uuid() -> sa.Select:
     return db.select(Report).where(Report.uuid == sa.bindparam("uuid"))
-
-
-@functools.cache
-def _report_id_by_uuid() -> sa.Select:
-    table = Report.__table__
-    return sa.select(table.c.id).where(table.c.uuid == sa.bindparam("uuid"))
 
 
 @functools.cache
@@ -462,27 +438,20 @@ def _in_sector() -> sa.Select:
     )
 
 
-def next_reference(
-    organisation_id: int,
-    code: str,
-    year: int,
-    connection: sa.Connection | None = None,
-) -> str:
-    """Return the organisation's next reference for ``year`` (``TMH-2026-000123``)."""
-    connection = connection or _connection()
-    params = {"counter_organisation": organisation_id, "counter_year": year}
-    number = connection.execute(_bump_counter(), params).scalar()
-    if number is None:
-        try:
-            with connection.begin_nested():
-                connection.execute(
-                    sa.insert(ReferenceCounter.__table__).values(
-                        organisation_id=organisation_id, year=year, last=1
-                    )
-                )
-            number = 1
-        except IntegrityError:  # another transaction created this year's counter first
-            number = connection.execute(_bump_counter(), params).scalar_one()
+def next_reference(organisation_id: int, code: str, year: int, cursor=None) -> str:
+    """Return the organisation's next reference for ``year`` (``TMH-2026-000123``).
+
+    One statement creates the year's counter or moves it on; the counter's row then
+    stays locked until the transaction ends, so numbers never repeat.
+    """
+    number = (
+        _prepared(_next_number)
+        .first(
+            cursor or _cursor(),
+            {"counter_organisation": organisation_id, "counter_year": year},
+        )
+        .last
+    )
     return f"{code}-{year}-{number:06d}"
 
 
@@ -532,18 +501,17 @@ class NewReport:
 
 
 def prepare_report(
-    user: User, data: ReportInput
-) -> tuple[Report | None, NewReport | None]:
-    """Return the stored fact if ``data`` resends a known UUID, else the checked new
-    fact to store (reads only; see :func:`build_report`)."""
-    rows = _read_intake_rows(user, data)
-    stored = (
-        rows.stored_id is not None
-        if rows is not None
-        else data.uuid is not None and _uuid_taken(_connection(), data.uuid)
-    )
-    if stored:
-        return _resent_report(user, find_report_by_uuid(data.uuid)), None
+    user: User, data: ReportInput, cursor=None
+) -> tuple[int | None, NewReport | None]:
+    """Return the id of the stored fact if ``data`` resends a known UUID, else the
+    checked new fact to store (reads only; see :func:`build_report`). ``cursor``: a
+    DBAPI cursor to read with (default: the session's connection's)."""
+    cursor = cursor or _cursor()
+    rows = _read_intake_rows(user, data, cursor)
+    if data.uuid is not None and (rows is None or rows.stored_id is not None):
+        stored = _prepared(_stored_by_uuid).first(cursor, {"uuid": data.uuid})
+        if stored is not None:
+            return _resent_report(user, stored).id, None
     return None, build_report(user, data, rows)
 
 
@@ -618,58 +586,69 @@ def build_report(
     )
 
 
-def store_report(user: User, new: NewReport) -> tuple[int, bool]:
+def store_report(user: User, new: NewReport, cursor=None) -> tuple[int, bool]:
     """Store a fact built by :func:`build_report`; return its id and whether it is new.
 
     A fact whose UUID is already stored (a resend racing the first send) is not stored
-    again: the stored fact's id is returned. The rows are written by plain INSERTs:
-    this runs for every fact filed, under SQLite's write lock, where a unit-of-work
-    flush, or even a savepoint, costs more than the inserts themselves.
+    again: the stored fact's id is returned. The rows are written by plain INSERTs run
+    on the driver (``cursor``, default: the session connection's): this runs for
+    every fact filed, under SQLite's write lock, where a unit-of-work flush, or even
+    a SQLAlchemy execution, costs more than the inserts themselves.
     """
     values = new.values
-    connection = _connection()
+    cursor = cursor or _cursor()
     organisation_id = values["organisation_id"]
     year = now_local().year
     values["reference"] = next_reference(
-        organisation_id, new.organisation_code, year, connection
+        organisation_id, new.organisation_code, year, cursor
     )
     # Two sends of one UUID may both get here (checked before the write transaction):
     # the second one's insert, made conditional on the UUID being free, stores
     # nothing, and its number goes back to the counter.
-    report_id = connection.execute(
-        _insert_report(connection.dialect.name), values
-    ).scalar()
-    if report_id is None:
+    inserted = _prepared(_insert_report, tuple(values)).first(cursor, values)
+    if inserted is None:
         # The counter's row stays locked until this transaction ends: no other fact
         # took a number since ours, which can be given back.
-        connection.execute(
-            _give_back_number(),
-            {"counter_organisation": organisation_id, "counter_year": year},
+        _prepared(_give_back_number).execute(
+            cursor, {"counter_organisation": organisation_id, "counter_year": year}
         )
-        return _resent_report(user, find_report_by_uuid(values["uuid"])).id, False
-    values["id"] = new.event["report_id"] = report_id
-    connection.execute(_insert_event(), new.event)
+        # Read on this transaction's connection: on SQLite another one would wait
+        # for the write lock this one holds.
+        stored = _prepared(_stored_by_uuid).first(cursor, {"uuid": values["uuid"]})
+        _resent_report(user, stored)
+        return stored.id, False
+    values["id"] = new.event["report_id"] = inserted.id
+    _prepared(_insert_event, tuple(new.event)).execute(cursor, new.event)
     logger.info("Fait %s enregistré par l'utilisateur %s", values["reference"], user.id)
-    return report_id, True
+    return inserted.id, True
 
 
-def _uuid_taken(connection: sa.Connection, report_uuid: uuid_module.UUID) -> bool:
-    """Return whether a fact with this client UUID is stored."""
-    return (
-        connection.execute(_report_id_by_uuid(), {"uuid": report_uuid}).first()
-        is not None
-    )
+def _cursor():
+    """A DBAPI cursor on the connection of the session's transaction."""
+    return db.session.connection().connection.cursor()
 
 
-@functools.cache
-def _insert_report(dialect: str) -> sa.Insert:
-    """INSERT of a fact that stores nothing if its UUID is taken (RETURNING no row)."""
-    table = Report.__table__
+def _prepared(build, keys: tuple[str, ...] | None = None) -> Prepared:
+    """The statement of ``build`` compiled for the current database (once)."""
+    return prepared(db.engine.dialect, build, keys, by_dialect=build in _BY_DIALECT)
+
+
+def _dialect_insert(dialect: str):
+    """The INSERT construct with ON CONFLICT of ``dialect`` (None if it has none)."""
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     elif dialect == "sqlite":
         from sqlalchemy.dialects.sqlite import insert
-    else:  # a unique violation then raises instead
+    else:
+        return None
+    return insert
+
+
+def _insert_report(dialect: str) -> sa.Insert:
+    """INSERT of a fact that stores nothing if its UUID is taken (RETURNING no row)."""
+    table = Report.__table__
+    insert = _dialect_insert(dialect)
+    if insert is None:  # a unique violation then raises instead
         return sa.insert(table).returning(table.c.id)
     return (
         insert(table)
@@ -678,7 +657,32 @@ def _insert_report(dialect: str) -> sa.Insert:
     )
 
 
-@functools.cache
+def _next_number(dialect: str) -> sa.Insert:
+    """Create the year's counter at 1, or add one to it; RETURNING the number."""
+    table = ReferenceCounter.__table__
+    values = {
+        "organisation_id": sa.bindparam("counter_organisation"),
+        "year": sa.bindparam("counter_year"),
+        "last": 1,
+    }
+    insert = _dialect_insert(dialect)
+    if insert is None:
+        raise NotImplementedError(f"Base {dialect} non prise en charge.")
+    return (
+        insert(table)
+        .values(values)
+        .on_conflict_do_update(
+            index_elements=[table.c.organisation_id, table.c.year],
+            set_={"last": table.c.last + 1},
+        )
+        .returning(table.c.last)
+    )
+
+
+#: Statement builders that take the dialect's name.
+_BY_DIALECT = frozenset({_insert_report, _next_number})
+
+
 def _give_back_number() -> sa.Update:
     table = ReferenceCounter.__table__
     return (
@@ -691,13 +695,20 @@ def _give_back_number() -> sa.Update:
     )
 
 
-@functools.cache
+def _stored_by_uuid() -> sa.Select:
+    table = Report.__table__
+    return sa.select(table.c.id, table.c.author_id).where(
+        table.c.uuid == sa.bindparam("uuid")
+    )
+
+
 def _insert_event() -> sa.Insert:
     return sa.insert(ReportEvent.__table__)
 
 
-def _resent_report(user: User, existing: Report) -> Report:
-    """Return the stored fact a client sent again, if it is this user's."""
+def _resent_report(user: User, existing):
+    """Return the stored fact a client sent again (a Report, or a row with its id and
+    author_id), if it is this user's."""
     if existing.author_id != user.id:
         raise ValidationError({"uuid": ["Cet identifiant est déjà utilisé."]})
     return existing
