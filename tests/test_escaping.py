@@ -313,7 +313,7 @@ def build_world(text: str, *, code: str, region: str, clients: Clients) -> World
         "batiment.address": batiment.address,
         "category": chosen.label,
         "description": notable.description,
-        "comment": notable.events[1].comment,
+        "comment": notable.events[0].comment,
         "action.note": fit(text, 500).strip(),
         "complaint.reference": fit(text, 60).strip(),
         "meeting.subject": meeting.subject,

@@ -160,7 +160,7 @@ def test_bad_action_is_refused_next_to_its_field(
     assert count(FollowupAction) == 0
     db.session.refresh(report)
     assert report.status is Status.NOUVEAU
-    assert len(report.events) == 1
+    assert report.events == []  # nothing written
 
 
 def test_direction_reads_the_follow_up_without_forms(client, auth, world):
@@ -363,4 +363,4 @@ def test_action_form_needs_csrf(csrf_app, world):
     events = db.session.scalar(
         sa.select(sa.func.count()).where(ReportEvent.report_id == report.id)
     )
-    assert events == 1
+    assert events == 0

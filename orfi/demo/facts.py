@@ -24,7 +24,6 @@ from datetime import UTC, datetime
 import h3.api.basic_int as h3
 import numpy as np
 import pandas as pd
-import sqlalchemy as sa
 
 from orfi.demo.world import DemoWorld
 from orfi.extensions import db
@@ -34,7 +33,6 @@ from orfi.reports.models import (
     LocationSource,
     ReferenceCounter,
     Report,
-    ReportEvent,
     Status,
     Suite,
     Victime,
@@ -785,8 +783,8 @@ def _rows(world: DemoWorld, facts: DrawnFacts, start: int, stop: int) -> list[di
 def insert_facts(
     world: DemoWorld, facts: DrawnFacts, *, batch_size: int | None = None
 ) -> Iterator[int]:
-    """Write the reference counters, then the facts and their "created" events in
-    batches, in the caller's transaction; yield the size of each batch written.
+    """Write the reference counters, then the facts in batches, in the caller's
+    transaction; yield the size of each batch written.
 
     Wrap it in :func:`orfi.demo.bulk.bulk_insert` for large loads."""
     batch_size = batch_size or BATCH_SIZE
@@ -797,26 +795,8 @@ def insert_facts(
     if counter_rows:
         db.session.execute(ReferenceCounter.__table__.insert(), counter_rows)
     report = Report.__table__
-    event = ReportEvent.__table__
-    created_events = event.insert().from_select(
-        ["report_id", "user_id", "at", "kind", "changes", "comment"],
-        sa.select(
-            report.c.id,
-            report.c.author_id,
-            report.c.created_at,
-            sa.literal("created", sa.String),
-            sa.literal({}, sa.JSON),
-            sa.literal("", sa.String),
-        ).where(
-            report.c.id > sa.bindparam("after"),
-            report.c.organisation_id.in_(world.organisation_ids),
-        ),
-    )
-    last_id = db.session.scalar(sa.select(sa.func.max(report.c.id))) or 0
     for start in range(0, facts.n, batch_size):
         stop = min(start + batch_size, facts.n)
         db.session.execute(report.insert(), _rows(world, facts, start, stop))
-        db.session.execute(created_events, {"after": last_id})
-        last_id = db.session.scalar(sa.select(sa.func.max(report.c.id)))
         yield stop - start
     logger.info("%d faits de démo écrits.", facts.n)

@@ -200,7 +200,9 @@ class ReportEvent(db.Model):
     report_id: Mapped[int] = mapped_column(sa.ForeignKey("report.id"), index=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"))
     at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
-    # "created", "updated" or "addition" (another filer's complement, "Déjà signalé ?")
+    # "updated" or "addition" (another filer's complement, "Déjà signalé ?"); the
+    # creation is the fact's own row (author, created_at). Before migration 0010, also
+    # "created".
     kind: Mapped[str] = mapped_column(sa.String(16))
     # {field: [before, after]} as display-ready codes.
     changes: Mapped[dict] = mapped_column(sa.JSON, default=dict)

@@ -489,11 +489,10 @@ def create_report(user: User, data: ReportInput) -> tuple[Report, bool]:
 
 @dataclass
 class NewReport:
-    """A checked fact, ready to be stored: its row and its "created" event's row (no
-    reference, no ids yet), and the rows that checking it read."""
+    """A checked fact, ready to be stored: its row (no reference, no id yet), and the
+    rows that checking it read."""
 
     values: dict
-    event: dict
     organisation_code: str
     client_uuid: uuid_module.UUID | None
     category: sa.Row
@@ -568,17 +567,8 @@ def build_report(
         "duplicate_of_id": None,
         **derived_fields(occurred_at, latitude, longitude),
     }
-    event = {
-        "user_id": user.id,
-        "at": created_at,
-        "kind": "created",
-        "changes": {},
-        "comment": "",
-        "client_uuid": None,
-    }
     return NewReport(
         values,
-        event,
         residence.organisation_code,
         data.uuid,
         checked.category,
@@ -617,8 +607,9 @@ def store_report(user: User, new: NewReport, cursor=None) -> tuple[int, bool]:
         stored = _prepared(_stored_by_uuid).first(cursor, {"uuid": values["uuid"]})
         _resent_report(user, stored)
         return stored.id, False
-    values["id"] = new.event["report_id"] = inserted.id
-    _prepared(_insert_event, tuple(new.event)).execute(cursor, new.event)
+    # No "created" event: the row itself says who filed it and when (its history
+    # holds what changed since).
+    values["id"] = inserted.id
     logger.info("Fait %s enregistré par l'utilisateur %s", values["reference"], user.id)
     return inserted.id, True
 
@@ -700,10 +691,6 @@ def _stored_by_uuid() -> sa.Select:
     return sa.select(table.c.id, table.c.author_id).where(
         table.c.uuid == sa.bindparam("uuid")
     )
-
-
-def _insert_event() -> sa.Insert:
-    return sa.insert(ReportEvent.__table__)
 
 
 def _resent_report(user: User, existing):
