@@ -114,6 +114,26 @@ def test_map_page_draws_its_layers(browser_session, map_world, viewport):
     assert layer_size(page, "hex") > 0
     assert layer_size(page, "residences") == len(PLACES)
     assert page.locator(".map-legend").is_visible()
+    # The density classes list whole counts, each after the previous one: "1 – 2",
+    # "3", "4 – 9"… (never "4 – 3").
+    classes = page.eval_on_selector_all(
+        "#legend-hex li:not([hidden]) .legend-text",
+        "items => items.map(i => i.textContent)",
+    )
+    assert classes, "no density class in the legend"
+    expected_low = 1
+    for text in classes:
+        match = re.fullmatch(r"(\d+)(?: – (\d+))?", text.replace("\u202f", ""))
+        assert match, text
+        low, high = int(match[1]), int(match[2] or match[1])
+        assert low == expected_low and high >= low, classes
+        expected_low = high + 1
+    # Fractional bounds (quantiles): a class holding no whole count is left out.
+    page.evaluate("orfiMaps.orfi.fillHexLegend([2.4, 3.2, 3.6, 9, 20])")
+    assert page.eval_on_selector_all(
+        "#legend-hex li:not([hidden]) .legend-text",
+        "items => items.map(i => i.textContent)",
+    ) == ["1 – 2", "3", "4 – 9", "10 – 20"]
     assert page.locator(".leaflet-control-layers").count() == 1
     assert page.locator("#hot-residences li").count() == len(PLACES)
     assert_no_horizontal_scroll(page, viewport["width"])

@@ -488,3 +488,15 @@ def test_statistics_filters_compare_only_indexed_columns(statistics_indexes):
 def test_stats_filters_round_trip(world):
     march = Period(datetime(2026, 3, 1).date(), datetime(2026, 3, 31).date())
     assert StatsFilters(period=march).query_args() == PERIOD
+
+
+@pytest.mark.parametrize(
+    ("values", "labels"),
+    [([1, 0], ["0", "1"]), ([3, 1], ["0", "5"]), ([7, 2], ["0", "5", "10"])],
+)
+def test_axis_ticks_are_whole_counts(values, labels):
+    """Counts are whole: a middle tick at 0.5 or 2.5 would be labelled wrongly."""
+    from orfi.stats.charts import column_chart
+
+    chart = column_chart("Faits", ["a", "b"], ["a", "b"], values)
+    assert sorted((text for _y, text in chart.ticks), key=int) == labels

@@ -102,6 +102,8 @@ def column_chart(
         [
             (plot_height - plot_height * f, format_number(scale_top * f))
             for f in (0.0, 0.5, 1.0)
+            # Counts are whole: no middle tick between 0 and 1.
+            if (scale_top * f).is_integer()
         ]
         if scale_top
         else []

@@ -88,6 +88,7 @@
   function start(entry) {
     var map = entry.map;
     var layers = entry.layers;
+    entry.fillHexLegend = fillHexLegend; // for the browser tests
     var panes = { hex: 410, gi: 420, residences: 430 };
     Object.keys(panes).forEach(function (name) {
       map.createPane("orfi-" + name).style.zIndex = String(panes[name]);
@@ -211,17 +212,21 @@
   }
 
   function fillHexLegend(breaks) {
+    // A hexagon counting n facts has the colour of the first class whose bound is at
+    // least n (orfi.geo.indicators.classify): class i holds the whole counts above the
+    // previous bound, up to its own. A class that holds no whole count is not listed.
     var items = document.querySelectorAll("#legend-hex li");
     var low = 0;
     Array.prototype.forEach.call(items, function (item, i) {
       var text = item.querySelector(".legend-text");
-      if (i >= breaks.length) {
+      var high = i < breaks.length ? Math.floor(breaks[i]) : low;
+      if (high <= low) {
         item.hidden = true;
         return;
       }
       item.hidden = false;
-      var high = Math.round(breaks[i]);
-      text.textContent = (i === 0 ? "1" : NUMBER.format(low + 1)) + " – " + NUMBER.format(high);
+      text.textContent =
+        high === low + 1 ? NUMBER.format(high) : NUMBER.format(low + 1) + " – " + NUMBER.format(high);
       low = high;
     });
   }
