@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -17,6 +18,7 @@ from flask.testing import FlaskClient
 from sqlalchemy.engine import make_url
 
 from orfi import create_app
+from orfi.database import utcnow
 from orfi.extensions import db
 from tests.factories import DEFAULT_PASSWORD
 
@@ -207,3 +209,27 @@ class AuthActions:
 @pytest.fixture
 def auth(client) -> AuthActions:
     return AuthActions(client)
+
+
+class Clock:
+    """A settable stand-in for ``utcnow`` in the security modules (sessions, login
+    throttling): tests move time forward instead of sleeping."""
+
+    def __init__(self):
+        self.now = utcnow()
+
+    def __call__(self):
+        return self.now
+
+    def advance(self, **delta) -> None:
+        """Move the clock forward (``timedelta`` arguments)."""
+        self.now += timedelta(**delta)
+
+
+@pytest.fixture
+def clock(monkeypatch) -> Clock:
+    """The security modules' clock, under the test's control."""
+    clock = Clock()
+    monkeypatch.setattr("orfi.security.sessions.utcnow", clock)
+    monkeypatch.setattr("orfi.security.throttle.utcnow", clock)
+    return clock

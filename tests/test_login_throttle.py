@@ -14,7 +14,6 @@ from flask.testing import FlaskClient
 from orfi.auth.models import Role
 from orfi.auth.routes import LOGIN_REFUSED
 from orfi.auth.services import set_user_password
-from orfi.database import utcnow
 from orfi.extensions import db
 from orfi.security.models import LoginFailure
 from orfi.security.throttle import lock_delay, record_login_failure
@@ -23,27 +22,6 @@ from tests.factories import DEFAULT_PASSWORD, commit, make_organisation, make_us
 REFUSED = LOGIN_REFUSED.replace("'", "&#39;")
 KNOWN = "ref@exemple.fr"
 UNKNOWN = "personne@exemple.fr"
-
-
-class Clock:
-    """A settable stand-in for ``utcnow`` in the security modules."""
-
-    def __init__(self):
-        self.now = utcnow()
-
-    def __call__(self):
-        return self.now
-
-    def advance(self, **delta) -> None:
-        self.now += timedelta(**delta)
-
-
-@pytest.fixture
-def clock(monkeypatch) -> Clock:
-    clock = Clock()
-    monkeypatch.setattr("orfi.security.throttle.utcnow", clock)
-    monkeypatch.setattr("orfi.security.sessions.utcnow", clock)
-    return clock
 
 
 @pytest.fixture

@@ -20,27 +20,6 @@ from tests.factories import DEFAULT_PASSWORD, commit, make_organisation, make_us
 HTML_ENDED = SESSION_ENDED.replace("'", "&#39;")
 
 
-class Clock:
-    """A settable stand-in for ``utcnow`` in the security modules."""
-
-    def __init__(self):
-        self.now = utcnow()
-
-    def __call__(self):
-        return self.now
-
-    def advance(self, **delta) -> None:
-        self.now += timedelta(**delta)
-
-
-@pytest.fixture
-def clock(monkeypatch) -> Clock:
-    clock = Clock()
-    monkeypatch.setattr("orfi.security.sessions.utcnow", clock)
-    monkeypatch.setattr("orfi.security.throttle.utcnow", clock)
-    return clock
-
-
 @pytest.fixture
 def referent(app):
     user = make_user(make_organisation(), role=Role.REFERENT, email="ref@exemple.fr")
