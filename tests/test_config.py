@@ -95,3 +95,30 @@ def test_write_requests_begin_immediate_and_reads_do_not(app, client, auth):
     reads = _begin_statements(app, lambda: client.get("/signalements/mes"))
     assert reads and set(reads) == {"BEGIN"}
     assert writes and set(writes) == {"BEGIN IMMEDIATE"}
+
+
+def test_hooks_are_inspected_once_and_the_cache_stays_bounded(app):
+    """orfi's app remembers that a function is synchronous (Flask would inspect every
+    hook on every request) without keeping functions made per call forever."""
+    calls = []
+
+    def hook():
+        calls.append(1)
+
+    assert app.ensure_sync(hook) is hook
+    assert app.ensure_sync(hook) is hook
+    for _ in range(2500):
+        app.ensure_sync(lambda: None)
+    assert len(app.__dict__["_orfi_sync"]) <= 1000
+
+    async def coroutine():
+        return None
+
+    # Coroutines still get Flask's own treatment (a wrapper, or an error without
+    # asgiref): never returned as they are.
+    try:
+        wrapped = app.ensure_sync(coroutine)
+    except RuntimeError:
+        pass
+    else:
+        assert wrapped is not coroutine

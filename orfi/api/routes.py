@@ -9,7 +9,9 @@ browser session (the PWA), whose writes need the ``X-CSRFToken`` header.
 from __future__ import annotations
 
 import contextlib
+import threading
 import uuid
+import weakref
 from collections.abc import Iterator
 
 from flask import (
@@ -197,20 +199,40 @@ def _authenticate():
     return None
 
 
+#: Each worker thread's own DBAPI connection for filing facts, by engine: taken out of
+#: the pool once (``detach``), so that filing a fact pays neither a checkout nor the
+#: pool's reset; see _give_back_intake_connection.
+_intake = threading.local()
+
+
 def _intake_cursor():
-    """A cursor on this request's own DBAPI connection (filing a fact), checked out of
-    the engine's pool on first use and given back at teardown."""
+    """A cursor on this thread's intake connection (opened on first use)."""
     connection = g.get("intake_connection")
     if connection is None:
-        connection = g.intake_connection = db.engine.raw_connection()
+        held = _intake.__dict__.setdefault("connections", weakref.WeakKeyDictionary())
+        connection = held.get(db.engine)
+        if connection is None:
+            connection = db.engine.raw_connection()
+            connection.detach()  # ours now: the pool neither counts nor resets it
+            held[db.engine] = connection
+        g.intake_connection = connection
     return connection.cursor()
 
 
 @bp.teardown_request
-def _give_back_intake_connection(_exc) -> None:
+def _give_back_intake_connection(exc) -> None:
     connection = g.pop("intake_connection", None)
-    if connection is not None:
-        connection.close()  # back to the pool, rolled back if not committed
+    if connection is None:
+        return
+    try:
+        connection.rollback()  # ends a read transaction the driver may hold open
+    except Exception:  # noqa: BLE001  (a broken connection is dropped, below)
+        exc = exc or True
+    if exc is not None:
+        # After any error, the next request starts from a new connection.
+        _intake.connections.pop(db.engine, None)
+        with contextlib.suppress(Exception):
+            connection.close()
 
 
 @bp.after_app_request
