@@ -55,6 +55,14 @@ class CookieSessionInterface(SecureCookieSessionInterface):
             return self.session_class()
         return super().open_session(app, request)
 
+    def save_session(self, app: Flask, session, response) -> None:
+        """Write the cookie; nothing to do (but ``Vary``) for an empty session."""
+        if not session and not session.modified:
+            if session.accessed:
+                response.vary.add("Cookie")
+            return
+        super().save_session(app, session, response)
+
 
 def configure_sessions(app: Flask) -> None:
     """Set the cookie lifetimes and Flask-Login's session protection from settings."""
