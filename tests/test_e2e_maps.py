@@ -136,6 +136,13 @@ def test_map_page_draws_its_layers(browser_session, map_world, viewport):
     ) == ["1 – 2", "3", "4 – 9", "10 – 20"]
     assert page.locator(".leaflet-control-layers").count() == 1
     assert page.locator("#hot-residences li").count() == len(PLACES)
+    # Nothing on the page leads off the site (Leaflet is credited as text).
+    origin = browser_session.server.base_url
+    assert [
+        href
+        for href in page.eval_on_selector_all("a[href]", "as => as.map(a => a.href)")
+        if not href.startswith(origin)
+    ] == []
     assert_no_horizontal_scroll(page, viewport["width"])
     name = "phone" if viewport is PHONE else "desktop"
     browser_session.screenshot(page, f"map-{name}-screen", full_page=False)

@@ -89,6 +89,10 @@
     var map = entry.map;
     var layers = entry.layers;
     entry.fillHexLegend = fillHexLegend; // for the browser tests
+    if (map.attributionControl) {
+      // Credit Leaflet as text: a link to its site is of no use on a closed network.
+      map.attributionControl.setPrefix("Leaflet");
+    }
     var panes = { hex: 410, gi: 420, residences: 430 };
     Object.keys(panes).forEach(function (name) {
       map.createPane("orfi-" + name).style.zIndex = String(panes[name]);
