@@ -75,8 +75,10 @@ def create_bare_app():
                 connection = sqlite3.connect(target, isolation_level=None)
                 connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_S * 1000}")
                 connection.execute("PRAGMA foreign_keys = ON")
+                connection.execute("PRAGMA temp_store = MEMORY")
                 connection.execute("PRAGMA journal_mode = WAL")
                 connection.execute("PRAGMA synchronous = NORMAL")
+                connection.execute(f"PRAGMA mmap_size = {1 << 30}")
                 state["connection"] = connection
         return state["connection"]
 

@@ -100,6 +100,10 @@ def reset_write_intent(token: contextvars.Token) -> None:
     _begin.reset(token)
 
 
+#: The most of a SQLite database read through a memory map (address space, not memory).
+MMAP_SIZE = 1 << 30
+
+
 def configure_engine(engine: Engine, busy_timeout_s: int) -> None:
     """Install SQLite pragmas and transaction handling on ``engine`` (else no-op)."""
     if engine.dialect.name != "sqlite":
@@ -112,9 +116,17 @@ def configure_engine(engine: Engine, busy_timeout_s: int) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
         cursor.execute("PRAGMA foreign_keys = ON")
+        # Statement journals (a write statement inside a transaction that follows
+        # another write, as filing a fact does) and sorts stay in memory: on disk,
+        # each one that outgrows its buffer creates, writes and deletes a file.
+        cursor.execute("PRAGMA temp_store = MEMORY")
         if engine.url.database not in (None, "", ":memory:"):
             cursor.execute("PRAGMA journal_mode = WAL")
             cursor.execute("PRAGMA synchronous = NORMAL")
+            # Read the database file through a memory map, not a read() per page:
+            # each time another process commits, SQLite drops the connection's page
+            # cache, and with gunicorn's workers filing facts that is every request.
+            cursor.execute(f"PRAGMA mmap_size = {MMAP_SIZE}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
