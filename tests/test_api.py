@@ -126,6 +126,75 @@ def test_token_of_a_deactivated_user_is_refused(client, world):
     assert response.status_code == 401
 
 
+def _refuse(world, case):
+    """Make the gardien's token invalid in one of the ways a token can be."""
+    if case == "revoked":
+        revoke_token(
+            db.session.scalar(
+                sa.select(ApiToken).where(ApiToken.user_id == world["gardien"].id)
+            )
+        )
+    elif case == "deactivated":
+        world["gardien"].active = False
+    commit()
+    return {"unknown": "orfi_" + "x" * 43, "malformed": "nope"}.get(
+        case, world["gardien_token"]
+    )
+
+
+@pytest.mark.parametrize("case", ["unknown", "malformed", "revoked", "deactivated"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param("valid", id="valid-fact"),
+        pytest.param({"residence_id": "x"}, id="invalid-fact"),
+        pytest.param({"residence_id": 10**9}, id="unknown-residence"),
+        pytest.param(b"{not json", id="not-json"),
+    ],
+)
+def test_filing_with_a_refused_token_gets_401_whatever_the_body(
+    client, world, case, body
+):
+    """Filing a fact reads its token with the fact's rows: a refused token still
+    answers 401 first (never a validation error that would describe the fact), and
+    stores nothing."""
+    secret = _refuse(world, case)
+    headers = bearer(secret)
+    if body == "valid":
+        response = client.post("/api/v1/reports", json=new_fact(world), headers=headers)
+    elif isinstance(body, bytes):
+        response = client.post(
+            "/api/v1/reports",
+            data=body,
+            headers={**headers, "Content-Type": "application/json"},
+        )
+    else:
+        response = client.post(
+            "/api/v1/reports", json={**new_fact(world), **body}, headers=headers
+        )
+    assert response.status_code == 401, response.json
+    assert response.json["error"] == "authentication"
+    assert count_reports() == 0
+
+
+def test_filing_with_a_valid_token_reports_the_fact_errors(client, world):
+    headers = bearer(world["gardien_token"])
+    response = client.post(
+        "/api/v1/reports",
+        json={**new_fact(world), "residence_id": 10**9},
+        headers=headers,
+    )
+    assert response.status_code == 422
+    assert "residence_id" in response.json["fields"]
+    response = client.post(
+        "/api/v1/reports",
+        data=b"{not json",
+        headers={**headers, "Content-Type": "application/json"},
+    )
+    assert response.status_code == 422
+    assert count_reports() == 0
+
+
 def test_cli_creates_a_token(runner, world):
     result = runner.invoke(
         args=["orfi", "create-token", world["referent"].email, "--name", "GMAO"]
@@ -588,8 +657,8 @@ def test_resends_write_nothing(client, world):
 
 
 def test_sqlite_write_lock_is_held_for_the_inserts_only(app, client, world):
-    """Authentication and checks read first, outside any transaction; BEGIN IMMEDIATE
-    comes with the inserts, and COMMIT right after them."""
+    """Authentication and checks read first, in one statement outside any
+    transaction; BEGIN IMMEDIATE comes with the inserts, and COMMIT right after."""
     if db.engine.dialect.name != "sqlite":
         pytest.skip("the write lock is SQLite's")
     make_report(world["gardien"])  # this year's reference counter exists
@@ -618,11 +687,11 @@ def test_sqlite_write_lock_is_held_for_the_inserts_only(app, client, world):
     touch = seen.index("UPDATE api_token SET")
     assert seen[touch - 1 : touch + 2] == ["BEGIN IMMEDIATE", seen[touch], "COMMIT"]
     del seen[touch - 1 : touch + 2]
-    # The checks read with no transaction at all: each SELECT is its own, and holds
-    # no lock.
+    # The token and the checks are read by one SELECT, with no transaction at all:
+    # it holds no lock.
     first = seen.index("BEGIN IMMEDIATE")
     assert [s for s in seen[:first] if s.startswith("BEGIN")] == [], seen
-    assert len([s for s in seen[:first] if s.startswith("SELECT")]) == 2, seen
+    assert len([s for s in seen[:first] if s.startswith("SELECT")]) == 1, seen
     # Under the lock: the writes only (a resend stored since the checks stores nothing:
     # the fact's INSERT is conditional on its UUID being free), then COMMIT.
     assert seen[first:] == [

@@ -29,7 +29,7 @@ from flask import (
 )
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
-from werkzeug.exceptions import MethodNotAllowed
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from orfi import database
 from orfi.api import models  # noqa: F401  (the metadata must know the tables)
@@ -52,13 +52,16 @@ from orfi.api.payloads import (
 )
 from orfi.api.services import (
     TOKEN_ROLES,
-    authenticate_token,
+    TokenUse,
+    authenticate_digest,
     create_token,
     get_own_token,
     list_tokens,
     read_stored_fact,
+    read_token_and_intake,
     record_token_use,
     revoke_token,
+    token_digest,
 )
 from orfi.api.writers import writer_turn
 from orfi.auth.access import FILERS, QUALIFIERS, role_required
@@ -155,22 +158,19 @@ def _authenticate():
     reading = database.autocommit_reads() if phased else _reading()
     if header is not None:
         scheme, _, secret = header.strip().partition(" ")
-        # Filing a fact reads its token on the driver, as it does the rest.
-        cursor = _intake_cursor() if request.endpoint == "api.create" else None
+        digest = token_digest(secret.strip()) if scheme.lower() == "bearer" else None
+        if digest is None:
+            return _bad_token()
+        if request.endpoint == "api.create":
+            g.api_token_digest = digest  # read with the fact's rows: see create
+            return None
         with reading:
-            use = (
-                authenticate_token(secret.strip(), cursor)
-                if scheme.lower() == "bearer"
-                else None
-            )
+            use = authenticate_digest(digest)
         if use is None:
-            return _problem(
-                401, "authentication", "Jeton d'API inconnu, révoqué ou mal formé."
-            )
+            return _bad_token()
         if writing and not phased:
             _end_read_transaction()
-        record_token_use(use, in_write_transaction=writing and not phased)
-        g.api_caller, g.api_token = use.caller, use
+        _accept_token(use, in_write_transaction=writing and not phased)
         return None
     with reading:
         user = current_user._get_current_object()
@@ -197,6 +197,31 @@ def _authenticate():
         _end_read_transaction(user)
     g.api_caller, g.api_user, g.api_token = user, user, None
     return None
+
+
+def _bad_token():
+    return _problem(401, "authentication", "Jeton d'API inconnu, révoqué ou mal formé.")
+
+
+def _accept_token(use: TokenUse, *, in_write_transaction: bool) -> None:
+    record_token_use(use, in_write_transaction=in_write_transaction)
+    g.api_caller, g.api_token = use.caller, use
+
+
+@contextlib.contextmanager
+def _token_first() -> Iterator[None]:
+    """Answer 401 rather than the block's error if the request's token, not read yet
+    (see create), is not valid: a caller learns nothing before authenticating."""
+    try:
+        yield
+    except (HTTPException, ValidationError):
+        digest = g.get("api_token_digest")
+        if digest is not None:
+            with database.autocommit_reads():
+                use = authenticate_digest(digest, _intake_cursor())
+            if use is None:
+                abort(_bad_token())
+        raise
 
 
 #: Each worker thread's own DBAPI connection for filing facts, by engine: taken out of
@@ -377,17 +402,27 @@ def create():
     The hot path of the intake: the caller is a row, the checks read rows, the fact is
     written by plain INSERTs and shown from its values (see benchmarks/api_load.py).
     """
-    _check_role(*FILERS)
-    caller = g.api_caller
-    data = parse_report_input(
-        _body(), description_max=current_app.config["ORFI_DESCRIPTION_MAX_LENGTH"]
-    )
-    # The checks read a few rows, each statement on its own (no transaction to end on
-    # SQLite); the write transaction then begins, under the writers' queue. Both run
-    # on the driver's connection: see orfi.database.Prepared.
+    digest = g.get("api_token_digest")
+    if digest is None:  # a session
+        _check_role(*FILERS)
+    with _token_first():
+        data = parse_report_input(
+            _body(), description_max=current_app.config["ORFI_DESCRIPTION_MAX_LENGTH"]
+        )
+    # The checks read a few rows, with the token if any, in one statement and no
+    # transaction (none to end on SQLite); the write transaction then begins, under
+    # the writers' queue. Both run on the driver's connection: see Prepared.
     cursor = _intake_cursor()
     with database.autocommit_reads(), _api_field_names():
-        stored_id, new = prepare_report(caller, data, cursor)
+        rows = None
+        if digest is not None:
+            use, rows = read_token_and_intake(digest, data, cursor)
+            if use is None:
+                return _bad_token()
+            _accept_token(use, in_write_transaction=False)
+            _check_role(*FILERS)
+        caller = g.api_caller
+        stored_id, new = prepare_report(caller, data, cursor, rows)
     if stored_id is None:
         with writer_turn(db.engine), database.driver_transaction(g.intake_connection):
             stored_id, created = store_report(caller, new, cursor)

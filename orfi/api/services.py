@@ -21,7 +21,14 @@ from orfi.nomenclature.models import Category
 from orfi.patrimoine.models import Batiment, Residence
 from orfi.photos.models import Photo
 from orfi.reports.models import Report
-from orfi.reports.services import is_storable_text
+from orfi.reports.services import (
+    IntakeRows,
+    ReportInput,
+    intake_rows,
+    intake_select,
+    intake_values,
+    is_storable_text,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -105,12 +112,13 @@ def revoke_token(token: ApiToken) -> bool:
 class TokenUse:
     """A valid token as a request uses it: its owner, and when it was last used.
 
-    ``caller`` is a row of the owner's columns (id, name, role, organisation_id,
-    agence_id…), which is all that filing a fact needs; load the User when more is.
+    ``caller`` is a row (or namespace) of the owner's columns (id, name, role,
+    organisation_id, agence_id…), which is all that filing a fact needs; load the
+    User when more is.
     """
 
     token_id: int
-    caller: sa.Row
+    caller: sa.Row | SimpleNamespace
     last_used_at: datetime | None
 
 
@@ -139,14 +147,21 @@ def _token_by_hash() -> sa.Select:
     )
 
 
-def authenticate_token(secret: str, cursor=None) -> TokenUse | None:
-    """Return the use of the active token of an active user behind ``secret``
-    (read with ``cursor``, a DBAPI cursor, if given; else on the session)."""
+def token_digest(secret: str) -> str | None:
+    """Return what a token is looked up by, or None if ``secret`` is no token.
+
+    Its hash: the database never sees the secret, and a timing difference would only
+    tell about the hash of a guess.
+    """
     if not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
         return None
-    # Looked up by its hash: the database never sees the secret, and a timing
-    # difference would only tell about the hash of a guess.
-    digest = hash_token(secret)
+    return hash_token(secret)
+
+
+def authenticate_digest(digest: str, cursor=None) -> TokenUse | None:
+    """Return the use of the active token of an active user whose secret has this
+    :func:`token_digest` (read with ``cursor``, a DBAPI cursor, if given; else on
+    the session)."""
     if cursor is not None:
         statement = prepared(db.engine.dialect, _token_by_hash)
         row = statement.first(cursor, {"digest": digest})
@@ -156,6 +171,53 @@ def authenticate_token(secret: str, cursor=None) -> TokenUse | None:
     if row is None:
         return None
     return TokenUse(token_id=row.token_id, caller=row, last_used_at=row.last_used_at)
+
+
+_CALLER = (
+    "id",
+    "name",
+    "email",
+    "role",
+    "organisation_id",
+    "federation_id",
+    "agence_id",
+)
+
+
+@functools.cache
+def _token_and_intake() -> sa.Select:
+    # The owner of the token with the rows of the fact it files: one statement.
+    user, token = User.__table__, ApiToken.__table__
+    return intake_select(
+        token.c.token_hash == sa.bindparam("digest"),
+        token.c.revoked_at.is_(None),
+        user.c.active.is_(True),
+        columns=(
+            *(user.c[name].label(f"caller_{name}") for name in _CALLER),
+            token.c.id.label("token_id"),
+            token.c.last_used_at.label("token_last_used_at"),
+        ),
+        users=user.join(token, token.c.user_id == user.c.id),
+    )
+
+
+def read_token_and_intake(
+    digest: str, data: ReportInput, cursor
+) -> tuple[TokenUse | None, IntakeRows | None]:
+    """Authenticate a token and read the rows of the fact ``data`` it files, in one
+    statement on ``cursor`` (a DBAPI cursor): filing a fact, the API's busiest
+    request, reads the database once before it writes. (None, None) for no valid
+    token; see :func:`orfi.reports.services.intake_rows` for the rows."""
+    row = prepared(db.engine.dialect, _token_and_intake).first(
+        cursor, {**intake_values(data), "digest": digest}
+    )
+    if row is None:
+        return None, None
+    caller = SimpleNamespace(
+        **{name: getattr(row, f"caller_{name}") for name in _CALLER}
+    )
+    use = TokenUse(row.token_id, caller, row.token_last_used_at)
+    return use, intake_rows(row)
 
 
 def record_token_use(use: TokenUse, *, in_write_transaction: bool) -> None:

@@ -152,8 +152,8 @@ class _Checked:
 
 
 @dataclass
-class _IntakeRows:
-    """What checking a new fact reads, fetched by one statement (see _intake_row)."""
+class IntakeRows:
+    """What checking a new fact reads, fetched by one statement (see intake_select)."""
 
     category: sa.Row | SimpleNamespace | None
     residence: sa.Row | SimpleNamespace | None
@@ -161,22 +161,20 @@ class _IntakeRows:
     stored_id: int | None
 
 
-def _read_intake_rows(user: User, data: ReportInput, cursor) -> _IntakeRows | None:
-    """Read the résidence, the category, the sector and the client UUID of ``data``
-    in one statement; None when the résidence does not exist (the slow path then
-    reads each row on its own and reports the errors)."""
-    if not data.residence_id:
-        return None
-    row = _prepared(_intake_row).first(
-        cursor,
-        {
-            "residence_id": data.residence_id,
-            "category_id": data.category_id or 0,
-            "user_id": user.id,
-            "uuid": data.uuid,
-        },
-    )
-    if row is None:
+def intake_values(data: ReportInput) -> dict:
+    """The parameters of :func:`intake_select`'s statement for ``data``."""
+    return {
+        "residence_id": data.residence_id or 0,
+        "category_id": data.category_id or 0,
+        "uuid": data.uuid,
+    }
+
+
+def intake_rows(row) -> IntakeRows | None:
+    """The rows of a fact as :func:`intake_select` read them; None when the résidence
+    does not exist (the slow path then reads each row on its own and reports the
+    errors)."""
+    if row.id is None:
         return None
     category = None
     if row.category_id is not None:
@@ -197,12 +195,19 @@ def _read_intake_rows(user: User, data: ReportInput, cursor) -> _IntakeRows | No
         reference=row.reference,
         organisation_code=row.organisation_code,
     )
-    return _IntakeRows(category, residence, bool(row.in_sector), row.stored_id)
+    return IntakeRows(category, residence, bool(row.in_sector), row.stored_id)
 
 
-def _checked(
-    user: User, data: ReportInput, rows: _IntakeRows | None = None
-) -> _Checked:
+def _read_intake_rows(user: User, data: ReportInput, cursor) -> IntakeRows | None:
+    """Read the résidence, the category, the sector and the client UUID of ``data``
+    in one statement (see intake_rows)."""
+    row = _prepared(_intake_row).first(
+        cursor, {**intake_values(data), "user_id": user.id}
+    )
+    return None if row is None else intake_rows(row)
+
+
+def _checked(user: User, data: ReportInput, rows: IntakeRows | None = None) -> _Checked:
     connection = None if rows is not None else _connection()
     errors: dict[str, list[str]] = {}
     config = current_app.config
@@ -379,35 +384,50 @@ def _category_row() -> sa.Select:
     ).where(category.id == sa.bindparam("category_id"))  # fmt: skip
 
 
+def _residence_columns() -> tuple:
+    """What checking a fact needs of its résidence, with its bailleur's code."""
+    residence, organisation = Residence.__table__, Organisation.__table__
+    return (
+        residence.c.id,
+        residence.c.organisation_id,
+        residence.c.agence_id,
+        residence.c.latitude,
+        residence.c.longitude,
+        residence.c.name,
+        residence.c.reference,
+        organisation.c.code.label("organisation_code"),
+    )
+
+
 @functools.cache
 def _residence_row() -> sa.Select:
     residence, organisation = Residence.__table__, Organisation.__table__
     return (
-        sa.select(
-            residence.c.id,
-            residence.c.organisation_id,
-            residence.c.agence_id,
-            residence.c.latitude,
-            residence.c.longitude,
-            residence.c.name,
-            residence.c.reference,
-            organisation.c.code.label("organisation_code"),
-        )  # fmt: skip
+        sa.select(*_residence_columns())
         .join(organisation, residence.c.organisation_id == organisation.c.id)
         .where(residence.c.id == sa.bindparam("residence_id"))
     )
 
 
-@functools.cache
-def _intake_row() -> sa.Select:
-    """The résidence with its bailleur's code, the category, whether the résidence is
-    in the user's sector and the id of a fact already stored under the client UUID:
-    everything filing a fact reads, in one statement (it runs for every fact)."""
-    residence, category, report = (
-        Residence.__table__, Category.__table__, Report.__table__
+def intake_select(
+    *who: sa.ColumnElement, columns: tuple = (), users: sa.FromClause | None = None
+) -> sa.Select:
+    """The statement of everything filing a fact reads, in one (it runs for every
+    fact): the résidence with its bailleur's code, the category, whether the
+    résidence is in the user's sector and the id of a fact already stored under the
+    client UUID (parameters: see intake_values).
+
+    The user is the row of ``users`` (default: the user table) that the criteria
+    ``who`` select, with their ``columns`` too: the API reads the owner of a token
+    with the fact's rows. Résidence and category columns are null when they do not
+    exist; no row when the user does not.
+    """
+    user, residence, organisation, category, report = (
+        User.__table__, Residence.__table__, Organisation.__table__,
+        Category.__table__, Report.__table__,
     )  # fmt: skip
     in_sector = sa.exists().where(
-        user_residence.c.user_id == sa.bindparam("user_id"),
+        user_residence.c.user_id == user.c.id,
         user_residence.c.residence_id == residence.c.id,
     )
     stored = (
@@ -415,9 +435,12 @@ def _intake_row() -> sa.Select:
         .where(report.c.uuid == sa.bindparam("uuid"))
         .scalar_subquery()
     )
+    place = residence.join(
+        organisation, residence.c.organisation_id == organisation.c.id
+    )
     return (
-        _residence_row()
-        .add_columns(
+        sa.select(
+            *_residence_columns(),
             in_sector.label("in_sector"),
             category.c.id.label("category_id"),
             category.c.organisation_id.label("category_organisation_id"),
@@ -425,9 +448,20 @@ def _intake_row() -> sa.Select:
             category.c.code.label("category_code"),
             category.c.label.label("category_label"),
             stored.label("stored_id"),
+            *columns,
         )
-        .outerjoin(category, category.c.id == sa.bindparam("category_id"))
+        .select_from(
+            (user if users is None else users)
+            .outerjoin(place, residence.c.id == sa.bindparam("residence_id"))
+            .outerjoin(category, category.c.id == sa.bindparam("category_id"))
+        )
+        .where(*who)
     )
+
+
+@functools.cache
+def _intake_row() -> sa.Select:
+    return intake_select(User.__table__.c.id == sa.bindparam("user_id"))
 
 
 @functools.cache
@@ -500,13 +534,15 @@ class NewReport:
 
 
 def prepare_report(
-    user: User, data: ReportInput, cursor=None
+    user: User, data: ReportInput, cursor=None, rows: IntakeRows | None = None
 ) -> tuple[int | None, NewReport | None]:
     """Return the id of the stored fact if ``data`` resends a known UUID, else the
     checked new fact to store (reads only; see :func:`build_report`). ``cursor``: a
-    DBAPI cursor to read with (default: the session's connection's)."""
+    DBAPI cursor to read with (default: the session's connection's); ``rows``: what
+    the caller already read of them with :func:`intake_select`."""
     cursor = cursor or _cursor()
-    rows = _read_intake_rows(user, data, cursor)
+    if rows is None:
+        rows = _read_intake_rows(user, data, cursor)
     if data.uuid is not None and (rows is None or rows.stored_id is not None):
         stored = _prepared(_stored_by_uuid).first(cursor, {"uuid": data.uuid})
         if stored is not None:
@@ -515,7 +551,7 @@ def prepare_report(
 
 
 def build_report(
-    user: User, data: ReportInput, rows: _IntakeRows | None = None
+    user: User, data: ReportInput, rows: IntakeRows | None = None
 ) -> NewReport:
     """Check ``data`` for ``user`` and compute the fact's row, without storing it.
 
