@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, current_app
+from flask import Flask
 
 #: Features a page may use: the position (field form) and the camera (photos).
 PERMISSIONS_POLICY = (
@@ -89,17 +89,36 @@ def security_headers(tile_url: str, env: str) -> tuple[tuple[str, str], ...]:
     return tuple(headers)
 
 
-def add_security_headers(response: Response) -> Response:
-    """Set the security headers on ``response`` (a view may set its own first)."""
-    config = current_app.config
-    headers = response.headers
-    present = {name.lower() for name, _ in headers.items()}
-    for name, value in security_headers(config["ORFI_TILE_URL"], config["ORFI_ENV"]):
-        if name.lower() not in present:
-            headers.add(name, value)
-    return response
+class SecurityHeaders:
+    """WSGI middleware setting the security headers on every response of ``app``
+    (static files, errors and redirects too); a header a view set itself is kept.
+
+    At the WSGI level, the headers are constant tuples appended to the response's
+    list: cheaper than Werkzeug's header object, which checks each value again on
+    every response (the API's intake answers many small requests).
+    """
+
+    def __init__(self, app: Flask):
+        self.app = app
+        self.wsgi_app = app.wsgi_app
+
+    def __call__(self, environ, start_response):
+        config = self.app.config
+        ours = _lowered(security_headers(config["ORFI_TILE_URL"], config["ORFI_ENV"]))
+
+        def start_with_headers(status, headers, exc_info=None):
+            present = {name.lower() for name, _ in headers}
+            headers.extend(header for lower, header in ours if lower not in present)
+            return start_response(status, headers, exc_info)
+
+        return self.wsgi_app(environ, start_with_headers)
+
+
+@functools.lru_cache(maxsize=8)
+def _lowered(headers: tuple) -> tuple:
+    return tuple((name.lower(), (name, value)) for name, value in headers)
 
 
 def register_headers(app: Flask) -> None:
     """Add the security headers to every response of ``app``."""
-    app.after_request(add_security_headers)
+    app.wsgi_app = SecurityHeaders(app)
