@@ -61,6 +61,10 @@ DEFAULTS: dict[str, Any] = {
     "RETENTION_MONTHS_CONTRAVENTION": 12,
     "RETENTION_MONTHS_DELIT": 72,
     "RETENTION_MONTHS_CRIME": 240,
+    # Notes of the activity log (meetings, interventions) are emptied this many months
+    # after the day of the meeting or intervention: the year's bilan and the two
+    # before it, the span of the lease actions they may help support (3 years).
+    "RETENTION_MONTHS_ACTIVITY": 36,
     # Entries of the access log (who viewed or exported what) are kept this long.
     "ACCESS_LOG_RETENTION_MONTHS": 12,
     # Backups (``orfi backup``, docs/backup.md): folder of the archives, empty means

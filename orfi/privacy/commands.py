@@ -33,11 +33,12 @@ def _number(value: int) -> str:
 def purge_command(dry_run, day):
     """Apply the retention rules (docs/privacy.md): anonymise the facts past their
     retention (description, comments, notes, complaint reference, photos, precise
-    position) and delete the access log entries past theirs.
+    position), empty the notes of the old meetings and interventions of the activity
+    log, and delete the access log entries past their retention.
 
     Idempotent and meant for cron (e.g. every night); one transaction per batch of
-    facts. Prints the counts per rule and exits with status 0; status 1 when a
-    setting is wrong or a photo file could not be deleted.
+    facts or notes. Prints the counts per rule and exits with status 0; status 1 when
+    a setting is wrong or a photo file could not be deleted.
     """
     from orfi.privacy.models import RetentionRule
     from orfi.privacy.purge import purge
@@ -76,6 +77,13 @@ def purge_command(dry_run, day):
     click.echo(
         f"Photos {'à supprimer' if dry_run else 'supprimées'} : "
         f"{_number(result.photos)}"
+    )
+    activity_months = current_app.config["ORFI_RETENTION_MONTHS_ACTIVITY"]
+    click.echo(
+        f"Notes du journal d'activité (plus de {activity_months} mois) "
+        f"{'à effacer' if dry_run else 'effacées'} : "
+        f"{_number(result.meeting_notes)} réunion(s), "
+        f"{_number(result.intervention_notes)} intervention(s)"
     )
     months = current_app.config["ORFI_ACCESS_LOG_RETENTION_MONTHS"]
     click.echo(

@@ -8,10 +8,16 @@ moved to the centre of its H3 cell of resolution 9 (the cells maps and statistic
 count in, ~0.1 km²). The fact is then recorded in ``report_anonymisation`` and never
 looked at again: a second run does nothing more.
 
+The activity log (meetings and interventions) keeps its notes, free text that may name
+someone, for ``ORFI_RETENTION_MONTHS_ACTIVITY`` months from the day of the meeting or
+intervention; the notes are then emptied and the rest of the entry (date, kind,
+partners, subject, bailleurs, résidence) stays: the bilans count it.
+
 Facts are read in batches by id; each batch is anonymised in one transaction, then the
 files of its photos are deleted (a file whose deletion fails is logged; its row is
-already gone, so no page serves it). Entries of the access log past their own
-retention are deleted, and each log touched gets one summary line, counts only.
+already gone, so no page serves it). Notes are emptied by batches of ids too. Entries
+of the access log past their own retention are deleted, and each log touched gets one
+summary line, counts only (two if one entry of the log cannot hold them all).
 """
 
 from __future__ import annotations
@@ -19,14 +25,16 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
+from typing import Any
 
 import h3
 import sqlalchemy as sa
 from flask import current_app
 
+from orfi.activity.models import Meeting, PartnerIntervention
 from orfi.api.writers import writer_turn
 from orfi.database import utcnow, write_intent
 from orfi.extensions import db
@@ -45,9 +53,11 @@ from orfi.privacy.retention import (
     kept_until,
 )
 from orfi.privacy.services import (
+    DETAIL_MAX_LENGTH,
     Owner,
     count_entries_before,
     delete_entries_before,
+    owner_of,
     write_purge_line,
 )
 from orfi.reports.models import LocationSource, Report, ReportEvent, Status
@@ -65,12 +75,20 @@ class OwnerCounts:
     facts: Counter[RetentionRule] = field(default_factory=Counter)
     open_facts: int = 0
     photos: int = 0
+    meeting_notes: int = 0
+    intervention_notes: int = 0
     log_entries: int = 0
 
     @property
     def anything(self) -> bool:
         """Whether there is something to report."""
-        return bool(sum(self.facts.values()) or self.photos or self.log_entries)
+        return bool(
+            sum(self.facts.values())
+            or self.photos
+            or self.meeting_notes
+            or self.intervention_notes
+            or self.log_entries
+        )
 
 
 @dataclass
@@ -83,6 +101,8 @@ class PurgeResult:
     open_facts: int = 0
     photos: int = 0
     photo_files_failed: int = 0
+    meeting_notes: int = 0
+    intervention_notes: int = 0
     log_entries: int = 0
     by_owner: dict[Owner, OwnerCounts] = field(default_factory=dict)
 
@@ -297,8 +317,26 @@ def access_log_cutoff(now: datetime, months: int) -> datetime:
     return from_local(datetime.combine(day, local.time().replace(tzinfo=None)))
 
 
-def summary_line(counts: OwnerCounts, log_months: int) -> str:
-    """Return the French summary of a purge for one log (counts only)."""
+def activity_cutoff(today: date, months: int) -> date:
+    """Return the first day whose activity notes are still kept on ``today``.
+
+    Notes of day ``d`` are kept while ``today <= add_months(d, months)``, the facts'
+    arithmetic. Month ends make ``add_months`` merge days (31 March minus one month is
+    28 February, plus one month 28 March), so the first kept day is found by walking
+    forward from ``add_months(today, -months)``, which is never past it: one step at
+    most.
+    """
+    day = add_months(today, -months)
+    while add_months(day, months) < today:
+        day += timedelta(days=1)
+    return day
+
+
+def summary_lines(
+    counts: OwnerCounts, log_months: int, activity_months: int
+) -> list[str]:
+    """Return the French summary of a purge for one log (counts only): one line, or
+    more when it would not fit in one entry of the log, so that no count is cut."""
     parts = []
     total = sum(counts.facts.values())
     if total:
@@ -313,16 +351,46 @@ def summary_line(counts: OwnerCounts, log_months: int) -> str:
         parts.append(f"{total} fait(s) anonymisé(s) ({rules}{still_open})")
     if counts.photos:
         parts.append(f"{counts.photos} photo(s) supprimée(s)")
+    entries = [
+        f"{n} {what}"
+        for n, what in (
+            (counts.meeting_notes, "réunion(s)"),
+            (counts.intervention_notes, "intervention(s)"),
+        )
+        if n
+    ]
+    if entries:
+        parts.append(
+            f"notes de {' et '.join(entries)} de plus de {activity_months} mois "
+            "effacées"
+        )
     if counts.log_entries:
         parts.append(
             f"{counts.log_entries} entrée(s) du journal de plus de {log_months} mois "
             "supprimée(s)"
         )
+    lines: list[list[str]] = [[]]
+    for part in parts:
+        if lines[-1] and len(_summary(lines[-1] + [part])) > DETAIL_MAX_LENGTH:
+            lines.append([])
+        lines[-1].append(part)
+    return [_summary(line) for line in lines]
+
+
+def _summary(parts: list[str]) -> str:
     return "Purge : " + ", ".join(parts) + "."
 
 
-def _whole_months(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+def _whole_months(config: Mapping[str, Any], key: str) -> int:
+    """Return the setting ``key``, a number of months; ValueError unless it is ≥ 1
+    (a zero would purge everything at once)."""
+    value = config[key]
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(
+            f"{key} doit être un nombre entier de mois, au moins 1 "
+            f"(valeur : {value!r})."
+        )
+    return value
 
 
 def purge(
@@ -338,21 +406,21 @@ def purge(
     """
     config = current_app.config
     policy = RetentionPolicy.from_config(config)
-    log_months = config["ORFI_ACCESS_LOG_RETENTION_MONTHS"]
-    if not _whole_months(log_months):
-        raise ValueError(
-            "ORFI_ACCESS_LOG_RETENTION_MONTHS doit être un nombre entier de mois, au "
-            f"moins 1 (valeur : {log_months!r})."
-        )
+    log_months = _whole_months(config, "ORFI_ACCESS_LOG_RETENTION_MONTHS")
+    activity_months = _whole_months(config, "ORFI_RETENTION_MONTHS_ACTIVITY")
     now = now or utcnow()
     result = PurgeResult(today=to_local(now).date(), dry_run=dry_run)
     _purge_facts(result, policy, now, batch_size)
-    _purge_access_log(result, now, log_months)
+    _purge_activity_notes(result, activity_months, batch_size)
+    _purge_access_log(result, now, log_months, activity_months)
     logger.info(
-        "Purge%s : %d fait(s), %d photo(s), %d entrée(s) du journal",
+        "Purge%s : %d fait(s), %d photo(s), notes de %d réunion(s) et %d "
+        "intervention(s), %d entrée(s) du journal",
         " (simulation)" if dry_run else "",
         result.fact_count,
         result.photos,
+        result.meeting_notes,
+        result.intervention_notes,
         result.log_entries,
     )
     return result
@@ -408,7 +476,58 @@ def _purge_facts(
         _count(result, due, photos)
 
 
-def _purge_access_log(result: PurgeResult, now: datetime, log_months: int) -> None:
+def _purge_activity_notes(result: PurgeResult, months: int, batch_size: int) -> None:
+    """Empty the notes of the meetings and interventions older than ``months``."""
+    cutoff = activity_cutoff(result.today, months)
+    meetings = _empty_notes(
+        Meeting.__table__, "held_on", cutoff, result.dry_run, batch_size
+    )
+    for owner, n in meetings.items():
+        result.owner(owner).meeting_notes += n
+        result.meeting_notes += n
+    interventions = _empty_notes(
+        PartnerIntervention.__table__, "done_on", cutoff, result.dry_run, batch_size
+    )
+    for owner, n in interventions.items():
+        result.owner(owner).intervention_notes += n
+        result.intervention_notes += n
+
+
+def _empty_notes(
+    table: sa.Table, day: str, cutoff: date, dry_run: bool, batch_size: int
+) -> Counter[Owner]:
+    """Empty the notes of ``table``'s rows dated before ``cutoff``, by batches of ids;
+    return how many rows each log had (or, for a dry run, has) emptied."""
+    due = sa.and_(table.c[day] < cutoff, table.c.notes != "")
+    counts: Counter[Owner] = Counter()
+    last_id = 0
+    while True:
+        with _transaction(dry_run):
+            rows = db.session.execute(
+                sa.select(table.c.id, table.c.organisation_id, table.c.federation_id)
+                .where(due, table.c.id > last_id)
+                .order_by(table.c.id)
+                .limit(batch_size)
+            ).all()
+            if not rows:
+                break
+            last_id = rows[-1].id
+            if not dry_run:
+                # The conditions again: an entry given a new date since the read
+                # keeps its notes, and is not counted.
+                rows = db.session.execute(
+                    table.update()
+                    .where(table.c.id.in_([row.id for row in rows]), due)
+                    .values(notes="")
+                    .returning(table.c.organisation_id, table.c.federation_id)
+                ).all()
+        counts.update(owner_of(row.organisation_id, row.federation_id) for row in rows)
+    return counts
+
+
+def _purge_access_log(
+    result: PurgeResult, now: datetime, log_months: int, activity_months: int
+) -> None:
     """Delete the access log entries past their retention; write each log's summary."""
     cutoff = access_log_cutoff(now, log_months)
     with _transaction(result.dry_run):
@@ -421,7 +540,8 @@ def _purge_access_log(result: PurgeResult, now: datetime, log_months: int) -> No
             delete_entries_before(cutoff)
         for owner, counts in sorted(result.by_owner.items()):
             if counts.anything:
-                write_purge_line(owner, summary_line(counts, log_months), now)
+                for line in summary_lines(counts, log_months, activity_months):
+                    write_purge_line(owner, line, now)
 
 
 def _count(result: PurgeResult, due: list[_Due], photos: list) -> None:
