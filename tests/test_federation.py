@@ -7,7 +7,7 @@ import json
 import random
 import uuid
 import zipfile
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -32,15 +32,19 @@ from orfi.federation.services import (
     Period,
     build_bailleur_document,
     consolidate,
+    consolidated_document,
+    document_for,
     import_documents,
     month_text,
+    organisation_identity,
+    parse_month,
     parse_period,
     row_from_json,
 )
 from orfi.nomenclature.services import load_default_nomenclature
 from orfi.reports.models import Report
-from orfi.reports.services import derived_fields
-from orfi.timezone import to_local
+from orfi.reports.services import derived_fields, mark_duplicate
+from orfi.timezone import from_local, to_local
 from tests.factories import (
     commit,
     make_federation,
@@ -402,11 +406,15 @@ def test_import_is_idempotent_per_bailleur_and_period(
         args=["orfi", "export-federation", "--period", period.label,
               "--organisation", "TMH", "--out", str(csv_path)]
     )  # fmt: skip
+    # As on a federation's instance, where TMH is not a bailleur of its own: a file
+    # never replaces the facts of a bailleur of this instance (tested below).
+    two_bailleurs["a"].code = "TMHX"
+    commit()
     for source in (path, path, csv_path):
         result = runner.invoke(args=["orfi", "import-federation", str(source)])
         assert result.exit_code == 0, result.output
     assert "import précédent remplacé" in result.output
-    assert "utilise aussi cette instance" in result.output
+    assert "utilise aussi cette instance" not in result.output
     imports = db.session.scalars(db.select(FederationImport)).all()
     assert len(imports) == 1
     rows = db.session.scalar(db.select(db.func.count(FederationRow.id)))
@@ -473,19 +481,204 @@ def test_importing_two_bailleurs_gives_the_shared_instance_totals(
     assert shared["total"][0] == facts
 
 
-def test_a_native_bailleur_also_imported_counts_once(app, two_bailleurs):
-    period = recent_period()
-    before = _view("Occitanie", period)
-    raw = json.dumps(build_bailleur_document(two_bailleurs["a"], period)).encode()
+def year_earlier(document: dict) -> dict:
+    """The same document one year earlier: period and months shifted by 12 months."""
+    shifted = json.loads(json.dumps(document))
+    for bound in ("from", "to"):
+        shifted["period"][bound] = month_text(
+            parse_month(document["period"][bound]) - 100
+        )
+    for row in shifted["rows"]:
+        if row["month"] is not None:
+            row["month"] = month_text(parse_month(row["month"]) - 100)
+    return shifted
+
+
+def test_a_native_bailleur_brings_its_history_counted_once(app, two_bailleurs):
+    """A bailleur that moved here imports the months before its first fact here."""
+    live = recent_period()
+    # The file of its former instance: the year before its facts on this one.
+    history = year_earlier(build_bailleur_document(two_bailleurs["a"], live))
+    raw = json.dumps(history).encode()
+    before = _view("Occitanie", live)
     results = import_documents(read_documents(raw), raw)
     assert results[0].native
+    assert "sans aucun fait saisi ici pour ces mois" in results[0].message
     db.session.commit()
-    after = _view("Occitanie", period)
-    assert after == before
-    consolidation = consolidate("Occitanie", period)
+    assert _view("Occitanie", live) == before
+
+    # Over both years, each month comes from one source: the file, then the facts.
+    both = Period(live.start - 100, live.end)
+    consolidation = consolidate("Occitanie", both)
     tmh = next(b for b in consolidation.bailleurs if b.code == "TMH")
     assert tmh.native and tmh.imports
     assert tmh.source == "instance et fichiers importés"
+    native = db.session.scalar(
+        db.select(db.func.count(Report.id)).where(
+            Report.organisation_id == two_bailleurs["a"].id
+        )
+    )
+    file_facts = sum(r["count"] for r in history["rows"])
+    assert file_facts == native > 0
+    assert tmh.facts == native + file_facts
+    months = {r.month for r in tmh.rows if r.month is not None}
+    assert months & set(Period(live.start - 100, live.end - 100).months)
+    assert months & set(live.months)
+    total = _view("Occitanie", both)["total"][0]
+    assert total == db.session.scalar(db.select(db.func.count(Report.id))) + file_facts
+
+
+def _first_month(organisation) -> int:
+    return db.session.scalar(
+        db.select(db.func.min(Report.occurred_month)).where(
+            Report.organisation_id == organisation.id
+        )
+    )
+
+
+def _stored() -> tuple[int, int]:
+    return (
+        db.session.scalar(db.select(db.func.count(FederationImport.id))),
+        db.session.scalar(db.select(db.func.count(FederationRow.id))),
+    )
+
+
+def _post_import(client, raw: bytes, filename: str):
+    """Send a statistics file through the federation's import page."""
+    return client.post(
+        "/federation/import",
+        data={"file": (io.BytesIO(raw), filename)},
+        content_type="multipart/form-data",
+    )
+
+
+def test_a_file_never_replaces_the_facts_of_a_native_bailleur(
+    app, runner, client, auth, two_bailleurs, tmp_path
+):
+    period = recent_period()
+    raw = json.dumps(build_bailleur_document(two_bailleurs["a"], period)).encode()
+    first = month_text(_first_month(two_bailleurs["a"]))
+    with pytest.raises(ValidationError) as error:
+        import_documents(read_documents(raw), raw)
+    (message,) = error.value.errors["file"]
+    assert message.startswith(
+        "fichier : TMH (Toulouse Métropole Habitat) utilise cette instance"
+    )
+    assert f"faits saisis en {first}, mois couvert par le fichier" in message
+    assert f"Importez seulement les mois antérieurs à {first}" in message
+    db.session.rollback()
+    assert _stored() == (0, 0)
+
+    # The same refusal, whole, from the command line and from the import page.
+    path = tmp_path / "tmh.json"
+    path.write_bytes(raw)
+    result = runner.invoke(args=["orfi", "import-federation", str(path)])
+    assert result.exit_code == 1
+    assert "rien n'a été importé" in result.output
+    assert message in result.output
+    auth.login(two_bailleurs["user"].email)
+    response = _post_import(client, raw, "tmh.json")
+    assert response.status_code == 422
+    assert message in response.text
+    assert _stored() == (0, 0)
+
+
+def test_duplicates_are_facts_recorded_here(app, two_bailleurs):
+    """A month whose only fact is a duplicate is still live here: it may come back."""
+    tmh = two_bailleurs["a"]
+    referent = make_user(tmh, role=Role.REFERENT)
+    original = make_report(referent, occurred_at=utcnow() - timedelta(days=40))
+    copy = make_report(referent, occurred_at=utcnow() - timedelta(days=100))
+    mark_duplicate(referent, copy, original)
+    commit()
+    month = copy.occurred_month
+    assert month < _first_month(two_bailleurs["b"]) and month == _first_month(tmh)
+    # Its own export counts no fact that month (the duplicate is left out)...
+    document = build_bailleur_document(tmh, Period(month, month))
+    assert sum(r["count"] for r in document["rows"]) == 0
+    raw = json.dumps(document).encode()
+    with pytest.raises(ValidationError) as error:
+        import_documents(read_documents(raw), raw)
+    # ...yet a file may not take that month over.
+    assert f"faits saisis en {month_text(month)}" in error.value.errors["file"][0]
+
+    # The first month of the period with facts, then the month to stop before.
+    later = Period(Period(month, this_month()).months[1], this_month())
+    raw = json.dumps(build_bailleur_document(tmh, later)).encode()
+    with pytest.raises(ValidationError) as error:
+        import_documents(read_documents(raw), raw)
+    (message,) = error.value.errors["file"]
+    live = db.session.scalar(
+        db.select(db.func.min(Report.occurred_month)).where(
+            Report.organisation_id == tmh.id, Report.occurred_month >= later.start
+        )
+    )
+    assert live != month
+    assert f"faits saisis en {month_text(live)}" in message
+    assert f"mois antérieurs à {month_text(month)}, mois de son premier" in message
+    db.session.rollback()
+    assert _stored() == (0, 0)
+
+
+def _fact_at(author, residence, local: datetime) -> None:
+    """A fact at a Europe/Paris wall-clock time, however long ago."""
+    report = make_report(author, residence)
+    moment = from_local(local)
+    report.occurred_at = moment
+    for key, value in derived_fields(moment, report.latitude, report.longitude).items():
+        setattr(report, key, value)
+    commit()
+
+
+def test_the_first_native_month_bounds_the_history(app, two_bailleurs):
+    organisation = make_organisation(code="NEUF", name="Nouveau Logis")
+    author = make_user(organisation, role=Role.REFERENT)
+    residence = make_residence(organisation)
+    # 0:30 on 1 July in Paris is still 30 June in UTC: the local month counts.
+    _fact_at(author, residence, datetime(2025, 7, 1, 0, 30))
+    history = Period(202501, 202506)
+    document = document_for(organisation_identity(organisation), history, [], 5)
+    raw = json.dumps(document).encode()
+    (result,) = import_documents(read_documents(raw), raw)
+    assert result.native
+    commit()
+    stored = db.session.scalar(db.select(FederationImport))
+    assert (stored.bailleur_code, stored.period_to) == ("NEUF", 202506)
+
+    # A fact of the last month of the period, entered later: the same file is now
+    # refused, and the accepted import stays as it was.
+    _fact_at(author, residence, datetime(2025, 6, 30, 23, 30))
+    with pytest.raises(ValidationError) as error:
+        import_documents(read_documents(raw), raw)
+    (message,) = error.value.errors["file"]
+    assert "NEUF (Nouveau Logis)" in message
+    assert "faits saisis en 2025-06" in message
+    assert "Importez seulement les mois antérieurs à 2025-06" in message
+    db.session.rollback()
+    assert db.session.scalars(db.select(FederationImport.id)).all() == [stored.id]
+
+
+def test_one_refused_document_refuses_the_whole_file(app, two_bailleurs):
+    period = recent_period()
+    identity = {"code": "USHOCC", "name": "USH Occitanie", "region": "Occitanie"}
+    document = consolidated_document(identity, consolidate("Occitanie", period))
+    codes = [d["bailleur"]["code"] for d in document["documents"]]
+    assert sorted(codes) == ["PSAL", "TMH"]
+    # PSAL's document as if from another instance; TMH's replaces its live facts.
+    psal = document["documents"][codes.index("PSAL")]
+    psal["bailleur"] = {**psal["bailleur"], "code": "PSALX"}
+    raw = json.dumps(document).encode()
+    with pytest.raises(ValidationError) as error:
+        import_documents(read_documents(raw), raw)
+    (message,) = error.value.errors["file"]
+    assert message.startswith(f"documents[{codes.index('TMH')}] : TMH (")
+    db.session.rollback()
+    assert _stored() == (0, 0)
+
+    del document["documents"][codes.index("TMH")]
+    raw = json.dumps(document).encode()
+    (result,) = import_documents(read_documents(raw), raw)
+    assert (result.bailleur_code, result.native) == ("PSALX", False)
 
 
 def test_the_view_keeps_to_the_federation_region(app, two_bailleurs):
@@ -633,14 +826,11 @@ def test_web_import_by_the_federation(client, auth, two_bailleurs):
     commit()
     period = recent_period()
     raw = json.dumps(build_bailleur_document(outsider, period)).encode()
-    outsider.region = "Bretagne"  # the file says Occitanie: it is the file that counts
+    # The bailleur runs its own instance: here, another code and another region.
+    outsider.code, outsider.region = "AAAX", "Bretagne"
     commit()
     auth.login(two_bailleurs["user"].email)
-    response = client.post(
-        "/federation/import",
-        data={"file": (io.BytesIO(raw), "aaa.json")},
-        content_type="multipart/form-data",
-    )
+    response = _post_import(client, raw, "aaa.json")
     assert response.status_code == 302
     page = client.get(response.headers["Location"])
     assert "AAA (Autre bailleur)" in page.text
@@ -649,11 +839,7 @@ def test_web_import_by_the_federation(client, auth, two_bailleurs):
 
     broken = json.loads(raw)
     broken["rows"][0]["commune_insee"] = "Toulouse"
-    response = client.post(
-        "/federation/import",
-        data={"file": (io.BytesIO(json.dumps(broken).encode()), "aaa.json")},
-        content_type="multipart/form-data",
-    )
+    response = _post_import(client, json.dumps(broken).encode(), "aaa.json")
     assert response.status_code == 422
     assert "rows[0].commune_insee : format invalide" in response.text
     assert "Fichiers importés" in response.text

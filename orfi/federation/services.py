@@ -345,8 +345,10 @@ class ImportResult:
         )
         if self.native:
             text += (
-                " Ce bailleur utilise aussi cette instance : pour ces mois, les "
-                "données importées remplacent ses faits saisis ici."
+                " Ce bailleur utilise aussi cette instance, sans aucun fait saisi ici "
+                "pour ces mois : le fichier les représente, et un fait de ces mois "
+                "saisi ici plus tard ne serait pas compté tant que ce fichier reste "
+                "importé."
             )
         return text
 
@@ -361,9 +363,20 @@ def import_documents(
     """Store validated bailleur documents, replacing each bailleur's same period.
 
     ``region`` (a regional federation importing from the web) refuses bailleurs of
-    another region. Raises ValidationError, storing nothing, on any refusal.
+    another region. A bailleur of this instance ("native") is accepted only for months
+    where it has no fact recorded here: its history from before it moved onto this
+    instance, never a replacement of its live facts. Raises ValidationError, storing
+    nothing, on any refusal.
     """
     k_min = min_count()
+    natives = {
+        code: (org_id, name)
+        for org_id, code, name in db.session.execute(
+            sa.select(Organisation.id, Organisation.code, Organisation.name).where(
+                Organisation.code.in_({d["bailleur"]["code"] for d in documents})
+            )
+        )
+    }
     errors: list[str] = []
     seen: set[tuple[str, Period]] = set()
     plans = []
@@ -413,6 +426,18 @@ def import_documents(
                 "chevauchent."
             )
         seen.add((code, period))
+        if code in natives:
+            org_id, name = natives[code]
+            live = _first_fact_month(org_id, since=period.start)
+            if live is not None and live <= period.end:
+                errors.append(
+                    f"{where} : {code} ({name}) utilise cette instance et y a des "
+                    f"faits saisis en {month_text(live)}, mois couvert par le "
+                    "fichier ; un fichier ne remplace pas ses faits saisis ici. "
+                    "Importez seulement les mois antérieurs à "
+                    f"{month_text(_first_fact_month(org_id))}, mois de son premier "
+                    "fait saisi ici."
+                )
         for other in _imports_of(code):
             other_period = Period(other.period_from, other.period_to)
             if other_period != period and other_period.overlaps(period):
@@ -426,13 +451,6 @@ def import_documents(
         raise ValidationError({"file": errors[:10]})
 
     digest = hashlib.sha256(raw).hexdigest()
-    native_codes = set(
-        db.session.scalars(
-            sa.select(Organisation.code).where(
-                Organisation.code.in_([p[1]["code"] for p in plans])
-            )
-        )
-    )
     results = []
     for document, bailleur, period, k, rows in plans:
         previous = db.session.scalar(
@@ -488,7 +506,7 @@ def import_documents(
                 rows=len(rows),
                 facts=source.fact_count,
                 replaced=previous is not None,
-                native=bailleur["code"] in native_codes,
+                native=bailleur["code"] in natives,
             )
         )
         logger.info(
@@ -498,6 +516,21 @@ def import_documents(
             len(rows),
         )
     return results
+
+
+def _first_fact_month(organisation_id: int, since: int | None = None) -> int | None:
+    """Return the month of the organisation's first fact (from ``since``), if any.
+
+    Every fact recorded here counts, duplicates included: a duplicate leaves the
+    statistics only until a référent unmarks it, and either way it shows that the
+    bailleur was recording facts here that month. One seek in ix_report_federation.
+    """
+    query = sa.select(sa.func.min(Report.occurred_month)).where(
+        Report.organisation_id == organisation_id
+    )
+    if since is not None:
+        query = query.where(Report.occurred_month >= since)
+    return db.session.scalar(query)
 
 
 def _parse_instant(text: str) -> datetime:
