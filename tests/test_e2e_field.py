@@ -207,3 +207,26 @@ def test_coarse_fix_warns_and_a_tap_on_the_map_moves_the_pin(
     page.set_viewport_size({"width": 1280, "height": 800})
     browser_session.screenshot(page, "field-form-desktop")
     browser_session.assert_clean()
+
+
+@pytest.mark.parametrize("width", [360, 320])
+def test_the_top_bar_of_a_gardien_is_one_line_on_a_phone(
+    browser_session: BrowserSession, width: int
+):
+    """Brand, "Signaler", "Mes signalements" and "Menu" share one line whichever page
+    is current (the current entry must not widen the bar): a second line would take
+    48 px of a small screen."""
+    page = browser_session.new_page(viewport={"width": width, "height": 640})
+    browser_session.login(page, browser_session.server.world.gardien_email)
+    for path in ("/signalements/nouveau", "/signalements/mes"):
+        page.goto(path)
+        tops = page.eval_on_selector_all(
+            ".topbar .brand, .topbar .nav-main > li:not(.nav-extra) a,"
+            " .topbar .nav-more summary",
+            "items => items.map(i => Math.round(i.getBoundingClientRect().top))",
+        )
+        assert len(tops) == 4, (path, tops)
+        assert max(tops) - min(tops) <= 8, (width, path, tops)
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+    browser_session.screenshot(page, f"topbar-gardien-{width}", full_page=False)
+    browser_session.assert_clean()
