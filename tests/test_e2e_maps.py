@@ -156,8 +156,12 @@ def test_facts_show_one_by_one_when_zoomed_and_link_to_their_page(
     page = open_page(browser_session, map_world, "/carte/", DESKTOP)
     wait_for_map(page)
     lat, lon = map_world.residences["Reynerie"]
-    page.evaluate(f"orfiMaps.orfi.map.setView([{lat}, {lon}], 17, {{animate: false}})")
-    page.wait_for_function("orfiMaps.orfi.layers.facts.getLayers().length > 0")
+    # The data of this view drawn before the fact is looked for (else the refresh
+    # could land in the middle of the zoom that shows it).
+    with page.expect_response(lambda r: "/carte/donnees.json" in r.url):
+        page.evaluate(
+            f"orfiMaps.orfi.map.setView([{lat}, {lon}], 17, {{animate: false}})"
+        )
     assert "un par un" in wait_for_map(page)
     page.evaluate(
         """() => { const c = orfiMaps.orfi.layers.facts; const m = c.getLayers()[0];
@@ -165,15 +169,56 @@ def test_facts_show_one_by_one_when_zoomed_and_link_to_their_page(
     )
     link = page.locator(".leaflet-popup-content a", has_text="Ouvrir le fait")
     link.wait_for()
-    page.wait_for_load_state("networkidle")
-    wait_for_map(page)
-    link.wait_for()  # still open after the refresh that zooming triggered
+    # Every move refreshes the data: the popup stays open through a refresh, even on
+    # a marker of a spiderfied cluster (MarkerCluster folds a spider, closing its
+    # popup, whenever layers are added or removed).
+    for _ in range(2):
+        with page.expect_response(lambda r: "/carte/donnees.json" in r.url):
+            page.evaluate("orfiMaps.orfi.map.fire('moveend')")
+        wait_for_map(page)
+        assert link.is_visible()
     href = link.get_attribute("href")
     assert re.fullmatch(r"/signalements/[0-9a-f-]{36}", href), href
     browser_session.screenshot(page, "map-desktop-facts", full_page=False)
     link.click()
     page.wait_for_url(re.compile(r"/signalements/[0-9a-f-]{36}$"))
     assert page.locator("h1").inner_text().startswith("T-")
+    browser_session.assert_clean()
+
+
+def test_a_fact_of_a_spiderfied_cluster_keeps_its_popup_through_refreshes(
+    browser_session, map_world
+):
+    """Facts at one spot (all those filed without GPS sit on their résidence) open as
+    a spider at the deepest zoom; the popup of one of them stays open while the map
+    refreshes its data, as a pan or the popup's own scrolling would."""
+    page = open_page(browser_session, map_world, "/carte/", DESKTOP)
+    wait_for_map(page)
+    lat, lon = map_world.residences["Reynerie"]
+    with page.expect_response(lambda r: "/carte/donnees.json" in r.url):
+        page.evaluate(
+            f"orfiMaps.orfi.map.setView([{lat}, {lon}], "
+            "orfiMaps.orfi.map.getMaxZoom(), {animate: false})"
+        )
+    wait_for_map(page)
+    opened = page.evaluate(
+        """() => new Promise((resolve) => {
+               const group = orfiMaps.orfi.layers.facts;
+               const marker = group.getLayers().find(
+                   (m) => group.getVisibleParent(m) && group.getVisibleParent(m) !== m);
+               if (!marker) { resolve(false); return; }
+               group.once("spiderfied", () => { marker.openPopup(); resolve(true); });
+               group.getVisibleParent(marker).spiderfy();
+           })"""
+    )
+    assert opened, "no cluster of facts at one spot in view"
+    link = page.locator(".leaflet-popup-content a", has_text="Ouvrir le fait")
+    link.wait_for()
+    for _ in range(2):
+        with page.expect_response(lambda r: "/carte/donnees.json" in r.url):
+            page.evaluate("orfiMaps.orfi.map.fire('moveend')")
+        wait_for_map(page)
+        assert link.is_visible()
     browser_session.assert_clean()
 
 

@@ -305,12 +305,48 @@
       }
     });
     if (bulkAdd) {
-      group.removeLayers(removed);
-      group.addLayers(added);
+      changeCluster(group, removed, added);
     } else {
       removed.forEach(function (layer) { group.removeLayer(layer); });
       added.forEach(function (layer) { group.addLayer(layer); });
     }
+  }
+
+  /* MarkerCluster folds an open spider (the markers of one spot fanned out), closing
+     the popup open on one of them, whenever layers are added or removed, even none.
+     So nothing is done when nothing changed, and while a spider is open the changes
+     wait until it folds (a click on the map, a zoom). */
+  var clusters = {};
+
+  function clusterState(group) {
+    var id = L.Util.stamp(group);
+    if (!clusters[id]) {
+      var state = (clusters[id] = { pending: [], spiderOpen: false });
+      group.on("spiderfied", function () {
+        state.spiderOpen = true;
+      });
+      group.on("unspiderfied", function () {
+        state.spiderOpen = false;
+        changeCluster(group, [], []);
+      });
+    }
+    return clusters[id];
+  }
+
+  function changeCluster(group, removed, added) {
+    var state = clusterState(group);
+    if (removed.length || added.length) {
+      state.pending.push([removed, added]);
+    }
+    if (state.spiderOpen) {
+      return;
+    }
+    var changes = state.pending;
+    state.pending = [];
+    changes.forEach(function (change) {
+      group.removeLayers(change[0]);
+      group.addLayers(change[1]);
+    });
   }
 
   function drawHex(group, hex) {
