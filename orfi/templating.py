@@ -43,16 +43,29 @@ ACCOUNT_MENU: tuple[tuple[str, str], ...] = (
 )
 
 
+#: The entries a role uses most, put first: a phone shows the first two in its top bar
+#: (the rest under "Menu"). A gardien files; the others read the facts and the map.
+FIRST: dict[Role, tuple[str, ...]] = {
+    role: ("reports.index", "maps.index") for role in READERS
+}
+
+
 def menu_for(user) -> list[tuple[str, str]]:
-    """Return the (endpoint, label) entries of the main menu that ``user`` may open."""
+    """Return the (endpoint, label) entries of the main menu that ``user`` may open,
+    the role's most used first (see FIRST)."""
     if not getattr(user, "is_authenticated", False):
         return []
     views = current_app.view_functions
-    return [
+    entries = [
         (endpoint, label)
         for endpoint, label, roles in MENU
         if user.role in roles and endpoint in views
     ]
+    first = FIRST.get(user.role, ())
+    return sorted(
+        entries,
+        key=lambda entry: first.index(entry[0]) if entry[0] in first else len(first),
+    )
 
 
 def account_menu_for(user) -> list[tuple[str, str]]:

@@ -52,3 +52,30 @@ def test_no_account_link_before_login(client, app):
     page = client.get("/connexion").text
     assert PASSWORD_PAGE not in page
     assert "Mon mot de passe" not in page
+
+
+@pytest.mark.parametrize(
+    "role, first_two",
+    [
+        (Role.GARDIEN, ["Signaler", "Mes signalements"]),
+        (Role.REFERENT, ["Faits", "Carte"]),
+        (Role.DIRECTION, ["Faits", "Carte"]),
+        (Role.ADMIN, ["Faits", "Carte"]),
+    ],
+)
+def test_a_phone_top_bar_shows_the_role_s_main_tasks(
+    client, auth, app, role, first_two
+):
+    """A phone shows the first two entries of the main menu (the rest under "Menu"):
+    they are what the role does most; every other entry stays, once."""
+    user = make_user(make_organisation(), role=role)
+    commit()
+    auth.login(user.email)
+    header = header_of(client.get("/", follow_redirects=True).text)
+    main_menu = header[header.index('<ul class="nav-main">') :]
+    main_menu = main_menu[: main_menu.index("</ul>")]
+    labels = re.findall(r"<a [^>]*>([^<]*)</a>", main_menu)
+    assert labels[:2] == first_two
+    assert len(labels) == len(set(labels))
+    if role is not Role.GARDIEN:
+        assert {"Signaler", "Mes signalements", "Statistiques"} <= set(labels)
