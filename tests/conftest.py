@@ -11,9 +11,11 @@ import os
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.engine import make_url
 
@@ -61,40 +63,41 @@ def _drop_pg_database(server_url: str, database_url: str) -> None:
     admin.dispose()
 
 
-@pytest.fixture(scope="session")
-def empty_database_url(tmp_path_factory) -> Iterator[str]:
-    """A database of the backend under test with nothing in it (for migration tests)."""
+def _new_database_url(prefix: str, sqlite_file: Path) -> Iterator[str]:
+    """Yield the URL of a new empty database of the backend under test, for a fixture.
+
+    On PostgreSQL a database named after ``prefix``, dropped when the fixture ends;
+    on SQLite ``sqlite_file``, left to pytest's temporary directories.
+    """
     server = os.environ.get(PG_ENV)
     if server:
-        url = _create_pg_database(server, "orfi_mig")
+        url = _create_pg_database(server, prefix)
         yield url
         _drop_pg_database(server, url)
     else:
-        yield "sqlite:///" + str(tmp_path_factory.mktemp("mig") / "empty.sqlite3")
+        yield "sqlite:///" + str(sqlite_file)
+
+
+@pytest.fixture(scope="session")
+def empty_database_url(tmp_path_factory) -> Iterator[str]:
+    """A database of the backend under test with nothing in it (for migration tests)."""
+    yield from _new_database_url(
+        "orfi_mig", tmp_path_factory.mktemp("mig") / "empty.sqlite3"
+    )
 
 
 @pytest.fixture
 def fresh_database_url(tmp_path) -> Iterator[str]:
     """A new empty database of the backend under test, for one test only."""
-    server = os.environ.get(PG_ENV)
-    if server:
-        url = _create_pg_database(server, "orfi_fresh")
-        yield url
-        _drop_pg_database(server, url)
-    else:
-        yield "sqlite:///" + str(tmp_path / "fresh.sqlite3")
+    yield from _new_database_url("orfi_fresh", tmp_path / "fresh.sqlite3")
 
 
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory) -> Iterator[str]:
     """The database every test shares, created once per run and dropped at the end."""
-    server = os.environ.get(PG_ENV)
-    if server:
-        url = _create_pg_database(server, "orfi_test")
-        yield url
-        _drop_pg_database(server, url)
-    else:
-        yield "sqlite:///" + str(tmp_path_factory.mktemp("db") / "orfi.sqlite3")
+    yield from _new_database_url(
+        "orfi_test", tmp_path_factory.mktemp("db") / "orfi.sqlite3"
+    )
 
 
 @pytest.fixture(scope="session")
@@ -144,16 +147,22 @@ def _make_app(config: dict):
     return app
 
 
-@pytest.fixture
-def app(test_config, _schema):
-    """A fresh app on the shared database, with an app context pushed for the test."""
-    app = _make_app(test_config)
+def _app_for_one_test(config: dict) -> Iterator[Flask]:
+    """Yield a fresh app with its context pushed, for a fixture; when the test ends,
+    empty the shared database so that no test sees another's data."""
+    app = _make_app(config)
     with app.app_context():
         yield app
         db.session.rollback()
         _empty_tables()
         db.session.remove()
         db.engine.dispose()
+
+
+@pytest.fixture
+def app(test_config, _schema):
+    """A fresh app on the shared database, with an app context pushed for the test."""
+    yield from _app_for_one_test(test_config)
 
 
 def _empty_tables() -> None:
@@ -180,13 +189,7 @@ def runner(app):
 @pytest.fixture
 def csrf_app(test_config, _schema):
     """Like ``app`` but with CSRF protection on, as in production."""
-    app = _make_app({**test_config, "WTF_CSRF_ENABLED": True})
-    with app.app_context():
-        yield app
-        db.session.rollback()
-        _empty_tables()
-        db.session.remove()
-        db.engine.dispose()
+    yield from _app_for_one_test({**test_config, "WTF_CSRF_ENABLED": True})
 
 
 class AuthActions:

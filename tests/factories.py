@@ -132,6 +132,35 @@ def commit() -> None:
     db.session.commit()
 
 
+def count_reports() -> int:
+    """Return how many facts the database holds (to check nothing was stored)."""
+    return db.session.scalar(db.select(db.func.count()).select_from(Report))
+
+
+def make_tmh_world() -> dict:
+    """Build the usual small bailleur and return its objects by name.
+
+    Toulouse Métropole Habitat (TMH) with two résidences: ``residence`` (Les Izards,
+    in the ``gardien``'s sector) and ``other`` (Bagatelle, outside it); a ``referent``
+    sees both. Flushed, not committed: the fixture adds what its tests need, then
+    commits.
+    """
+    organisation = make_organisation(code="TMH", name="Toulouse Métropole Habitat")
+    residence = make_residence(
+        organisation, name="Les Izards", latitude=43.6409, longitude=1.4327
+    )
+    other = make_residence(
+        organisation, name="Bagatelle", latitude=43.5800, longitude=1.4100
+    )
+    return {
+        "organisation": organisation,
+        "residence": residence,
+        "other": other,
+        "gardien": make_user(organisation, role=Role.GARDIEN, sector=[residence]),
+        "referent": make_user(organisation, role=Role.REFERENT),
+    }
+
+
 # Factories of bâtiments, local categories, photos, follow-up, activity log and API
 # tokens (first used by tests/test_isolation_walk.py). Their imports stay local so that
 # this block needs no change above it.

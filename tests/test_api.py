@@ -19,39 +19,25 @@ from orfi.timezone import to_local
 from tests.factories import (
     category,
     commit,
+    count_reports,
     make_agence,
     make_organisation,
     make_report,
     make_residence,
+    make_tmh_world,
     make_user,
 )
-
-
-def count_reports() -> int:
-    return db.session.scalar(sa.select(sa.func.count()).select_from(Report))
 
 
 @pytest.fixture
 def world(app):
     """A bailleur with a gardien (one résidence), a référent, and their tokens."""
-    organisation = make_organisation(code="TMH", name="Toulouse Métropole Habitat")
-    residence = make_residence(
-        organisation, name="Les Izards", latitude=43.6409, longitude=1.4327
-    )
-    other = make_residence(
-        organisation, name="Bagatelle", latitude=43.58, longitude=1.41
-    )
-    gardien = make_user(organisation, role=Role.GARDIEN, sector=[residence])
-    referent = make_user(organisation, role=Role.REFERENT)
-    _, gardien_secret = create_token(gardien, "Téléphone")
-    _, referent_secret = create_token(referent, "Script")
+    world = make_tmh_world()
+    _, gardien_secret = create_token(world["gardien"], "Téléphone")
+    _, referent_secret = create_token(world["referent"], "Script")
     commit()
     return {
-        "organisation": organisation,
-        "residence": residence,
-        "other": other,
-        "gardien": gardien,
-        "referent": referent,
+        **world,
         "gardien_token": gardien_secret,
         "referent_token": referent_secret,
     }

@@ -9,7 +9,6 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from orfi.auth.models import Role
 from orfi.database import utcnow
 from orfi.extensions import db
 from orfi.followup.models import ComplaintFiler, ComplaintKind
@@ -27,37 +26,19 @@ from orfi.timezone import to_local
 from tests.factories import (
     category,
     commit,
+    count_reports,
     make_organisation,
     make_report,
-    make_residence,
-    make_user,
+    make_tmh_world,
 )
-
-
-def count_reports() -> int:
-    return db.session.scalar(sa.select(sa.func.count()).select_from(Report))
 
 
 @pytest.fixture
 def world(app):
     """A bailleur with a gardien (one résidence in sector) and a référent."""
-    organisation = make_organisation(code="TMH", name="Toulouse Métropole Habitat")
-    residence = make_residence(
-        organisation, name="Les Izards", latitude=43.6409, longitude=1.4327
-    )
-    other = make_residence(
-        organisation, name="Bagatelle", latitude=43.5800, longitude=1.4100
-    )
-    gardien = make_user(organisation, role=Role.GARDIEN, sector=[residence])
-    referent = make_user(organisation, role=Role.REFERENT)
+    world = make_tmh_world()
     commit()
-    return {
-        "organisation": organisation,
-        "residence": residence,
-        "other": other,
-        "gardien": gardien,
-        "referent": referent,
-    }
+    return world
 
 
 def valid_form(world, **overrides) -> dict:

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import TypeVar
 
 import sqlalchemy as sa
 
@@ -97,6 +98,50 @@ def activity_residences(user: User) -> list[Residence]:
             .order_by(Residence.organisation_id, Residence.name)
         )
     )
+
+
+#: A Meeting or a PartnerIntervention: both are entries of one owner's log.
+_Entry = TypeVar("_Entry", Meeting, PartnerIntervention)
+#: What the user submitted for such an entry (a MeetingInput, an InterventionInput).
+_Input = TypeVar("_Input")
+
+
+def _create_entry(
+    user: User,
+    model: type[_Entry],
+    apply: Callable[[User, _Entry, _Input], object],
+    data: _Input,
+) -> _Entry:
+    """Add a ``model`` entry to ``user``'s log, filled in from ``data`` by ``apply``.
+
+    The entry joins the session only once ``apply`` has accepted ``data``, so that a
+    ValidationError leaves nothing behind.
+    """
+    if not logs_activity(user):
+        raise AccessDenied("Vous ne tenez pas de journal d'activité.")
+    owner = owner_of(user)
+    entry = model(
+        organisation_id=owner.organisation_id,
+        federation_id=owner.federation_id,
+        created_by_id=user.id,
+    )
+    apply(user, entry, data)
+    db.session.add(entry)
+    db.session.flush()
+    return entry
+
+
+def _get_entry(user: User, model: type[_Entry], entry_id: int, missing: str) -> _Entry:
+    """Return the entry of ``model`` with this id in ``user``'s log.
+
+    An entry of another log is as unknown as a missing one: NotFound(``missing``).
+    """
+    entry = db.session.scalar(
+        db.select(model).where(model.id == entry_id, owner_of(user).filter(model))
+    )
+    if entry is None:
+        raise NotFound(missing)
+    return entry
 
 
 # --------------------------------------------------------------------------------------
@@ -193,17 +238,7 @@ def _apply_meeting(user: User, meeting: Meeting, data: MeetingInput) -> Meeting:
 
 def create_meeting(user: User, data: MeetingInput) -> Meeting:
     """Log a meeting in ``user``'s activity log."""
-    if not logs_activity(user):
-        raise AccessDenied("Vous ne tenez pas de journal d'activité.")
-    owner = owner_of(user)
-    meeting = Meeting(
-        organisation_id=owner.organisation_id,
-        federation_id=owner.federation_id,
-        created_by_id=user.id,
-    )
-    _apply_meeting(user, meeting, data)
-    db.session.add(meeting)
-    db.session.flush()
+    meeting = _create_entry(user, Meeting, _apply_meeting, data)
     logger.info("Réunion %s enregistrée par l'utilisateur %s", meeting.id, user.id)
     return meeting
 
@@ -215,14 +250,7 @@ def update_meeting(user: User, meeting: Meeting, data: MeetingInput) -> Meeting:
 
 def get_meeting(user: User, meeting_id: int) -> Meeting:
     """Return a meeting of ``user``'s log, else raise NotFound."""
-    meeting = db.session.scalar(
-        db.select(Meeting).where(
-            Meeting.id == meeting_id, owner_of(user).filter(Meeting)
-        )
-    )
-    if meeting is None:
-        raise NotFound("Réunion introuvable.")
-    return meeting
+    return _get_entry(user, Meeting, meeting_id, "Réunion introuvable.")
 
 
 def delete_meeting(user: User, meeting: Meeting) -> None:
@@ -369,17 +397,7 @@ def _apply_intervention(
 
 def create_intervention(user: User, data: InterventionInput) -> PartnerIntervention:
     """Log an intervention made for a bailleur in ``user``'s activity log."""
-    if not logs_activity(user):
-        raise AccessDenied("Vous ne tenez pas de journal d'activité.")
-    owner = owner_of(user)
-    intervention = PartnerIntervention(
-        organisation_id=owner.organisation_id,
-        federation_id=owner.federation_id,
-        created_by_id=user.id,
-    )
-    _apply_intervention(user, intervention, data)
-    db.session.add(intervention)
-    db.session.flush()
+    intervention = _create_entry(user, PartnerIntervention, _apply_intervention, data)
     logger.info(
         "Intervention %s enregistrée par l'utilisateur %s", intervention.id, user.id
     )
@@ -395,15 +413,9 @@ def update_intervention(
 
 def get_intervention(user: User, intervention_id: int) -> PartnerIntervention:
     """Return an intervention of ``user``'s log, else raise NotFound."""
-    intervention = db.session.scalar(
-        db.select(PartnerIntervention).where(
-            PartnerIntervention.id == intervention_id,
-            owner_of(user).filter(PartnerIntervention),
-        )
+    return _get_entry(
+        user, PartnerIntervention, intervention_id, "Intervention introuvable."
     )
-    if intervention is None:
-        raise NotFound("Intervention introuvable.")
-    return intervention
 
 
 def delete_intervention(user: User, intervention: PartnerIntervention) -> None:

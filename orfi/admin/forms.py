@@ -5,15 +5,15 @@ from __future__ import annotations
 from wtforms import (
     BooleanField,
     EmailField,
-    PasswordField,
     SelectField,
     SelectMultipleField,
     StringField,
     SubmitField,
 )
-from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
+from wtforms.validators import DataRequired, Length, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from orfi.auth.forms import confirm_password_field, new_password_field
 from orfi.auth.services import ORGANISATION_ROLES, check_password_rules
 from orfi.forms import BaseForm
 from orfi.nomenclature.services import LABEL_MAX_LENGTH
@@ -75,10 +75,8 @@ class UserCreateForm(_UserForm):
         validators=[DataRequired("Indiquez l'adresse e-mail."), Length(max=254)],
         render_kw={"autocomplete": "off", "inputmode": "email"},
     )
-    password = PasswordField(
-        "Mot de passe initial",
-        validators=[DataRequired("Indiquez un mot de passe."), _check_new_password],
-        render_kw={"autocomplete": "new-password"},
+    password = new_password_field(
+        "Mot de passe initial", "Indiquez un mot de passe.", _check_new_password
     )
     submit = SubmitField("Créer le compte")
 
@@ -93,30 +91,28 @@ class UserEditForm(_UserForm):
 
 
 class PasswordResetForm(BaseForm):
-    password = PasswordField(
-        "Nouveau mot de passe",
-        validators=[DataRequired("Indiquez un mot de passe."), _check_new_password],
-        render_kw={"autocomplete": "new-password"},
+    password = new_password_field(
+        "Nouveau mot de passe", "Indiquez un mot de passe.", _check_new_password
     )
-    confirm = PasswordField(
-        "Confirmez le mot de passe",
-        validators=[
-            DataRequired("Confirmez le mot de passe."),
-            EqualTo("password", "Les deux mots de passe sont différents."),
-        ],
-        render_kw={"autocomplete": "new-password"},
+    confirm = confirm_password_field(
+        "Confirmez le mot de passe", "Confirmez le mot de passe."
     )
     submit = SubmitField("Changer le mot de passe")
 
 
-class CategoryEditForm(BaseForm):
-    label = StringField(
+def _category_label_field() -> StringField:
+    """A category's label: the same rules when it is added and when it is edited."""
+    return StringField(
         "Libellé",
         validators=[
             DataRequired("Indiquez le libellé."),
             Length(max=LABEL_MAX_LENGTH),
         ],
     )
+
+
+class CategoryEditForm(BaseForm):
+    label = _category_label_field()
     active = BooleanField("Catégorie utilisée")
     submit = SubmitField("Enregistrer")
 
@@ -139,11 +135,5 @@ class CategoryAddForm(BaseForm):
             "maxlength": 4,
         },
     )
-    label = StringField(
-        "Libellé",
-        validators=[
-            DataRequired("Indiquez le libellé."),
-            Length(max=LABEL_MAX_LENGTH),
-        ],
-    )
+    label = _category_label_field()
     submit = SubmitField("Ajouter la catégorie")

@@ -6,6 +6,9 @@ another organisation answers 404 whatever the URL.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from flask import (
     Blueprint,
     current_app,
@@ -71,6 +74,25 @@ def _status() -> int:
     return 422 if request.method == "POST" else 200
 
 
+_Saved = TypeVar("_Saved")
+
+
+def _commit_or_show_errors(form: BaseForm, save: Callable[[], _Saved]) -> _Saved | None:
+    """Run ``save`` (service calls) as the request's one transaction.
+
+    Commit and return what it saved; on ValidationError roll back, put the messages
+    next to the form's fields and return None, so that the view shows the form again.
+    """
+    try:
+        saved = save()
+    except ValidationError as error:
+        db.session.rollback()
+        _attach_errors(form, error.errors)
+        return None
+    db.session.commit()
+    return saved
+
+
 @bp.route("/")
 def index():
     """The administrator's landing page."""
@@ -85,6 +107,7 @@ def index():
 
 
 def _perimeter_choices(form: UserCreateForm | UserEditForm) -> None:
+    """Offer the agences and résidences of the administrator's organisation."""
     organisation_id = current_user.organisation_id
     form.agence.choices = [NO_AGENCE] + [
         (a.id, a.name) for a in list_agences(organisation_id)
@@ -93,6 +116,22 @@ def _perimeter_choices(form: UserCreateForm | UserEditForm) -> None:
         (r.id, f"{r.label} · {r.commune_name}" if r.commune_name else r.label)
         for r in list_sector_residences(organisation_id)
     ]
+
+
+def _submitted_account(form: UserCreateForm | UserEditForm) -> dict:
+    """Return the name, role and perimeter the form asks for, as service arguments.
+
+    Raises ValidationError when the agence or a résidence is not the organisation's.
+    """
+    agence, sector = resolve_perimeter(
+        current_user.organisation_id, form.agence.data, form.sector.data or []
+    )
+    return {
+        "name": form.name.data,
+        "role": Role(form.role.data),
+        "agence": agence,
+        "sector": sector,
+    }
 
 
 @bp.route("/utilisateurs")
@@ -109,24 +148,16 @@ def new_user():
     form = UserCreateForm()
     _perimeter_choices(form)
     if form.validate_on_submit():
-        try:
-            agence, sector = resolve_perimeter(
-                current_user.organisation_id, form.agence.data, form.sector.data or []
-            )
-            user = create_user(
+        user = _commit_or_show_errors(
+            form,
+            lambda: create_user(
                 email=form.email.data,
-                name=form.name.data,
                 password=form.password.data,
-                role=Role(form.role.data),
                 organisation=current_user.organisation,
-                agence=agence,
-                sector=sector,
-            )
-        except ValidationError as error:
-            db.session.rollback()
-            _attach_errors(form, error.errors)
-        else:
-            db.session.commit()
+                **_submitted_account(form),
+            ),
+        )
+        if user is not None:
             flash(f"Compte créé pour {user.name} ({user.email}).", "success")
             return redirect(url_for("admin.users"))
     return render_template("admin/user_new.html", form=form), _status()
@@ -149,24 +180,16 @@ def edit_user(user_id: int):
     form = UserEditForm(data=_user_data(user))
     _perimeter_choices(form)
     if form.validate_on_submit():
-        try:
-            agence, sector = resolve_perimeter(
-                current_user.organisation_id, form.agence.data, form.sector.data or []
-            )
-            update_user(
+        saved = _commit_or_show_errors(
+            form,
+            lambda: update_user(
                 user,
                 actor=current_user,
-                name=form.name.data,
-                role=Role(form.role.data),
-                agence=agence,
-                sector=sector,
                 active=form.active.data,
-            )
-        except ValidationError as error:
-            db.session.rollback()
-            _attach_errors(form, error.errors)
-        else:
-            db.session.commit()
+                **_submitted_account(form),
+            ),
+        )
+        if saved is not None:
             flash(f"Compte de {user.name} enregistré.", "success")
             return redirect(url_for("admin.users"))
     return render_template("admin/user_edit.html", form=form, user=user), _status()
@@ -178,6 +201,8 @@ def reset_password(user_id: int):
     user = get_user_in(current_user.organisation_id, user_id)
     form = PasswordResetForm()
     if form.validate_on_submit():
+        # Not _commit_or_show_errors: this service returns nothing, so None would not
+        # tell a refused password from a saved one.
         try:
             set_user_password(user, form.password.data)
         except ValidationError as error:
@@ -224,18 +249,16 @@ def new_category():
         wanted = request.args.get("famille", "")
         form.family.data = next((f.id for f in families if f.code == wanted), None)
     if form.validate_on_submit():
-        try:
-            category = add_category(
+        category = _commit_or_show_errors(
+            form,
+            lambda: add_category(
                 current_user.organisation_id,
                 family_id=form.family.data,
                 code=form.code.data,
                 label=form.label.data,
-            )
-        except ValidationError as error:
-            db.session.rollback()
-            _attach_errors(form, error.errors)
-        else:
-            db.session.commit()
+            ),
+        )
+        if category is not None:
             flash(f"Catégorie {category.display} ajoutée.", "success")
             return redirect(url_for("admin.nomenclature"))
     return render_template("admin/category_new.html", form=form), _status()
@@ -247,13 +270,13 @@ def edit_category(category_id: int):
     category = get_category_in(current_user.organisation_id, category_id)
     form = CategoryEditForm(data={"label": category.label, "active": category.active})
     if form.validate_on_submit():
-        try:
-            update_category(category, label=form.label.data, active=form.active.data)
-        except ValidationError as error:
-            db.session.rollback()
-            _attach_errors(form, error.errors)
-        else:
-            db.session.commit()
+        saved = _commit_or_show_errors(
+            form,
+            lambda: update_category(
+                category, label=form.label.data, active=form.active.data
+            ),
+        )
+        if saved is not None:
             flash(f"Catégorie {category.code} enregistrée.", "success")
             return redirect(url_for("admin.nomenclature"))
     return (

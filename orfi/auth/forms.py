@@ -1,4 +1,5 @@
-"""Login form, and the form to change one's own password."""
+"""Login form, the form to change one's own password, and the password fields every
+password form builds from (the administration's too)."""
 
 from wtforms import BooleanField, EmailField, PasswordField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length
@@ -7,41 +8,58 @@ from orfi.forms import BaseForm
 from orfi.security.passwords import MAX_LENGTH
 
 
+def current_password_field(label: str, required: str) -> PasswordField:
+    """A field for a password the user already has: the browser may fill it in."""
+    return PasswordField(
+        label,
+        validators=[DataRequired(required)],
+        render_kw={"autocomplete": "current-password"},
+    )
+
+
+def new_password_field(label: str, required: str, *checks) -> PasswordField:
+    """A field for a password being chosen, checked by ``checks``: the browser may
+    offer to generate one instead of filling in a saved one."""
+    return PasswordField(
+        label,
+        validators=[DataRequired(required), *checks],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
+def confirm_password_field(label: str, required: str) -> PasswordField:
+    """A field repeating the form's ``password`` field, so that a typo is caught."""
+    return PasswordField(
+        label,
+        validators=[
+            DataRequired(required),
+            EqualTo("password", "Les deux mots de passe sont différents."),
+        ],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
 class LoginForm(BaseForm):
     email = EmailField(
         "Adresse e-mail",
         validators=[DataRequired("Indiquez votre adresse e-mail."), Length(max=254)],
         render_kw={"autocomplete": "username", "inputmode": "email"},
     )
-    password = PasswordField(
-        "Mot de passe",
-        validators=[DataRequired("Indiquez votre mot de passe.")],
-        render_kw={"autocomplete": "current-password"},
-    )
+    password = current_password_field("Mot de passe", "Indiquez votre mot de passe.")
     remember = BooleanField("Rester connecté sur cet appareil")
     submit = SubmitField("Se connecter")
 
 
 class PasswordChangeForm(BaseForm):
-    current = PasswordField(
-        "Mot de passe actuel",
-        validators=[DataRequired("Indiquez votre mot de passe actuel.")],
-        render_kw={"autocomplete": "current-password"},
+    current = current_password_field(
+        "Mot de passe actuel", "Indiquez votre mot de passe actuel."
     )
-    password = PasswordField(
+    password = new_password_field(
         "Nouveau mot de passe",
-        validators=[
-            DataRequired("Indiquez un nouveau mot de passe."),
-            Length(max=MAX_LENGTH, message=f"Au plus {MAX_LENGTH} caractères."),
-        ],
-        render_kw={"autocomplete": "new-password"},
+        "Indiquez un nouveau mot de passe.",
+        Length(max=MAX_LENGTH, message=f"Au plus {MAX_LENGTH} caractères."),
     )
-    confirm = PasswordField(
-        "Confirmez le nouveau mot de passe",
-        validators=[
-            DataRequired("Confirmez le nouveau mot de passe."),
-            EqualTo("password", "Les deux mots de passe sont différents."),
-        ],
-        render_kw={"autocomplete": "new-password"},
+    confirm = confirm_password_field(
+        "Confirmez le nouveau mot de passe", "Confirmez le nouveau mot de passe."
     )
     submit = SubmitField("Changer le mot de passe")

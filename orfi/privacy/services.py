@@ -115,46 +115,36 @@ def _photo(view_args, args, _headers) -> Access | None:
     )
 
 
-def _facts_export(view_args, args, headers) -> Access:
-    text = f"{view_args['fmt'].upper()}{_rows(headers)}"
+def _export(object_type: str, text: str, args) -> Access:
+    """Describe a file leaving orfi: an entry naming it and the filters that chose
+    its content, so required that the file is refused when the entry cannot be written.
+    """
     return Access(
-        AccessAction.EXPORT, "reports", detail=_with_filters(text, args), required=True
+        AccessAction.EXPORT,
+        object_type,
+        detail=_with_filters(text, args),
+        required=True,
     )
+
+
+def _facts_export(view_args, args, headers) -> Access:
+    return _export("reports", f"{view_args['fmt'].upper()}{_rows(headers)}", args)
 
 
 def _statistics_csv(view_args, args, _headers) -> Access:
-    text = f"tableau « {view_args['slug']} » (CSV)"
-    return Access(
-        AccessAction.EXPORT,
-        "statistics",
-        detail=_with_filters(text, args),
-        required=True,
-    )
+    return _export("statistics", f"tableau « {view_args['slug']} » (CSV)", args)
 
 
 def _federation_file(view_args, args, _headers) -> Access:
-    return Access(
-        AccessAction.EXPORT,
-        "federation",
-        detail=_with_filters(view_args["fmt"].upper(), args),
-        required=True,
-    )
+    return _export("federation", view_args["fmt"].upper(), args)
 
 
 def _consolidation_file(view_args, args, _headers) -> Access:
-    text = f"consolidation {view_args['fmt'].upper()}"
-    return Access(
-        AccessAction.EXPORT,
-        "federation",
-        detail=_with_filters(text, args),
-        required=True,
-    )
+    return _export("federation", f"consolidation {view_args['fmt'].upper()}", args)
 
 
 def _bilan(_view_args, args, _headers) -> Access:
-    return Access(
-        AccessAction.EXPORT, "bilan", detail=_with_filters("XLSX", args), required=True
-    )
+    return _export("bilan", "XLSX", args)
 
 
 def _journal(_view_args, args, _headers) -> Access:
