@@ -1,4 +1,6 @@
-"""The base form every form derives from."""
+"""The base form every form derives from, and how service errors reach its fields."""
+
+from collections.abc import Mapping
 
 from flask_wtf import FlaskForm
 from wtforms.i18n import get_translations
@@ -22,3 +24,23 @@ class BaseForm(FlaskForm):
             filters = unbound_field.kwargs.get("filters", ())
             bound_filters = [_strip, *filters]
             return unbound_field.bind(form=form, filters=bound_filters, **options)
+
+
+def attach_errors(
+    form,
+    errors: Mapping[str, list[str]],
+    *,
+    fallback: str | None = None,
+    aliases: Mapping[str, str] | None = None,
+) -> None:
+    """Put a service's errors (by field name) next to the form's fields.
+
+    ``aliases`` name the form field of a service field called differently; an error
+    of a field the form does not have goes to ``fallback`` (default: the first field).
+    """
+    aliases = aliases or {}
+    for name, messages in errors.items():
+        target = getattr(form, aliases.get(name, name), None)
+        if target is None:
+            target = getattr(form, fallback) if fallback else next(iter(form))
+        target.errors = [*target.errors, *messages]

@@ -31,6 +31,7 @@ from orfi.auth.models import Role
 from orfi.errors import ValidationError
 from orfi.extensions import db
 from orfi.followup.models import Partner
+from orfi.forms import attach_errors
 from orfi.timezone import now_local
 
 bp = Blueprint("activity", __name__, url_prefix="/activite")
@@ -63,12 +64,6 @@ def _residence_choices(with_empty: bool) -> list | dict:
 
 def _is_federation() -> bool:
     return current_user.role is Role.FEDERATION
-
-
-def _attach_errors(form, errors: dict[str, list[str]]) -> None:
-    for name, messages in errors.items():
-        field = getattr(form, name, None) or form.submit
-        field.errors = [*field.errors, *messages]
 
 
 @bp.route("/")
@@ -137,7 +132,7 @@ def _save_meeting(meeting=None):
                 update_meeting(current_user, meeting, _meeting_input(form))
         except ValidationError as error:
             db.session.rollback()
-            _attach_errors(form, error.errors)
+            attach_errors(form, error.errors, fallback="submit")
         else:
             db.session.commit()
             flash("Réunion enregistrée.", "success")
@@ -228,7 +223,7 @@ def _save_intervention(intervention=None):
                 )
         except ValidationError as error:
             db.session.rollback()
-            _attach_errors(form, error.errors)
+            attach_errors(form, error.errors, fallback="submit")
         else:
             db.session.commit()
             flash("Intervention enregistrée.", "success")

@@ -40,7 +40,7 @@ from orfi.auth.services import (
 )
 from orfi.errors import ValidationError
 from orfi.extensions import db
-from orfi.forms import BaseForm
+from orfi.forms import BaseForm, attach_errors
 from orfi.nomenclature.services import (
     add_category,
     get_category_in,
@@ -61,14 +61,6 @@ def _admins_only():
     """Every page of this blueprint is for administrators (403 for the others)."""
 
 
-def _attach_errors(form: BaseForm, errors: dict[str, list[str]]) -> None:
-    """Put service errors next to their fields (unknown keys on the first field)."""
-    fallback = next(iter(form))
-    for name, messages in errors.items():
-        target = getattr(form, name, None) or fallback
-        target.errors = [*target.errors, *messages]
-
-
 def _status() -> int:
     """200 for a page shown, 422 for a form sent back with errors."""
     return 422 if request.method == "POST" else 200
@@ -87,7 +79,7 @@ def _commit_or_show_errors(form: BaseForm, save: Callable[[], _Saved]) -> _Saved
         saved = save()
     except ValidationError as error:
         db.session.rollback()
-        _attach_errors(form, error.errors)
+        attach_errors(form, error.errors)
         return None
     db.session.commit()
     return saved
@@ -207,7 +199,7 @@ def reset_password(user_id: int):
             set_user_password(user, form.password.data)
         except ValidationError as error:
             db.session.rollback()
-            _attach_errors(form, error.errors)
+            attach_errors(form, error.errors)
         else:
             db.session.commit()
             flash(

@@ -41,6 +41,7 @@ from orfi.followup.services import (
     reads_followup,
     save_complaint,
 )
+from orfi.forms import attach_errors
 from orfi.reports.models import STAFF_VICTIMS, Report
 from orfi.reports.services import get_visible_report
 from orfi.timezone import now_local
@@ -107,12 +108,6 @@ def _days_since(moment):
     return days_since(moment)
 
 
-def _attach_errors(form, errors: dict[str, list[str]]) -> None:
-    for name, messages in errors.items():
-        field = getattr(form, name, None) or form.submit
-        field.errors = [*field.errors, *messages]
-
-
 def _detail(report: Report):
     return redirect(url_for("reports.detail", report_uuid=report.uuid) + "#suivi")
 
@@ -138,7 +133,7 @@ def add(report_uuid: uuid.UUID):
             )
         except ValidationError as error:
             db.session.rollback()
-            _attach_errors(form, error.errors)
+            attach_errors(form, error.errors, fallback="submit")
         else:
             db.session.commit()
             flash("Action de suivi enregistrée.", "success")
@@ -172,7 +167,7 @@ def complaint(report_uuid: uuid.UUID):
             )
         except ValidationError as error:
             db.session.rollback()
-            _attach_errors(form, error.errors)
+            attach_errors(form, error.errors, fallback="submit")
         else:
             db.session.commit()
             flash("Dépôt enregistré.", "success")

@@ -20,6 +20,7 @@ from orfi.auth.access import FILERS, QUALIFIERS, READERS, role_required
 from orfi.auth.models import Role
 from orfi.errors import ValidationError
 from orfi.extensions import db
+from orfi.forms import attach_errors
 from orfi.nomenclature.services import list_categories
 from orfi.patrimoine.services import list_residences
 from orfi.photos.models import MAX_PHOTOS
@@ -101,18 +102,18 @@ def _input_from_form(form: ReportForm) -> ReportInput:
     )
 
 
+#: Service fields shown next to another field of the report forms (position errors
+#: next to the map).
+_FIELD_ALIASES = {
+    "uuid": "client_uuid",
+    "longitude": "latitude",
+    "photo": "photos",
+    "original": "original",
+}
+
+
 def _attach_errors(form, errors: dict[str, list[str]]) -> None:
-    """Put service errors next to their fields (position errors next to the map)."""
-    aliases = {
-        "uuid": "client_uuid",
-        "longitude": "latitude",
-        "photo": "photos",
-        "original": "original",
-    }
-    for name, messages in errors.items():
-        field = getattr(form, aliases.get(name, name), None)
-        target = field if field is not None else form.category
-        target.errors = [*target.errors, *messages]
+    attach_errors(form, errors, fallback="category", aliases=_FIELD_ALIASES)
 
 
 def _file_from_form(form: ReportForm):
