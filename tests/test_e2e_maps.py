@@ -201,17 +201,14 @@ def test_a_fact_of_a_spiderfied_cluster_keeps_its_popup_through_refreshes(
             "orfiMaps.orfi.map.getMaxZoom(), {animate: false})"
         )
     wait_for_map(page)
-    opened = page.evaluate(
-        """() => new Promise((resolve) => {
-               const group = orfiMaps.orfi.layers.facts;
-               const marker = group.getLayers().find(
-                   (m) => group.getVisibleParent(m) && group.getVisibleParent(m) !== m);
-               if (!marker) { resolve(false); return; }
-               group.once("spiderfied", () => { marker.openPopup(); resolve(true); });
-               group.getVisibleParent(marker).spiderfy();
-           })"""
+    # A click on a cluster at the deepest zoom fans it out, as a user would see it.
+    page.evaluate(
+        """() => orfiMaps.orfi.layers.facts.once("spiderfied", (event) => {
+               window.spider = event.markers; })"""
     )
-    assert opened, "no cluster of facts at one spot in view"
+    page.locator(".leaflet-marker-pane .marker-cluster").first.click()
+    page.wait_for_function("window.spider && window.spider.length > 1")
+    page.evaluate("window.spider[0].openPopup()")
     link = page.locator(".leaflet-popup-content a", has_text="Ouvrir le fait")
     link.wait_for()
     for _ in range(2):
