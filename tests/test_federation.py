@@ -5,9 +5,11 @@ from __future__ import annotations
 import io
 import json
 import random
+import re
 import uuid
 import zipfile
 from datetime import datetime, timedelta
+from html import unescape
 
 import pytest
 import sqlalchemy as sa
@@ -42,6 +44,7 @@ from orfi.federation.services import (
     row_from_json,
 )
 from orfi.nomenclature.services import load_default_nomenclature
+from orfi.patrimoine.models import Residence
 from orfi.reports.models import Report
 from orfi.reports.services import derived_fields, mark_duplicate
 from orfi.timezone import from_local, to_local
@@ -620,7 +623,7 @@ def test_duplicates_are_facts_recorded_here(app, two_bailleurs):
     assert _stored() == (0, 0)
 
 
-def _fact_at(author, residence, local: datetime) -> None:
+def _fact_at(author, residence, local: datetime) -> Report:
     """A fact at a Europe/Paris wall-clock time, however long ago."""
     report = make_report(author, residence)
     moment = from_local(local)
@@ -628,9 +631,22 @@ def _fact_at(author, residence, local: datetime) -> None:
     for key, value in derived_fields(moment, report.latitude, report.longitude).items():
         setattr(report, key, value)
     commit()
+    return report
 
 
-def test_the_first_native_month_bounds_the_history(app, two_bailleurs):
+UNCOUNTED_TITLE = "Faits saisis ici mais non comptés"
+
+
+def _uncounted_notice(html: str) -> str:
+    """The text of the page's notice of uncounted facts ("" when there is none)."""
+    if UNCOUNTED_TITLE not in html:
+        return ""
+    section = html.split(UNCOUNTED_TITLE)[1].split("</section>")[0]
+    text = unescape(re.sub(r"<[^>]+>", "", section))
+    return " ".join(text.split())
+
+
+def test_the_first_native_month_bounds_the_history(app, client, auth, two_bailleurs):
     organisation = make_organisation(code="NEUF", name="Nouveau Logis")
     author = make_user(organisation, role=Role.REFERENT)
     residence = make_residence(organisation)
@@ -656,6 +672,93 @@ def test_the_first_native_month_bounds_the_history(app, two_bailleurs):
     assert "Importez seulement les mois antérieurs à 2025-06" in message
     db.session.rollback()
     assert db.session.scalars(db.select(FederationImport.id)).all() == [stored.id]
+
+    # The consolidated view keeps the file for June and says what it leaves out.
+    (neuf,) = (b for b in consolidate("Occitanie", Period.year(2025)).bailleurs
+               if b.code == "NEUF")  # fmt: skip
+    assert [(u.source.id, u.months) for u in neuf.uncounted] == [
+        (stored.id, [(202506, 1)])
+    ]
+    assert neuf.facts == 1  # July's fact only
+    auth.login(two_bailleurs["user"].email)
+    notice = _uncounted_notice(client.get("/federation/?period=2025").text)
+    assert "NEUF (Nouveau Logis) : 1 fait saisi ici en 2025-06, mois couvert par" in (
+        notice
+    )
+    assert "(2025-01 à 2025-06). Il n'est pas compté : pour ce mois," in notice
+    assert "seuls mois antérieurs à 2025-06, mois de son premier fait" in notice
+
+
+def test_facts_entered_under_an_imported_file_are_shown_not_counted(
+    client, auth, two_bailleurs
+):
+    """Facts dated afterwards in months a file covers: named, counted, never added."""
+    tmh = two_bailleurs["a"]
+    live = recent_period()
+    history = year_earlier(build_bailleur_document(tmh, live))
+    raw = json.dumps(history).encode()
+    import_documents(read_documents(raw), raw)
+    commit()
+    source = db.session.scalar(db.select(FederationImport))
+    both = Period(live.start - 100, live.end)
+    before = _view("Occitanie", both)
+    auth.login(two_bailleurs["user"].email)
+    page = client.get(f"/federation/?period={both.label}")
+    assert page.status_code == 200 and _uncounted_notice(page.text) == ""
+    assert "#uncounted-" not in page.text
+
+    # Entered here afterwards, dated in two months the file covers; the first at
+    # 0:30 local time on the 1st (still the previous month in UTC); one duplicate.
+    first, second = (Period(history_start(history), live.end).months[i]
+                     for i in (2, 4))  # fmt: skip
+    author = make_user(tmh, role=Role.REFERENT)
+    residence = db.session.scalars(
+        db.select(Residence).where(Residence.organisation_id == tmh.id).limit(1)
+    ).one()  # a new résidence would change the logements
+    facts = [
+        _fact_at(author, residence, datetime(first // 100, first % 100, day, 0, 30))
+        for day in (1, 10, 20)
+    ]
+    mark_duplicate(author, facts[2], facts[1])
+    for day in range(1, 7):
+        _fact_at(author, residence, datetime(second // 100, second % 100, day, 12))
+    commit()
+
+    consolidation = consolidate("Occitanie", both)
+    tmh_stats = next(b for b in consolidation.bailleurs if b.code == "TMH")
+    assert [(u.source.id, u.months) for u in tmh_stats.uncounted] == [
+        (source.id, [(first, 3), (second, 6)])
+    ]
+    assert tmh_stats.first_fact_month == first
+    assert all(not b.uncounted for b in consolidation.bailleurs if b.code != "TMH")
+    assert _view("Occitanie", both) == before  # the file still counts, alone
+
+    page = client.get(f"/federation/?period={both.label}")
+    notice = _uncounted_notice(page.text)
+    assert (
+        f"TMH (Toulouse Métropole Habitat) : 3 faits saisis ici en "
+        f"{month_text(first)} et 6 en {month_text(second)}, mois couverts par son "
+        "fichier importé le"
+    ) in notice
+    assert (
+        f"({history['period']['from']} à {history['period']['to']}). "
+        "Ils ne sont pas comptés : pour ces mois, le fichier fait foi"
+    ) in notice
+    assert f"seuls mois antérieurs à {month_text(first)}" in notice
+    assert "ni sur ces pages, ni en ligne de commande" in notice
+    assert "PSAL" not in notice
+    assert 'href="#uncounted-TMH"' in page.text and 'id="uncounted-TMH"' in page.text
+    # Aggregates only: no reference of any of these facts.
+    assert not any(f.reference in page.text for f in facts)
+
+    # A period the file does not cover: its figures are the facts, no notice.
+    page = client.get(f"/federation/?period={live.label}")
+    assert page.status_code == 200 and _uncounted_notice(page.text) == ""
+
+
+def history_start(document: dict) -> int:
+    """The first month of a document's period."""
+    return parse_month(document["period"]["from"])
 
 
 def test_one_refused_document_refuses_the_whole_file(app, two_bailleurs):

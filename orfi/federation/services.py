@@ -348,7 +348,7 @@ class ImportResult:
                 " Ce bailleur utilise aussi cette instance, sans aucun fait saisi ici "
                 "pour ces mois : le fichier les représente, et un fait de ces mois "
                 "saisi ici plus tard ne serait pas compté tant que ce fichier reste "
-                "importé."
+                "importé (la vue consolidée le signalerait)."
             )
         return text
 
@@ -566,6 +566,23 @@ def list_imports(region: str = "") -> list[FederationImport]:
 
 
 @dataclass
+class UncountedFacts:
+    """Facts recorded here in months that one imported file of the bailleur covers.
+
+    The file counts for those months and these facts do not: ``months`` holds
+    ``(YYYYMM, number of facts)`` pairs, in order, for the months with any.
+    """
+
+    source: FederationImport
+    months: list[tuple[int, int]] = field(default_factory=list)
+
+    @property
+    def period(self) -> Period:
+        """The months the file covers."""
+        return Period(self.source.period_from, self.source.period_to)
+
+
+@dataclass
 class BailleurStats:
     """One bailleur's published rows for the consolidated period."""
 
@@ -577,6 +594,10 @@ class BailleurStats:
     k: int
     native: bool = False
     imports: list[FederationImport] = field(default_factory=list)
+    # Facts recorded here that its files keep out of the figures, and the month
+    # of its first fact recorded here (a new file must stop before it).
+    uncounted: list[UncountedFacts] = field(default_factory=list)
+    first_fact_month: int | None = None
 
     @property
     def source(self) -> str:
@@ -594,6 +615,11 @@ class BailleurStats:
     def logements(self) -> int:
         """Number of logements of the patrimoine."""
         return sum(r.logements for r in self.rows if r.carries_logements)
+
+    @property
+    def uncounted_facts(self) -> int:
+        """Number of facts recorded here that its files keep out of the figures."""
+        return sum(n for u in self.uncounted for _month, n in u.months)
 
     @property
     def imported_at(self) -> datetime | None:
@@ -640,6 +666,38 @@ def _stat_row(row: FederationRow) -> StatRow:
     )
 
 
+def count_uncounted_facts(
+    organisation_id: int, sources: list[FederationImport]
+) -> list[UncountedFacts]:
+    """Return the facts recorded here in the months ``sources`` cover, by file.
+
+    The import refuses a file over months with facts recorded here, but facts can be
+    entered afterwards with an earlier date; the file keeps counting for its months
+    (nothing is counted twice), so the view must say which facts it leaves out. A
+    fact recorded here means what it means for the import (``_first_fact_month``):
+    every fact, duplicates included. One GROUP BY on ix_report_federation.
+    """
+    covering = {
+        month: source
+        for source in sources
+        for month in Period(source.period_from, source.period_to).months
+    }
+    query = (
+        sa.select(Report.occurred_month, sa.func.count())
+        .where(
+            Report.organisation_id == organisation_id,
+            Report.occurred_month.in_(sorted(covering)),
+        )
+        .group_by(Report.occurred_month)
+        .order_by(Report.occurred_month)
+    )
+    found: dict[int, UncountedFacts] = {}
+    for month, n in db.session.execute(query):
+        source = covering[month]
+        found.setdefault(source.id, UncountedFacts(source)).months.append((month, n))
+    return sorted(found.values(), key=lambda u: u.source.period_from)
+
+
 def consolidate(region: str, period: Period) -> Consolidation:
     """Return the rows of every bailleur of ``region`` ("" = all) for ``period``.
 
@@ -647,7 +705,8 @@ def consolidate(region: str, period: Period) -> Consolidation:
     ones come from their files whose period lies within ``period`` (files straddling
     its bounds are listed apart: their sector rows cannot be split by month). A
     bailleur both native and imported counts once: files win over the months they
-    cover, its native facts count for the other months.
+    cover, its native facts count for the other months; facts recorded here in
+    months its files cover are counted apart (``uncounted``), never in the figures.
     """
     k = min_count()
     imports = list_imports(region)
@@ -716,6 +775,12 @@ def consolidate(region: str, period: Period) -> Consolidation:
         entry.imports.append(source)
         entry.k = min(entry.k, source.min_count)
         entry.rows = merge_rows([*entry.rows, *imported[source.id]])
+    for organisation in organisations:
+        entry = entries[organisation.code]
+        if entry.imports:
+            entry.uncounted = count_uncounted_facts(organisation.id, entry.imports)
+        if entry.uncounted:
+            entry.first_fact_month = _first_fact_month(organisation.id)
     bailleurs = sorted(entries.values(), key=lambda b: b.name.casefold())
     return Consolidation(period, region, bailleurs, left_out)
 
