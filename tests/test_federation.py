@@ -19,7 +19,7 @@ from openpyxl import load_workbook
 from orfi import create_app
 from orfi.auth.models import Role
 from orfi.database import utcnow
-from orfi.errors import ValidationError
+from orfi.errors import NotFound, ValidationError
 from orfi.extensions import db
 from orfi.federation.dashboard import build_dashboard
 from orfi.federation.formats import (
@@ -41,6 +41,7 @@ from orfi.federation.services import (
     organisation_identity,
     parse_month,
     parse_period,
+    remove_import,
     row_from_json,
 )
 from orfi.nomenclature.services import load_default_nomenclature
@@ -49,6 +50,7 @@ from orfi.reports.models import Report
 from orfi.reports.services import derived_fields, mark_duplicate
 from orfi.timezone import from_local, to_local
 from tests.factories import (
+    DEFAULT_PASSWORD,
     commit,
     make_federation,
     make_organisation,
@@ -147,6 +149,11 @@ def populate(organisation, seed: int) -> None:
 @pytest.fixture
 def two_bailleurs(app):
     """Two bailleurs of Occitanie with facts, and a federation of the region."""
+    return make_two_bailleurs()
+
+
+def make_two_bailleurs() -> dict:
+    """Build the world of ``two_bailleurs`` (also under ``csrf_app``)."""
     a = make_organisation(code="TMH", name="Toulouse Métropole Habitat")
     b = make_organisation(code="PSAL", name="Patrimoine SA Languedocienne")
     populate(a, 1)
@@ -745,7 +752,12 @@ def test_facts_entered_under_an_imported_file_are_shown_not_counted(
         "Ils ne sont pas comptés : pour ces mois, le fichier fait foi"
     ) in notice
     assert f"seuls mois antérieurs à {month_text(first)}" in notice
-    assert "ni sur ces pages, ni en ligne de commande" in notice
+    # It points to the removal of that very file, named in the link.
+    assert (
+        "Pour les compter, retirez cet import (retirer l'import TMH "
+        f"{history['period']['from']} à {history['period']['to']})"
+    ) in notice
+    assert f'href="/federation/imports/{source.id}/retirer"' in page.text
     assert "PSAL" not in notice
     assert 'href="#uncounted-TMH"' in page.text and 'id="uncounted-TMH"' in page.text
     # Aggregates only: no reference of any of these facts.
@@ -1040,3 +1052,294 @@ def test_no_page_shows_a_federation_user_any_fact_detail(
         assert not any(reference in text for reference in references), path
         checked += 1
     assert checked > 20
+
+
+# ------------------------------------------------------------ removing an import
+
+
+def _history_under_facts(tmh) -> tuple[FederationImport, dict, int]:
+    """TMH's history file (the year before its facts here), imported; then facts
+    recorded here afterwards in two of its months: 3 (one a duplicate) in the first,
+    6 in the second. Returns the import, its document and that first month."""
+    history = year_earlier(build_bailleur_document(tmh, recent_period()))
+    raw = json.dumps(history).encode()
+    import_documents(read_documents(raw), raw)
+    commit()
+    months = Period(history_start(history), parse_month(history["period"]["to"]))
+    first, second = months.months[2], months.months[4]
+    author = make_user(tmh, role=Role.REFERENT)
+    residence = db.session.scalars(
+        db.select(Residence).where(Residence.organisation_id == tmh.id).limit(1)
+    ).one()
+    facts = [
+        _fact_at(author, residence, datetime(first // 100, first % 100, day, 12))
+        for day in (1, 10, 20)
+    ]
+    mark_duplicate(author, facts[2], facts[1])
+    for day in range(1, 7):
+        _fact_at(author, residence, datetime(second // 100, second % 100, day, 12))
+    commit()
+    return db.session.scalar(db.select(FederationImport)), history, first
+
+
+def _tmh_stats(period: Period):
+    (stats,) = (b for b in consolidate("Occitanie", period).bailleurs
+                if b.code == "TMH")  # fmt: skip
+    return stats
+
+
+def _counted_facts(organisation) -> int:
+    return db.session.scalar(
+        db.select(db.func.count(Report.id)).where(
+            Report.organisation_id == organisation.id,
+            Report.duplicate_of_id.is_(None),
+        )
+    )
+
+
+def test_removing_a_history_file_counts_the_facts_recorded_here_again(
+    app, two_bailleurs
+):
+    tmh = two_bailleurs["a"]
+    source, history, first = _history_under_facts(tmh)
+    file_facts = sum(r["count"] for r in history["rows"])
+    both = Period(history_start(history), recent_period().end)
+    stats = _tmh_stats(both)
+    assert stats.uncounted_facts == 9
+    # The file counts for its months, the 9 facts entered since under it do not.
+    assert stats.facts == _counted_facts(tmh) - 8 + file_facts
+    psal_before = _view("Occitanie", both)["bailleurs"]
+    psal_before = [b for b in psal_before if b[0] == "PSAL"]
+
+    # Its months before the first fact here: refused while the file is there.
+    earlier = Period(history_start(history), Period(both.start, first).months[-2])
+    identity = organisation_identity(tmh)
+    raw = json.dumps(document_for(identity, earlier, [], 5)).encode()
+    with pytest.raises(ValidationError) as error:
+        import_documents(read_documents(raw), raw)
+    assert "chevauche l'import" in error.value.errors["file"][0]
+    db.session.rollback()
+
+    removal = remove_import(source.id, region="Occitanie")
+    commit()
+    assert (removal.code, removal.name, removal.period, removal.facts) == (
+        "TMH",
+        "Toulouse Métropole Habitat",
+        Period(history_start(history), parse_month(history["period"]["to"])),
+        file_facts,
+    )
+    assert (removal.native, removal.live_facts, removal.first_fact_month) == (
+        True,
+        9,
+        first,
+    )
+    assert removal.message.startswith(
+        f"Import retiré : TMH (Toulouse Métropole Habitat), {removal.months}, "
+        f"{file_facts} fait(s). TMH utilise aussi cette instance : les faits saisis "
+        "ici pour ces mois sont de nouveau comptés (9 à ce jour)."
+    )
+    assert f"mois antérieurs à {month_text(first)}" in removal.message
+    assert _stored() == (0, 0)  # the import and its rows
+    stats = _tmh_stats(both)
+    assert not stats.imports and not stats.uncounted
+    assert stats.source == "cette instance"
+    assert stats.facts == _counted_facts(tmh)  # every fact recorded here, once
+    assert [b for b in _view("Occitanie", both)["bailleurs"] if b[0] == "PSAL"] == (
+        psal_before
+    )
+
+    # The history of the months before its first fact here is now accepted; the
+    # removed file itself stays refused: facts are recorded in its months.
+    (result,) = import_documents(read_documents(raw), raw)
+    assert result.native and result.period == earlier
+    whole = json.dumps(history).encode()
+    with pytest.raises(ValidationError) as error:
+        import_documents(read_documents(whole), whole)
+    assert f"faits saisis en {month_text(first)}" in error.value.errors["file"][0]
+
+
+def _token(html: str) -> str:
+    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)
+
+
+def test_the_federation_removes_a_file_from_the_import_page(csrf_app):
+    """As the app runs: CSRF on, a confirmation page, then the POST of its form."""
+    world = make_two_bailleurs()
+    tmh = world["a"]
+    source, history, first = _history_under_facts(tmh)
+    months = f"{history['period']['from']} à {history['period']['to']}"
+    url = f"/federation/imports/{source.id}/retirer"
+    client = csrf_app.test_client()
+    login = client.post(
+        "/connexion",
+        data={
+            "email": world["user"].email,
+            "password": DEFAULT_PASSWORD,
+            "csrf_token": _token(client.get("/connexion").text),
+        },
+    )
+    assert login.status_code == 302
+
+    page = client.get("/federation/import").text
+    assert f'href="{url}"' in page
+    assert f'aria-label="Retirer l\'import TMH {months}">Retirer</a>' in unescape(page)
+
+    confirmation = client.get(url)
+    assert confirmation.status_code == 200
+    text = " ".join(unescape(re.sub(r"<[^>]+>", " ", confirmation.text)).split())
+    assert (
+        f"Retirer l'import TMH Bailleur Toulouse Métropole Habitat TMH Période {months}"
+        in (text)
+    )
+    assert (
+        "les faits saisis ici pour ces mois sont de nouveau comptés (9 à ce jour)"
+        in (text)
+    )
+    assert f"mois antérieurs à {month_text(first)}" in text
+    assert f'<form method="post" action="{url}"' in confirmation.text
+    assert f"Retirer l'import TMH {months}</button>" in unescape(confirmation.text)
+    assert _stored()[0] == 1  # looking removes nothing
+
+    refused = client.post(url, data={})
+    assert refused.status_code == 400  # no CSRF token
+    assert _stored()[0] == 1
+
+    response = client.post(url, data={"csrf_token": _token(confirmation.text)})
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/federation/import"
+    page = client.get("/federation/import").text
+    flash = unescape(page.split('class="flash flash-success"')[1].split("</p>")[0])
+    assert "Import retiré : TMH (Toulouse Métropole Habitat)" in flash
+    assert "les faits saisis ici pour ces mois sont de nouveau comptés" in flash
+    assert "Aucun fichier importé." in page
+    assert _stored() == (0, 0)
+    # Gone: the page and a second POST (a double tap) answer 404.
+    assert client.get(url).status_code == 404
+    second = client.post(url, data={"csrf_token": _token(page)})
+    assert second.status_code == 404
+
+
+def test_a_federation_removes_only_the_files_of_its_region(client, auth, app):
+    """Another region's import answers 404, like an import that does not exist."""
+    files = []
+    for code, region in (("LOGIS", "Occitanie"), ("ARMOR", "Bretagne")):
+        identity = {"code": code, "name": f"{code} Habitat", "kind": "oph",
+                    "region": region}  # fmt: skip
+        document = document_for(identity, Period.year(2024), [], 5)
+        raw = json.dumps(document).encode()
+        import_documents(read_documents(raw), raw)
+        files.append(db.session.scalar(
+            db.select(FederationImport).where(FederationImport.bailleur_code == code)
+        ))  # fmt: skip
+    logis, armor = files
+    bretagne = make_user(
+        role=Role.FEDERATION, federation=make_federation(region="Bretagne")
+    )
+    occitanie = make_user(role=Role.FEDERATION, federation=make_federation())
+    national = make_user(role=Role.FEDERATION, federation=make_federation(region=""))
+    commit()
+
+    auth.login(bretagne.email)
+    assert "LOGIS" not in client.get("/federation/import").text
+    for source in (logis, armor):
+        url = f"/federation/imports/{source.id}/retirer"
+        expected = 200 if source is armor else 404
+        assert client.get(url).status_code == expected
+    for url in (
+        f"/federation/imports/{logis.id}/retirer",
+        f"/federation/imports/{armor.id + logis.id + 1}/retirer",  # no such import
+        "/federation/imports/99999999999/retirer",
+    ):
+        response = client.post(url)
+        assert response.status_code == 404, url
+        assert "LOGIS" not in response.text
+    assert _stored()[0] == 2
+    with pytest.raises(NotFound):
+        remove_import(logis.id, region="Bretagne")
+    db.session.rollback()
+    assert _stored()[0] == 2
+
+    auth.logout()
+    auth.login(occitanie.email)
+    assert client.post(f"/federation/imports/{armor.id}/retirer").status_code == 404
+    response = client.post(f"/federation/imports/{logis.id}/retirer")
+    assert response.status_code == 302
+    flash = unescape(client.get("/federation/import").text)
+    # Not a bailleur of this instance: its figures go, nothing comes back.
+    assert (
+        "Import retiré : LOGIS (LOGIS Habitat), 2024-01 à 2024-12, 0 fait(s)." in flash
+    )
+    assert "Ses chiffres de ces mois ne sont plus comptés" in flash
+    assert "de nouveau comptés" not in flash
+    assert db.session.scalars(db.select(FederationImport.bailleur_code)).all() == [
+        "ARMOR"
+    ]
+
+    auth.logout()
+    auth.login(national.email)  # a national federation reaches every region
+    assert client.post(f"/federation/imports/{armor.id}/retirer").status_code == 302
+    assert _stored() == (0, 0)
+
+
+@pytest.mark.parametrize("role", ROLES[:-1], ids=[r.value for r in ROLES[:-1]])
+def test_bailleurs_cannot_remove_an_import(client, auth, app, role):
+    identity = {"code": "LOGIS", "name": "Logis", "kind": "oph", "region": "Occitanie"}
+    raw = json.dumps(document_for(identity, Period.year(2024), [], 5)).encode()
+    import_documents(read_documents(raw), raw)
+    user = make_user(make_organisation(), role=role)
+    commit()
+    source = db.session.scalar(db.select(FederationImport))
+    auth.login(user.email)
+    url = f"/federation/imports/{source.id}/retirer"
+    assert client.get(url).status_code == 403
+    assert client.post(url).status_code == 403
+    assert _stored()[0] == 1
+
+
+def test_the_command_removes_one_file_of_a_bailleur(app, runner, two_bailleurs):
+    # PSAL's files as if from its own instance: this one's year and the year before.
+    document = build_bailleur_document(two_bailleurs["b"], recent_period())
+    document["bailleur"]["code"] = "PSALX"
+    for version in (document, year_earlier(document)):
+        raw = json.dumps(version).encode()
+        import_documents(read_documents(raw), raw)
+    commit()
+    period = document["period"]
+    older = year_earlier(document)["period"]
+
+    def remove(*args):
+        return runner.invoke(args=["orfi", "remove-federation-import", *args])
+
+    for args, expected in (
+        (("--code", "PSALX", "--from", "2025-13", "--to", "2026-01"),
+         "Erreur (from) : mois invalide « 2025-13 » : écrivez AAAA-MM"),
+        (("--code", "PSALX", "--from", "2025-04", "--to", "2025"),
+         "Erreur (to) : mois invalide « 2025 »"),
+        (("--code", "PSALX", "--from", "2025-04", "--to", "2025-01"),
+         "le mois de fin (--to) précède celui de début (--from)"),
+        (("--code", "NOPE", "--from", "2025-01", "--to", "2025-04"),
+         "Erreur : Aucun fichier importé pour le bailleur NOPE."),
+        (("--code", "psalx", "--from", older["from"], "--to", period["to"]),
+         f"Erreur : Aucun fichier importé de PSALX pour {older['from']} à "
+         f"{period['to']} ; périodes importées : {older['from']} à {older['to']}, "
+         f"{period['from']} à {period['to']}."),
+    ):  # fmt: skip
+        result = remove(*args)
+        assert result.exit_code == 1, args
+        assert expected in result.output, result.output
+    assert _stored()[0] == 2
+
+    result = remove("--code", " psalx", "--from", period["from"], "--to", period["to"])
+    assert result.exit_code == 0, result.output
+    facts = sum(r["count"] for r in document["rows"])
+    assert result.output.startswith(
+        f"Import retiré : PSALX (Patrimoine SA Languedocienne), {period['from']} à "
+        f"{period['to']}, {facts} fait(s). Ses chiffres de ces mois ne sont plus "
+        "comptés"
+    )
+    # The older file stays, rows and all; the removed one's rows are gone.
+    (left,) = db.session.scalars(db.select(FederationImport)).all()
+    assert month_text(left.period_from) == older["from"]
+    assert _stored() == (1, len(document["rows"]))
+    assert remove("--code", "PSALX", "--from", period["from"], "--to", period["to"]
+                  ).exit_code == 1  # fmt: skip

@@ -40,6 +40,14 @@ from orfi import create_app
 from orfi.auth.models import Role
 from orfi.database import utcnow
 from orfi.extensions import db
+from orfi.federation.models import FederationImport
+from orfi.federation.services import (
+    Period,
+    document_for,
+    import_documents,
+    min_count,
+    organisation_identity,
+)
 from orfi.reports.services import add_to_report, mark_duplicate
 from orfi.stats.services import TABLE_SLUGS
 from orfi.timezone import from_local, now_local
@@ -97,6 +105,7 @@ class Side:
     meeting: SimpleNamespace
     intervention: SimpleNamespace
     token: SimpleNamespace
+    federation_import: SimpleNamespace  # a file of its region's federation
     # The walkers' own AB01 and résidence (bailleur A's, sector and agence 1).
     own_category: SimpleNamespace
     own_residence: SimpleNamespace
@@ -141,6 +150,19 @@ def _yesterday_noon() -> datetime:
 def _overdue(report) -> None:
     """Make a fact filed five days ago (grave and without action: "overdue")."""
     report.created_at = utcnow() - timedelta(days=5)
+
+
+def import_history(organisation, year: int) -> FederationImport:
+    """The file of a bailleur's ``year`` (no fact here then), imported as the
+    federation of its region does: an import that federation may remove."""
+    identity = organisation_identity(organisation)
+    import_documents([document_for(identity, Period.year(year), [], min_count())], b"")
+    return db.session.scalar(
+        sa.select(FederationImport).where(
+            FederationImport.bailleur_code == organisation.code,
+            FederationImport.period_from == year * 100 + 1,
+        )
+    )
 
 
 def build_world() -> SimpleNamespace:
@@ -249,6 +271,10 @@ def build_world() -> SimpleNamespace:
     bretagne = make_federation(code="FEDBZH", name="AR Bretagne", region="Bretagne")
     make_user(role=Role.FEDERATION, federation=occitanie, email="fed@occ.example")
     make_user(role=Role.FEDERATION, federation=bretagne, email="fed@bzh.example")
+    # Files of A's and B's history, imported for the Occitanie federation.
+    a_import, b_import, b_probe_import = (
+        import_history(a, 2019), import_history(b, 2019), import_history(b, 2018)
+    )  # fmt: skip
 
     b_facts = (b_1, b_2, b_dup, b_probe_dup)
     side_b = Side(
@@ -268,6 +294,7 @@ def build_world() -> SimpleNamespace:
         meeting=ref(b_meetings[0]),
         intervention=ref(b_interventions[0]),
         token=ref(b_tokens[0]),
+        federation_import=ref(b_import),
         own_category=ref(category(a)),
         own_residence=ref(res_1),
         markers={
@@ -281,7 +308,7 @@ def build_world() -> SimpleNamespace:
             ),
             "patrimoine": ("ZBRV", "Zephyr", "Quetzal", "QRES-01", "QBAT-07"),
         },
-        roots=(("organisation", b.id),),
+        roots=(("organisation", b.id), ("federation_import", b_import.id)),
     )
     a_2facts = (a_2, a_2b, a_2dup)
     side_a2 = Side(
@@ -301,6 +328,7 @@ def build_world() -> SimpleNamespace:
         meeting=ref(a_meeting),
         intervention=ref(a_intervention),
         token=ref(a_2token),
+        federation_import=ref(a_import),
         own_category=ref(category(a)),
         own_residence=ref(res_1),
         markers={
@@ -316,6 +344,7 @@ def build_world() -> SimpleNamespace:
             ("residence", res_2.id),
             ("agence", agence_2.id),
             ("user_account", gardien_2.id),
+            ("federation_import", a_import.id),
         ),
     )
     # B's objects that its owner's controls may delete or change.
@@ -326,6 +355,7 @@ def build_world() -> SimpleNamespace:
         meeting=ref(b_meetings[1]),
         intervention=ref(b_interventions[1]),
         token=ref(b_tokens[1]),
+        federation_import=ref(b_probe_import),
     )
 
     session = [Actor(key, user.email) for key, user in users_a.items()]
@@ -385,7 +415,7 @@ def ghost_of(side: Side) -> Side:
     )  # fmt: skip
     objects = ("agence", "residence", "batiment", "category", "local_category", "fact",
                "fact2", "duplicate", "addition", "photo", "user", "meeting",
-               "intervention", "token")  # fmt: skip
+               "intervention", "token", "federation_import")  # fmt: skip
     return replace(side, name="ghost", **dict.fromkeys(objects, ghost))
 
 
@@ -720,6 +750,19 @@ ROUTES: dict[str, Route] = {
     ),
     "federation.import_file": page(
         body=lambda s: {"file": (io.BytesIO(b"{}"), "bailleur.json")}
+    ),
+    "federation.remove_import": obj(
+        lambda s: {"import_id": s.federation_import.id},
+        body=lambda s: {},
+        owner="federation_region",
+        destructive=True,
+        skip={
+            f"federation_region {method}": (
+                "the file is of the federation's region: removing it is its job "
+                "(its control removes B's probe file)"
+            )
+            for method in ("GET", "POST")
+        },
     ),
     "federation.export": page(owner_sees=True),
     "federation.export_file": page(

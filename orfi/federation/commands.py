@@ -1,4 +1,4 @@
-"""Commands of the federation feature: export-federation and import-federation."""
+"""Commands of the federation feature: export, import and removal of files."""
 
 from __future__ import annotations
 
@@ -163,3 +163,48 @@ def import_federation_command(files):
         db.session.commit()
     for message in messages:
         click.echo(message)
+
+
+@cli.command("remove-federation-import")
+@click.option("--code", required=True, help="Code du bailleur, ex. TMH.")
+@click.option(
+    "--from", "start", required=True, help="Premier mois du fichier (AAAA-MM)."
+)
+@click.option("--to", "end", required=True, help="Dernier mois du fichier (AAAA-MM).")
+def remove_federation_import_command(code, start, end):
+    """Remove the imported file of a bailleur for exactly these months, rows and all.
+
+    A native bailleur's facts recorded here in those months count again; a file of
+    the months before its first fact here may then be imported.
+    """
+    from orfi.federation.services import (
+        Period,
+        find_import,
+        parse_month,
+        remove_import,
+    )
+
+    with write_intent():
+        try:
+            months = []
+            for name, text in (("from", start), ("to", end)):
+                try:
+                    months.append(parse_month(text.strip()))
+                except ValueError:
+                    raise ValidationError(
+                        {
+                            name: [
+                                f"mois invalide « {text} » : écrivez AAAA-MM (2025-04)."
+                            ]
+                        }
+                    ) from None
+            if months[0] > months[1]:
+                raise ValidationError(
+                    {"to": ["le mois de fin (--to) précède celui de début (--from)."]}
+                )
+            source = find_import(code, Period(*months))
+            removal = remove_import(source.id, region="")
+        except OrfiError as error:
+            fail(error)
+        db.session.commit()
+    click.echo(removal.message)

@@ -1,4 +1,4 @@
-"""Views of the federation feature: consolidated view, import, and export files."""
+"""Views of the federation feature: consolidated view, imports, and export files."""
 
 from __future__ import annotations
 
@@ -43,7 +43,9 @@ from orfi.federation.services import (
     list_imports,
     min_count,
     parse_period,
+    preview_removal,
 )
+from orfi.federation.services import remove_import as remove_imported_file
 from orfi.timezone import now_local
 
 bp = Blueprint("federation", __name__, url_prefix="/federation")
@@ -164,6 +166,26 @@ def import_file():
             k=min_count(),
         ),
         status,
+    )
+
+
+@bp.route("/imports/<int:import_id>/retirer", methods=["GET", "POST"])
+@role_required(Role.FEDERATION)
+def remove_import(import_id: int):
+    """Remove an imported file: GET says what goes and comes back, POST does it.
+
+    A confirmation page rather than a checkbox in the table's row: on a phone the
+    table scrolls sideways, and the consequence (which facts count again) needs room.
+    """
+    if request.method == "POST":
+        removal = remove_imported_file(import_id, region=_region(), user=current_user)
+        db.session.commit()
+        flash(removal.message, "success")
+        return redirect(url_for("federation.import_file"))
+    return render_template(
+        "federation/remove_import.html",
+        removal=preview_removal(import_id, region=_region()),
+        import_id=import_id,
     )
 
 

@@ -20,7 +20,7 @@ from flask import current_app
 
 from orfi.auth.models import User
 from orfi.database import utcnow
-from orfi.errors import ValidationError
+from orfi.errors import NotFound, ValidationError
 from orfi.extensions import db
 from orfi.federation.models import FederationImport, FederationRow
 from orfi.federation.rollup import (
@@ -560,6 +560,143 @@ def list_imports(region: str = "") -> list[FederationImport]:
             sa.func.lower(FederationImport.bailleur_region) == region.strip().lower()
         )
     return list(db.session.scalars(query))
+
+
+def get_import(import_id: int, *, region: str) -> FederationImport:
+    """Return an import within the caller's perimeter, else raise NotFound.
+
+    The perimeter is the import's (``_same_region``; a national federation, empty
+    ``region``, reaches all): another region's import answers as one that does not
+    exist, so that its id tells nothing.
+    """
+    # An id beyond the INTEGER column names no row; PostgreSQL would refuse to
+    # compare it (integer out of range) rather than find nothing.
+    in_range = 0 < import_id < 2**31
+    source = db.session.get(FederationImport, import_id) if in_range else None
+    if source is None or (region and not _same_region(source.bailleur_region, region)):
+        raise NotFound("Aucun fichier importé avec cet identifiant dans votre région.")
+    return source
+
+
+def find_import(code: str, period: Period) -> FederationImport:
+    """Return the import of bailleur ``code`` for exactly ``period``, else NotFound.
+
+    The message lists the periods imported for that bailleur: the command line has
+    no page to look them up.
+    """
+    code = code.strip().upper()
+    imports = sorted(_imports_of(code), key=lambda i: i.period_from)
+    for source in imports:
+        if (source.period_from, source.period_to) == (period.start, period.end):
+            return source
+    wanted = f"{month_text(period.start)} à {month_text(period.end)}"
+    if not imports:
+        raise NotFound(f"Aucun fichier importé pour le bailleur {code}.")
+    known = ", ".join(
+        f"{month_text(i.period_from)} à {month_text(i.period_to)}" for i in imports
+    )
+    raise NotFound(
+        f"Aucun fichier importé de {code} pour {wanted} ; périodes importées : {known}."
+    )
+
+
+@dataclass
+class ImportRemoval:
+    """What removing one imported file takes away and gives back, in French."""
+
+    code: str
+    name: str
+    period: Period
+    facts: int
+    generated_at: datetime
+    imported_at: datetime
+    # Whether the bailleur uses this instance too: its facts recorded here in the
+    # file's months (``live_facts``) then count again.
+    native: bool = False
+    live_facts: int = 0
+    # Its first fact recorded here: a new history file must stop before it.
+    first_fact_month: int | None = None
+
+    @property
+    def months(self) -> str:
+        """The file's months as the import page writes them."""
+        return f"{month_text(self.period.start)} à {month_text(self.period.end)}"
+
+    @property
+    def message(self) -> str:
+        """The French summary shown once the file is removed."""
+        text = (
+            f"Import retiré : {self.code} ({self.name}), {self.months}, "
+            f"{self.facts} fait(s)."
+        )
+        if not self.native:
+            return (
+                text + " Ses chiffres de ces mois ne sont plus comptés ; réimportez "
+                "son fichier pour les y remettre."
+            )
+        text += (
+            f" {self.code} utilise aussi cette instance : les faits saisis ici pour "
+            "ces mois sont de nouveau comptés "
+            f"({self.live_facts if self.live_facts else 'aucun'} à ce jour)."
+        )
+        if self.live_facts and self.first_fact_month is not None:
+            text += (
+                " Pour remettre son historique, importez un fichier des seuls mois "
+                f"antérieurs à {month_text(self.first_fact_month)}, mois de son "
+                "premier fait saisi ici."
+            )
+        return text
+
+
+def preview_removal(import_id: int, *, region: str) -> ImportRemoval:
+    """Return what removing an import of the caller's perimeter would do."""
+    return _removal(get_import(import_id, region=region))
+
+
+def _removal(source: FederationImport) -> ImportRemoval:
+    removal = ImportRemoval(
+        code=source.bailleur_code,
+        name=source.bailleur_name,
+        period=Period(source.period_from, source.period_to),
+        facts=source.fact_count,
+        generated_at=source.generated_at,
+        imported_at=source.imported_at,
+    )
+    organisation_id = db.session.scalar(
+        sa.select(Organisation.id).where(Organisation.code == source.bailleur_code)
+    )
+    if organisation_id is not None:
+        removal.native = True
+        removal.live_facts = sum(
+            n
+            for uncounted in count_uncounted_facts(organisation_id, [source])
+            for _month, n in uncounted.months
+        )
+        removal.first_fact_month = _first_fact_month(organisation_id)
+    return removal
+
+
+def remove_import(
+    import_id: int, *, region: str, user: User | None = None
+) -> ImportRemoval:
+    """Delete an import of the caller's perimeter and its rows; say what went.
+
+    Its rows go with it (``ON DELETE CASCADE``). A native bailleur's facts recorded
+    here in the file's months count again from then on, and a file of other months
+    may be imported: nothing else holds on to the import.
+    """
+    source = get_import(import_id, region=region)
+    removal = _removal(source)
+    db.session.delete(source)
+    db.session.flush()
+    logger.info(
+        "Import fédération retiré : %s %s (%d faits), par %s",
+        removal.code,
+        removal.period.label,
+        removal.facts,
+        f"l'utilisateur {user.id}" if user is not None else "la ligne de commande",
+    )
+    return removal
 
 
 # ---------------------------------------------------------------- consolidation
