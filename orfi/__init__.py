@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, request
+from werkzeug.routing import IntegerConverter
 
 from orfi.config import load_settings
 from orfi.database import configure_engine, declare_write_intent, reset_write_intent
@@ -39,6 +40,20 @@ class _Flask(Flask):
             return super().ensure_sync(func)
 
 
+class _RowId(IntegerConverter):
+    """``<int:…>`` in every URL: a row id, 1 to 2³¹ − 1 (an ``integer`` column).
+
+    A larger number names no row; PostgreSQL would refuse to compare it with the
+    column (integer out of range, a 500) rather than find nothing: it is a 404 at
+    routing instead.
+    """
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("min", 1)
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
+
+
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the app: defaults, then ``ORFI_*`` environment, then ``test_config``."""
     app = _Flask(
@@ -47,6 +62,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),
     )
+    app.url_map.converters["int"] = _RowId
     settings = load_settings(app.instance_path)
     for key, value in settings.items():
         app.config[f"ORFI_{key}"] = value

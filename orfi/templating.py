@@ -44,9 +44,11 @@ ACCOUNT_MENU: tuple[tuple[str, str], ...] = (
 
 
 #: The entries a role uses most, put first: a phone shows the first two in its top bar
-#: (the rest under "Menu"). A gardien files; the others read the facts and the map.
+#: (the rest under "Menu"). A gardien files; a bailleur's other roles read the facts
+#: and the map; a federation reads its consolidated statistics.
 FIRST: dict[Role, tuple[str, ...]] = {
-    role: ("reports.index", "maps.index") for role in READERS
+    **{role: ("reports.index", "maps.index") for role in READERS},
+    Role.FEDERATION: ("federation.index", "syntheses.daily"),
 }
 
 

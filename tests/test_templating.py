@@ -61,6 +61,7 @@ def test_no_account_link_before_login(client, app):
         (Role.REFERENT, ["Faits", "Carte"]),
         (Role.DIRECTION, ["Faits", "Carte"]),
         (Role.ADMIN, ["Faits", "Carte"]),
+        (Role.FEDERATION, ["Fédération", "Synthèse"]),
     ],
 )
 def test_a_phone_top_bar_shows_the_role_s_main_tasks(
@@ -68,7 +69,8 @@ def test_a_phone_top_bar_shows_the_role_s_main_tasks(
 ):
     """A phone shows the first two entries of the main menu (the rest under "Menu"):
     they are what the role does most; every other entry stays, once."""
-    user = make_user(make_organisation(), role=role)
+    organisation = None if role is Role.FEDERATION else make_organisation()
+    user = make_user(organisation, role=role)
     commit()
     auth.login(user.email)
     header = header_of(client.get("/", follow_redirects=True).text)
@@ -77,5 +79,5 @@ def test_a_phone_top_bar_shows_the_role_s_main_tasks(
     labels = re.findall(r"<a [^>]*>([^<]*)</a>", main_menu)
     assert labels[:2] == first_two
     assert len(labels) == len(set(labels))
-    if role is not Role.GARDIEN:
+    if role not in (Role.GARDIEN, Role.FEDERATION):
         assert {"Signaler", "Mes signalements", "Statistiques"} <= set(labels)

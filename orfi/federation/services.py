@@ -569,8 +569,8 @@ def get_import(import_id: int, *, region: str) -> FederationImport:
     ``region``, reaches all): another region's import answers as one that does not
     exist, so that its id tells nothing.
     """
-    # An id beyond the INTEGER column names no row; PostgreSQL would refuse to
-    # compare it (integer out of range) rather than find nothing.
+    # An id beyond the INTEGER column names no row (URLs never carry one: see
+    # orfi._RowId); PostgreSQL would refuse to compare it rather than find nothing.
     in_range = 0 < import_id < 2**31
     source = db.session.get(FederationImport, import_id) if in_range else None
     if source is None or (region and not _same_region(source.bailleur_region, region)):
