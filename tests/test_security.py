@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 from werkzeug.http import parse_cookie
+from werkzeug.routing import IntegerConverter, UUIDConverter
 
 from orfi import create_app
 from orfi.auth.models import Role
@@ -220,11 +221,12 @@ def test_a_foreign_remember_cookie_logs_nobody_in_and_is_deleted(app, referent):
 def _sample_url(rule) -> str:
     values = {}
     for name, converter in rule._converters.items():
-        kind = type(converter).__name__
-        values[name] = {
-            "IntegerConverter": 1,
-            "UUIDConverter": uuid.UUID(int=1),
-        }.get(kind, "x")
+        if isinstance(converter, IntegerConverter):
+            values[name] = 1
+        elif isinstance(converter, UUIDConverter):
+            values[name] = uuid.UUID(int=1)
+        else:
+            values[name] = "x"
     return rule.build(values, append_unknown=False)[1]
 
 
