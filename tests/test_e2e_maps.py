@@ -150,33 +150,50 @@ def test_map_page_draws_its_layers(browser_session, map_world, viewport):
     browser_session.assert_clean()
 
 
+def set_view(page, lat: float, lon: float, zoom: str) -> str:
+    """Move the map (``zoom``: a JavaScript expression) and wait until the data of
+    that view is drawn; return the status line."""
+    with page.expect_response(lambda r: "/carte/donnees.json" in r.url):
+        page.evaluate(
+            f"orfiMaps.orfi.map.setView([{lat}, {lon}], {zoom}, {{animate: false}})"
+        )
+    return wait_for_map(page)
+
+
+def open_a_fact_of_one_spot(page, lat: float, lon: float):
+    """At the deepest zoom, click the cluster nearest (lat, lon) as a user would (it
+    fans out: its facts sit at one spot), open the popup of one of its facts; return
+    the popup's link to the fact."""
+    set_view(page, lat, lon, "orfiMaps.orfi.map.getMaxZoom()")
+    page.evaluate(
+        """() => {
+            const map = orfiMaps.orfi.map, group = orfiMaps.orfi.layers.facts;
+            const parents = group.getLayers().map((m) => group.getVisibleParent(m));
+            const clusters = new Set(parents.filter(
+                (parent) => parent && parent.getChildCount && parent._icon));
+            const nearest = [...clusters].sort((a, b) =>
+                map.distance(a.getLatLng(), map.getCenter()) -
+                map.distance(b.getLatLng(), map.getCenter()))[0];
+            nearest._icon.setAttribute("data-test", "cluster");
+            group.once("spiderfied", (event) => { window.spider = event.markers; });
+        }"""
+    )
+    page.locator("[data-test=cluster]").click()
+    page.wait_for_function("window.spider && window.spider.length > 1")
+    page.evaluate("window.spider[0].openPopup()")
+    link = page.locator(".leaflet-popup-content a", has_text="Ouvrir le fait")
+    link.wait_for()
+    return link
+
+
 def test_facts_show_one_by_one_when_zoomed_and_link_to_their_page(
     browser_session, map_world
 ):
     page = open_page(browser_session, map_world, "/carte/", DESKTOP)
     wait_for_map(page)
     lat, lon = map_world.residences["Reynerie"]
-    # The data of this view drawn before the fact is looked for (else the refresh
-    # could land in the middle of the zoom that shows it).
-    with page.expect_response(lambda r: "/carte/donnees.json" in r.url):
-        page.evaluate(
-            f"orfiMaps.orfi.map.setView([{lat}, {lon}], 17, {{animate: false}})"
-        )
-    assert "un par un" in wait_for_map(page)
-    page.evaluate(
-        """() => { const c = orfiMaps.orfi.layers.facts; const m = c.getLayers()[0];
-                   c.zoomToShowLayer(m, () => m.openPopup()); }"""
-    )
-    link = page.locator(".leaflet-popup-content a", has_text="Ouvrir le fait")
-    link.wait_for()
-    # Every move refreshes the data: the popup stays open through a refresh, even on
-    # a marker of a spiderfied cluster (MarkerCluster folds a spider, closing its
-    # popup, whenever layers are added or removed).
-    for _ in range(2):
-        with page.expect_response(lambda r: "/carte/donnees.json" in r.url):
-            page.evaluate("orfiMaps.orfi.map.fire('moveend')")
-        wait_for_map(page)
-        assert link.is_visible()
+    assert "un par un" in set_view(page, lat, lon, "17")
+    link = open_a_fact_of_one_spot(page, lat, lon)
     href = link.get_attribute("href")
     assert re.fullmatch(r"/signalements/[0-9a-f-]{36}", href), href
     browser_session.screenshot(page, "map-desktop-facts", full_page=False)
@@ -191,26 +208,11 @@ def test_a_fact_of_a_spiderfied_cluster_keeps_its_popup_through_refreshes(
 ):
     """Facts at one spot (all those filed without GPS sit on their résidence) open as
     a spider at the deepest zoom; the popup of one of them stays open while the map
-    refreshes its data, as a pan or the popup's own scrolling would."""
+    refreshes its data, as a pan or the popup's own scrolling would (MarkerCluster
+    folds a spider, closing its popup, whenever layers are added or removed)."""
     page = open_page(browser_session, map_world, "/carte/", DESKTOP)
     wait_for_map(page)
-    lat, lon = map_world.residences["Reynerie"]
-    with page.expect_response(lambda r: "/carte/donnees.json" in r.url):
-        page.evaluate(
-            f"orfiMaps.orfi.map.setView([{lat}, {lon}], "
-            "orfiMaps.orfi.map.getMaxZoom(), {animate: false})"
-        )
-    wait_for_map(page)
-    # A click on a cluster at the deepest zoom fans it out, as a user would see it.
-    page.evaluate(
-        """() => orfiMaps.orfi.layers.facts.once("spiderfied", (event) => {
-               window.spider = event.markers; })"""
-    )
-    page.locator(".leaflet-marker-pane .marker-cluster").first.click()
-    page.wait_for_function("window.spider && window.spider.length > 1")
-    page.evaluate("window.spider[0].openPopup()")
-    link = page.locator(".leaflet-popup-content a", has_text="Ouvrir le fait")
-    link.wait_for()
+    link = open_a_fact_of_one_spot(page, *map_world.residences["Reynerie"])
     for _ in range(2):
         with page.expect_response(lambda r: "/carte/donnees.json" in r.url):
             page.evaluate("orfiMaps.orfi.map.fire('moveend')")
