@@ -230,3 +230,40 @@ def test_the_top_bar_of_a_gardien_is_one_line_on_a_phone(
         assert page.evaluate("document.documentElement.scrollWidth") <= width
     browser_session.screenshot(page, f"topbar-gardien-{width}", full_page=False)
     browser_session.assert_clean()
+
+
+_VISIBLE_LABEL_BOXES = """() => [...document.querySelectorAll('.residence-label')]
+    .filter((node) => getComputedStyle(node).visibility !== 'hidden')
+    .map((node) => { const b = node.getBoundingClientRect();
+                     return [b.left, b.top, b.right, b.bottom]; })"""
+
+
+def test_residence_labels_of_the_form_map_never_overlap(
+    browser_session: BrowserSession,
+):
+    """Zoomed out, the sector's labels would pile up: the map shows those that fit
+    (the chosen résidence's first) and the others again when a zoom gives room."""
+    world = browser_session.server.world
+    page = open_form(browser_session)  # no position: the map shows the sector
+    page.wait_for_function(
+        "document.getElementById('geo-status').classList.contains('error')"
+    )
+    page.locator(".residence-label").first.wait_for()
+    everyone = len(world.residences)
+    assert len(page.evaluate(_VISIBLE_LABEL_BOXES)) == everyone
+    chosen = world.residences[2]
+    page.select_option("#residence", str(chosen.id))
+    zoom_out = page.locator(".leaflet-control-zoom-out")
+    for _ in range(6):
+        zoom_out.click()
+        page.wait_for_timeout(350)  # Leaflet's zoom animation (250 ms)
+    boxes = page.evaluate(_VISIBLE_LABEL_BOXES)
+    assert 1 <= len(boxes) < everyone
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1 :]:
+            assert not (a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3])
+    # The chosen résidence keeps its name in view.
+    label = page.locator(".residence-label", has_text=chosen.name)
+    assert label.evaluate("(node) => getComputedStyle(node).visibility") != "hidden"
+    browser_session.screenshot(page, "field-form-labels", full_page=False)
+    browser_session.assert_clean()

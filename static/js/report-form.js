@@ -163,9 +163,41 @@
       residenceLayers[String(r.id)] = circle;
     });
     fitToSector();
+    declutterLabels();
+    map.on("zoomend moveend", declutterLabels);
 
     map.on("click", function (event) {
       setPositionFromMap(event.latlng);
+    });
+  }
+
+  /* Permanent labels of résidences close to each other overlap into an unreadable
+     block: a label that would cover one already shown is hidden (the chosen
+     résidence's first), until a zoom gives it room. The list below the map names
+     them all. */
+  function declutterLabels() {
+    var chosen = inputs.residence ? inputs.residence.value : "";
+    var ids = Object.keys(residenceLayers).sort(function (a, b) {
+      return (b === chosen) - (a === chosen);
+    });
+    var shown = [];
+    ids.forEach(function (id) {
+      var tooltip = residenceLayers[id].getTooltip();
+      var node = tooltip && tooltip.getElement();
+      if (!node || !tooltip.options.permanent) {
+        return;
+      }
+      node.style.visibility = "";
+      var box = node.getBoundingClientRect();
+      var covers = shown.some(function (other) {
+        return box.left < other.right && other.left < box.right &&
+          box.top < other.bottom && other.top < box.bottom;
+      });
+      if (covers) {
+        node.style.visibility = "hidden";
+      } else {
+        shown.push(box);
+      }
     });
   }
 
@@ -439,6 +471,9 @@
 
   function onResidenceChanged() {
     highlightResidence();
+    if (map) {
+      declutterLabels();
+    }
     filterBatiments();
     checkDistance(false);
     if (residenceHint) {
