@@ -1,0 +1,48 @@
+"""One transaction per request or command: services flush, the edge commits.
+
+Services add, change and flush rows; they never commit nor roll back. The edge — a
+view, a CLI command — runs the work of one request or command in :func:`unit_of_work`,
+which commits once at its end and rolls back if anything in it raises. Whatever a
+request leaves uncommitted is rolled back when the request ends (:func:`register`),
+the 500 handler's request included.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+from flask import Flask
+
+from orfi.database import write_intent
+from orfi.extensions import db
+
+
+@contextlib.contextmanager
+def unit_of_work() -> Iterator[None]:
+    """Run the block as one write transaction: commit at its end, roll back if it
+    raises (the commit's own failure included), then re-raise.
+
+    On SQLite a transaction begun in the block starts with ``BEGIN IMMEDIATE``
+    (see :mod:`orfi.database`); write requests already begin that way.
+    """
+    with write_intent():
+        try:
+            yield
+            db.session.commit()
+        except BaseException:
+            db.session.rollback()
+            raise
+
+
+def rollback() -> None:
+    """Undo what the current session holds uncommitted (an error path's edge)."""
+    db.session.rollback()
+
+
+def register(app: Flask) -> None:
+    """Roll back, at the end of every request, whatever it left uncommitted."""
+
+    @app.teardown_request
+    def _roll_back_leftovers(_exc: BaseException | None) -> None:
+        db.session.rollback()
