@@ -5,6 +5,9 @@ view, a CLI command — runs the work of one request or command in :func:`unit_o
 which commits once at its end and rolls back if anything in it raises. Whatever a
 request leaves uncommitted is rolled back when the request ends (:func:`register`),
 the 500 handler's request included.
+
+Long commands that write in batches on purpose (demo loading, purge, imports) run one
+unit of work per batch and say so in their docstring.
 """
 
 from __future__ import annotations
@@ -18,18 +21,36 @@ from orfi.database import write_intent
 from orfi.extensions import db
 
 
+class Work:
+    """What :func:`unit_of_work` yields: :meth:`discard` turns its commit into a
+    rollback (a dry run, an import refused whole)."""
+
+    __slots__ = ("discarded",)
+
+    def __init__(self) -> None:
+        self.discarded = False
+
+    def discard(self) -> None:
+        """Roll back, not commit, when the block ends."""
+        self.discarded = True
+
+
 @contextlib.contextmanager
-def unit_of_work() -> Iterator[None]:
+def unit_of_work() -> Iterator[Work]:
     """Run the block as one write transaction: commit at its end, roll back if it
-    raises (the commit's own failure included), then re-raise.
+    raises (the commit's own failure included, ``sys.exit`` too), then re-raise.
 
     On SQLite a transaction begun in the block starts with ``BEGIN IMMEDIATE``
     (see :mod:`orfi.database`); write requests already begin that way.
     """
+    work = Work()
     with write_intent():
         try:
-            yield
-            db.session.commit()
+            yield work
+            if work.discarded:
+                db.session.rollback()
+            else:
+                db.session.commit()
         except BaseException:
             db.session.rollback()
             raise
