@@ -6,7 +6,6 @@ from flask_login import current_user
 from orfi.auth.access import READERS, role_required
 from orfi.auth.models import Role
 from orfi.errors import ImportFileError
-from orfi.extensions import db
 from orfi.geo.patrimoine_io import COLUMN_ALIASES
 from orfi.patrimoine.forms import ImportPatrimoineForm
 from orfi.patrimoine.importer import import_uploaded_patrimoine
@@ -15,6 +14,7 @@ from orfi.patrimoine.services import (
     get_visible_residence,
     list_residences,
 )
+from orfi.transaction import unit_of_work
 
 bp = Blueprint("patrimoine", __name__, url_prefix="/patrimoine")
 
@@ -52,22 +52,19 @@ def import_patrimoine():
     status = 200
     if form.validate_on_submit():
         try:
-            result = import_uploaded_patrimoine(
-                current_user.organisation,
-                form.file.data,
-                qpv_file=current_app.config["ORFI_QPV_FILE"] or None,
-                qpv_generation=current_app.config["ORFI_QPV_GENERATION"],
-                strict=form.strict.data,
-            )
+            with unit_of_work() as work:
+                result = import_uploaded_patrimoine(
+                    current_user.organisation,
+                    form.file.data,
+                    qpv_file=current_app.config["ORFI_QPV_FILE"] or None,
+                    qpv_generation=current_app.config["ORFI_QPV_GENERATION"],
+                    strict=form.strict.data,
+                )
+                if form.dry_run.data or not result.written:
+                    work.discard()
         except ImportFileError as error:
-            db.session.rollback()
             form.file.errors.append(str(error))
             status = 422
-        else:
-            if form.dry_run.data or not result.written:
-                db.session.rollback()
-            else:
-                db.session.commit()
     elif form.is_submitted():
         status = 422
     # The result is rendered on the POST response: a redirect would lose its table.
