@@ -9,9 +9,9 @@ import click
 import sqlalchemy as sa
 
 from orfi.cli import cli, fail
-from orfi.database import write_intent
 from orfi.errors import NotFound, OrfiError, ValidationError
 from orfi.extensions import db
+from orfi.transaction import unit_of_work
 
 FORMATS = ("json", "csv", "xlsx")
 
@@ -146,13 +146,12 @@ def import_federation_command(files):
     from orfi.federation.services import import_documents
 
     messages = []
-    with write_intent():
+    with unit_of_work():
         for path in files:
             raw = path.read_bytes()
             try:
                 results = import_documents(read_documents(raw, path.name), raw)
-            except ValidationError as error:
-                db.session.rollback()
+            except ValidationError as error:  # sys.exit rolls the unit of work back
                 click.echo(f"Erreur : {path} refusé, rien n'a été importé.", err=True)
                 for message in error.errors.get("file", []):
                     click.echo(f"  - {message}", err=True)
@@ -160,7 +159,6 @@ def import_federation_command(files):
             except NotFound as error:
                 fail(error)
             messages.extend(f"{path.name} : {r.message}" for r in results)
-        db.session.commit()
     for message in messages:
         click.echo(message)
 
@@ -184,7 +182,7 @@ def remove_federation_import_command(code, start, end):
         remove_import,
     )
 
-    with write_intent():
+    with unit_of_work():
         try:
             months = []
             for name, text in (("from", start), ("to", end)):
@@ -206,5 +204,4 @@ def remove_federation_import_command(code, start, end):
             removal = remove_import(source.id, region="")
         except OrfiError as error:
             fail(error)
-        db.session.commit()
     click.echo(removal.message)
