@@ -74,12 +74,18 @@ def failing_views(app):
             db.session.add(Federation(code="TXN-OK", name="Enregistrée"))
         return "ok"
 
+    def commit_by_hand():
+        db.session.add(Federation(code="TXN-4", name="Validée à la main"))
+        db.session.commit()
+        return "ok"
+
     for view in (
         flush_then_raise,
         fail_in_unit_of_work,
         break_the_session,
         flush_and_forget,
         write,
+        commit_by_hand,
     ):
         app.add_url_rule(f"/_test/{view.__name__}", view_func=view, methods=["POST"])
     return app
@@ -126,6 +132,17 @@ def test_the_500_page_renders_after_a_database_error(
 def test_what_a_request_leaves_uncommitted_is_rolled_back(failing_views, client):
     assert client.post("/_test/flush_and_forget").text == "ok"
     assert count(Federation) == 0
+
+
+def test_the_guard_refuses_a_commit_outside_a_unit_of_work(failing_views, client):
+    failing_views.config["ORFI_TRANSACTION_GUARD"] = True
+    assert client.post("/_test/commit_by_hand").status_code == 500
+    assert count(Federation) == 0
+    assert client.post("/_test/write").status_code == 200
+    # Off (the default), a stray commit still works: the guard is for tests.
+    failing_views.config["ORFI_TRANSACTION_GUARD"] = False
+    assert client.post("/_test/commit_by_hand").text == "ok"
+    assert count(Federation) == 2
 
 
 def test_a_refused_form_after_a_flush_stores_nothing(client, auth, admin, monkeypatch):
