@@ -63,7 +63,6 @@ from orfi.api.services import (
     revoke_token,
     token_digest,
 )
-from orfi.api.writers import writer_turn
 from orfi.auth.access import FILERS, QUALIFIERS, role_required
 from orfi.auth.models import Role, User
 from orfi.errors import NotFound, ValidationError
@@ -96,6 +95,7 @@ from orfi.reports.services import (
     store_report,
     unmark_duplicate,
 )
+from orfi.writers import writer_turn
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 # The JSON API checks CSRF itself: only for session requests (see _authenticate).
