@@ -65,11 +65,11 @@ from orfi.api.services import (
 )
 from orfi.auth.access import FILERS, QUALIFIERS, role_required
 from orfi.auth.models import Role, User
+from orfi.auth.perimeter import visible_residences
 from orfi.errors import NotFound, ValidationError
 from orfi.extensions import csrf, db
 from orfi.nomenclature.services import list_categories
 from orfi.patrimoine.models import Residence
-from orfi.patrimoine.services import visible_residences
 from orfi.photos.services import (
     add_photo,
     clean_image,

@@ -18,11 +18,11 @@ from flask_login import current_user
 
 from orfi.auth.access import FILERS, QUALIFIERS, READERS, role_required
 from orfi.auth.models import Role
+from orfi.auth.perimeter import list_residences
 from orfi.errors import ValidationError
 from orfi.extensions import db
 from orfi.forms import attach_errors
 from orfi.nomenclature.services import list_categories
-from orfi.patrimoine.services import list_residences
 from orfi.photos.models import MAX_PHOTOS
 from orfi.photos.services import add_photo, check_uploads, discard_files
 from orfi.privacy.heuristics import find_personal_data, load_hints, name_findings
