@@ -63,14 +63,13 @@ from orfi.api.services import (
     revoke_token,
     token_digest,
 )
-from orfi.api.writers import writer_turn
 from orfi.auth.access import FILERS, QUALIFIERS, role_required
 from orfi.auth.models import Role, User
+from orfi.auth.perimeter import visible_residences
 from orfi.errors import NotFound, ValidationError
 from orfi.extensions import csrf, db
 from orfi.nomenclature.services import list_categories
 from orfi.patrimoine.models import Residence
-from orfi.patrimoine.services import visible_residences
 from orfi.photos.services import (
     add_photo,
     clean_image,
@@ -96,6 +95,7 @@ from orfi.reports.services import (
     store_report,
     unmark_duplicate,
 )
+from orfi.writers import writer_turn
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 # The JSON API checks CSRF itself: only for session requests (see _authenticate).
