@@ -64,6 +64,11 @@ PER_PAGE_MAX = 100
 PER_PAGE_DEFAULT = 50
 
 
+def french(number: int) -> str:
+    """``number`` as a French text writes it (``10 000 000``)."""
+    return f"{number:,}".replace(",", " ")
+
+
 def public(config: Mapping[str, Any] | None = None) -> dict[str, int]:
     """The limits the pages' JavaScript needs, as data (``config``: the app's)."""
     description = DESCRIPTION_MAX_LENGTH
