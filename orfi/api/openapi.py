@@ -8,12 +8,13 @@ every status an operation may answer is listed, every response body is described
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic.json_schema import models_json_schema
 
 from orfi import limits
-from orfi.api import contract
+from orfi.api import contract as c
 from orfi.api.contract import Contract
 
 _ERROR_TEXT = {
@@ -56,6 +57,19 @@ _SECURITY_SCHEMES = {
 }
 
 
+@dataclass(frozen=True)
+class Op:
+    """An operation: its id, what it takes and what it answers."""
+
+    id: str
+    summary: str
+    #: Status: (answer model, or None for an image; description).
+    answers: dict[int, tuple[type | None, str]]
+    errors: tuple[int, ...]
+    body: type[Contract] | None = None
+    query: type[Contract] | None = None
+
+
 def _path_uuid(name: str, description: str | None = None) -> dict:
     parameter = {
         "name": name,
@@ -68,212 +82,141 @@ def _path_uuid(name: str, description: str | None = None) -> dict:
     )
 
 
-_REPORT_UUID = _path_uuid(
-    "report_uuid", "UUID du fait (celui fourni par le client à la création)."
-)
-
-#: Each path, its operations: (method, operationId, summary, body model or a
-#: multipart model, query model, {status: (answer model or None, description)},
-#: error statuses).
-_Operation = tuple[
-    str,
-    str,
-    str,
-    type[Contract] | None,
-    type[Contract] | None,
-    dict[int, tuple[Any, str]],
-    tuple[int, ...],
+_FACT = [
+    _path_uuid(
+        "report_uuid", "UUID du fait (celui fourni par le client à la création)."
+    )
 ]
-_PATHS: dict[str, tuple[list[dict], list[_Operation]]] = {
-    "/me": (
-        [],
-        [
-            (
-                "get",
-                "getMe",
-                "L'utilisateur authentifié (et le jeton CSRF de sa session).",
-                None,
-                None,
-                {200: (contract.Me, "L'utilisateur.")},
-                (401,),
-            )
-        ],
-    ),
-    "/nomenclature": (
-        [],
-        [
-            (
-                "get",
-                "getNomenclature",
-                "Catégories du bailleur par famille, et listes du formulaire "
-                "(lieux, victimes, suites…).",
-                None,
-                None,
-                {200: (contract.Nomenclature, "La nomenclature.")},
-                (401, 403),
-            )
-        ],
-    ),
-    "/residences": (
-        [],
-        [
-            (
-                "get",
-                "listResidences",
-                "Les résidences de l'utilisateur (le secteur d'un gardien), avec "
-                "leurs bâtiments.",
-                None,
-                contract.Pagination,
-                {200: (contract.ResidencePage, "Une page de résidences.")},
-                (401, 403, 422),
-            )
-        ],
-    ),
-    "/reports": (
-        [],
-        [
-            (
-                "get",
-                "listReports",
-                "Les faits visibles, avec les filtres des pages.",
-                None,
-                contract.ReportQuery,
-                {200: (contract.ReportPage, "Une page de faits.")},
-                (401, 403, 422),
-            ),
-            (
-                "post",
-                "createReport",
-                "Signaler un fait (idempotent par UUID).",
-                contract.NewReport,
-                None,
-                {
-                    201: (contract.Report, "Fait enregistré."),
-                    200: (
-                        contract.Report,
-                        "Ce UUID était déjà enregistré : le fait stocké.",
-                    ),
-                },
-                (400, 401, 403, 409, 413, 415, 422),
-            ),
-        ],
-    ),
-    "/reports/nearby": (
-        [],
-        [
-            (
-                "get",
-                "nearbyReports",
-                "« Déjà signalé ? » : faits de la même catégorie à moins de 50 m, "
-                "ces dernières 24 h.",
-                None,
-                contract.NearbyQuery,
-                {200: (contract.NearbyList, "Faits proches.")},
-                (401, 403, 422),
-            )
-        ],
-    ),
-    "/reports/{report_uuid}": (
-        [_REPORT_UUID],
-        [
-            (
-                "get",
-                "getReport",
-                "Un fait.",
-                None,
-                None,
-                {200: (contract.Report, "Le fait.")},
-                (401, 404),
-            ),
-            (
-                "patch",
-                "qualifyReport",
-                "Qualifier un fait : statut, catégorie, gravité (référent sûreté). "
-                "L'historique garde le changement.",
-                contract.Qualification,
-                None,
-                {200: (contract.Report, "Le fait, qualifié.")},
-                _WRITE_ERRORS,
-            ),
-        ],
-    ),
-    "/reports/{report_uuid}/duplicate": (
-        [_REPORT_UUID],
-        [
-            (
-                "put",
-                "markDuplicate",
-                "Marquer le fait comme doublon d'un autre (ou non) ; un doublon sort "
-                "des statistiques (référent sûreté).",
-                contract.Duplicate,
-                None,
-                {200: (contract.Report, "Le fait.")},
-                _WRITE_ERRORS,
-            )
-        ],
-    ),
-    "/reports/{report_uuid}/additions": (
-        [_REPORT_UUID],
-        [
-            (
-                "post",
-                "addToReport",
-                "Compléter un fait déjà signalé par un autre (idempotent par UUID).",
-                contract.NewAddition,
-                None,
-                {
-                    201: (contract.Addition, "Complément enregistré."),
-                    200: (contract.Addition, "Déjà enregistré."),
-                },
-                _WRITE_ERRORS,
-            )
-        ],
-    ),
-    "/reports/{report_uuid}/photos": (
-        [_REPORT_UUID],
-        [
-            (
-                "get",
-                "listPhotos",
-                "Les photos d'un fait.",
-                None,
-                None,
-                {200: (contract.PhotoList, "Les photos.")},
-                (401, 404),
-            ),
-            (
-                "post",
-                "addPhoto",
-                f"Ajouter une photo (JPEG, PNG ou WebP ; {limits.PHOTOS_MAX} par "
-                "fait). Elle est ré-encodée, réduite et privée de toute métadonnée "
-                "(EXIF, GPS, appareil). Idempotent par UUID.",
-                contract.PhotoUpload,
-                None,
-                {
-                    201: (contract.Photo, "Photo enregistrée."),
-                    200: (contract.Photo, "Déjà enregistrée."),
-                },
-                _WRITE_ERRORS,
-            ),
-        ],
-    ),
-    "/photos/{photo_uuid}": (
-        [_path_uuid("photo_uuid")],
-        [
-            (
-                "get",
-                "getPhoto",
-                "L'image d'une photo (JPEG sans métadonnées).",
-                None,
-                contract.PhotoQuery,
-                {200: (None, "L'image.")},
-                (401, 404, 422),
-            )
-        ],
-    ),
+_REPORT_SAVED = {200: (c.Report, "Le fait.")}
+
+#: Each path: its operations by method, and its path parameters.
+_PATHS: dict[str, dict[str, Any]] = {
+    "/me": {
+        "get": Op(
+            "getMe",
+            "L'utilisateur authentifié (et le jeton CSRF de sa session).",
+            {200: (c.Me, "L'utilisateur.")},
+            (401,),
+        )
+    },
+    "/nomenclature": {
+        "get": Op(
+            "getNomenclature",
+            "Catégories du bailleur par famille, et listes du formulaire (lieux, "
+            "victimes, suites…).",
+            {200: (c.Nomenclature, "La nomenclature.")},
+            (401, 403),
+        )
+    },
+    "/residences": {
+        "get": Op(
+            "listResidences",
+            "Les résidences de l'utilisateur (le secteur d'un gardien), avec leurs "
+            "bâtiments.",
+            {200: (c.ResidencePage, "Une page de résidences.")},
+            (401, 403, 422),
+            query=c.Pagination,
+        )
+    },
+    "/reports": {
+        "get": Op(
+            "listReports",
+            "Les faits visibles, avec les filtres des pages.",
+            {200: (c.ReportPage, "Une page de faits.")},
+            (401, 403, 422),
+            query=c.ReportQuery,
+        ),
+        "post": Op(
+            "createReport",
+            "Signaler un fait (idempotent par UUID).",
+            {
+                201: (c.Report, "Fait enregistré."),
+                200: (c.Report, "Ce UUID était déjà enregistré : le fait stocké."),
+            },
+            (400, 401, 403, 409, 413, 415, 422),
+            body=c.NewReport,
+        ),
+    },
+    "/reports/nearby": {
+        "get": Op(
+            "nearbyReports",
+            "« Déjà signalé ? » : faits de la même catégorie à moins de 50 m, ces "
+            "dernières 24 h.",
+            {200: (c.NearbyList, "Faits proches.")},
+            (401, 403, 422),
+            query=c.NearbyQuery,
+        )
+    },
+    "/reports/{report_uuid}": {
+        "parameters": _FACT,
+        "get": Op("getReport", "Un fait.", _REPORT_SAVED, (401, 404)),
+        "patch": Op(
+            "qualifyReport",
+            "Qualifier un fait : statut, catégorie, gravité (référent sûreté). "
+            "L'historique garde le changement.",
+            {200: (c.Report, "Le fait, qualifié.")},
+            _WRITE_ERRORS,
+            body=c.Qualification,
+        ),
+    },
+    "/reports/{report_uuid}/duplicate": {
+        "parameters": _FACT,
+        "put": Op(
+            "markDuplicate",
+            "Marquer le fait comme doublon d'un autre (ou non) ; un doublon sort des "
+            "statistiques (référent sûreté).",
+            _REPORT_SAVED,
+            _WRITE_ERRORS,
+            body=c.Duplicate,
+        ),
+    },
+    "/reports/{report_uuid}/additions": {
+        "parameters": _FACT,
+        "post": Op(
+            "addToReport",
+            "Compléter un fait déjà signalé par un autre (idempotent par UUID).",
+            {
+                201: (c.Addition, "Complément enregistré."),
+                200: (c.Addition, "Déjà enregistré."),
+            },
+            _WRITE_ERRORS,
+            body=c.NewAddition,
+        ),
+    },
+    "/reports/{report_uuid}/photos": {
+        "parameters": _FACT,
+        "get": Op(
+            "listPhotos",
+            "Les photos d'un fait.",
+            {200: (c.PhotoList, "Les photos.")},
+            (401, 404),
+        ),
+        "post": Op(
+            "addPhoto",
+            f"Ajouter une photo (JPEG, PNG ou WebP ; {limits.PHOTOS_MAX} par fait). "
+            "Elle est ré-encodée, réduite et privée de toute métadonnée (EXIF, GPS, "
+            "appareil). Idempotent par UUID.",
+            {
+                201: (c.Photo, "Photo enregistrée."),
+                200: (c.Photo, "Déjà enregistrée."),
+            },
+            _WRITE_ERRORS,
+            body=c.PhotoUpload,
+        ),
+    },
+    "/photos/{photo_uuid}": {
+        "parameters": [_path_uuid("photo_uuid")],
+        "get": Op(
+            "getPhoto",
+            "L'image d'une photo (JPEG sans métadonnées).",
+            {200: (None, "L'image.")},
+            (401, 404, 422),
+            query=c.PhotoQuery,
+        ),
+    },
 }
 #: Bodies sent as multipart/form-data (a file), not JSON.
-_MULTIPART = frozenset({contract.PhotoUpload})
+_MULTIPART = frozenset({c.PhotoUpload})
 
 
 def openapi_30(node: Any) -> Any:
@@ -333,14 +276,13 @@ def _parameters(query: type[Contract]) -> list[dict]:
     return parameters
 
 
-def _operation(operation: _Operation) -> dict:
-    _, operation_id, summary, body, query, answers, errors = operation
-    result: dict[str, Any] = {"operationId": operation_id, "summary": summary}
-    if query is not None:
-        result["parameters"] = _parameters(query)
-    if body is not None:
-        media = "multipart/form-data" if body in _MULTIPART else "application/json"
-        result["requestBody"] = {"required": True, "content": _content(body, media)}
+def _operation(op: Op) -> dict:
+    result: dict[str, Any] = {"operationId": op.id, "summary": op.summary}
+    if op.query is not None:
+        result["parameters"] = _parameters(op.query)
+    if op.body is not None:
+        media = "multipart/form-data" if op.body in _MULTIPART else "application/json"
+        result["requestBody"] = {"required": True, "content": _content(op.body, media)}
     responses = {
         str(status): {
             "description": text,
@@ -349,12 +291,12 @@ def _operation(operation: _Operation) -> dict:
                 model, "application/json" if model is not None else "image/jpeg"
             ),
         }
-        for status, (model, text) in answers.items()
+        for status, (model, text) in op.answers.items()
     }
-    for status in sorted(errors):
+    for status in sorted(op.errors):
         responses[str(status)] = {
             "description": _ERROR_TEXT[status],
-            "content": _content(contract.Error),
+            "content": _content(c.Error),
         }
     result["responses"] = responses
     return result
@@ -362,15 +304,15 @@ def _operation(operation: _Operation) -> dict:
 
 def _schemas(description_max: int) -> dict:
     """The components' schemas: every body and answer the paths name."""
-    models: set[type] = {contract.Error}
-    for _, operations in _PATHS.values():
-        for _, _, _, body, _, answers, _ in operations:
-            models.update(m for m, _ in answers.values() if m is not None)
-            if body is not None:
-                models.add(body)
+    models: set[type] = {c.Error}
+    for operations in _PATHS.values():
+        for op in operations.values():
+            if isinstance(op, Op):
+                models.update(m for m, _ in op.answers.values() if m is not None)
+                models.update([op.body] if op.body is not None else [])
     # The fact's description limit is a setting: the document says this server's.
-    models.discard(contract.NewReport)
-    models.add(contract.new_report_model(description_max))
+    models.discard(c.NewReport)
+    models.add(c.new_report_model(description_max))
     _, definitions = models_json_schema(
         [(model, "validation") for model in sorted(models, key=lambda m: m.__name__)],
         ref_template="#/components/schemas/{model}",
@@ -383,12 +325,13 @@ def _schemas(description_max: int) -> dict:
 
 def build_openapi(*, description_max: int) -> dict:
     """Return the OpenAPI document of /api/v1."""
-    paths = {}
-    for path, (parameters, operations) in _PATHS.items():
-        item: dict[str, Any] = {"parameters": parameters} if parameters else {}
-        for operation in operations:
-            item[operation[0]] = _operation(operation)
-        paths[path] = item
+    paths = {
+        path: {
+            key: _operation(value) if isinstance(value, Op) else value
+            for key, value in item.items()
+        }
+        for path, item in _PATHS.items()
+    }
     return {
         "openapi": "3.0.3",
         "info": _INFO,
