@@ -17,6 +17,7 @@ import pytest
 from flask import url_for
 
 from orfi import limits
+from orfi.api import contract
 from orfi.api.contract import NewReport, Qualification
 from orfi.api.payloads import parse
 from orfi.api.services import create_token
@@ -264,3 +265,26 @@ def test_every_error_is_french_and_named():
 def test_a_null_gravity_clears_it_and_an_absent_one_keeps_it():
     assert parse(Qualification, {"gravity": None}).model_fields_set == {"gravity"}
     assert "gravity" not in parse(Qualification, {}).model_fields_set
+
+
+def test_answers_have_the_fields_of_their_models(client, world):
+    """The renderers and the answer models (the document) list the same fields."""
+    headers = _bearer(world["referent_token"])
+    fact = client.get(f"/api/v1/reports/{world['report'].uuid}", headers=headers).json
+    assert set(fact) == set(contract.Report.model_fields)
+    me = client.get("/api/v1/me", headers=headers).json
+    assert set(me) == set(contract.Me.model_fields)
+    page = client.get("/api/v1/residences", headers=headers).json
+    assert set(page) == set(contract.ResidencePage.model_fields)
+    assert set(page["items"][0]) == set(contract.Residence.model_fields)
+    nearby = client.get(
+        "/api/v1/reports/nearby",
+        query_string={
+            "category_id": world["report"].category_id,
+            "latitude": world["report"].latitude,
+            "longitude": world["report"].longitude,
+        },
+        headers=headers,
+    ).json
+    assert set(nearby) == set(contract.NearbyList.model_fields)
+    assert set(nearby["items"][0]) == set(contract.NearbyFact.model_fields)
