@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 from flask import current_app
 
-from orfi.cli import cli, fail
+from orfi.commands import cli, fail
 from orfi.errors import OrfiError, ValidationError
 from orfi.patrimoine.importer import ImportResult, import_residences, load_patrimoine
 from orfi.patrimoine.services import get_organisation_by_code
