@@ -7,7 +7,7 @@ from orfi.auth.access import READERS, role_required
 from orfi.auth.models import Role
 from orfi.errors import ImportFileError
 from orfi.extensions import db
-from orfi.geo.patrimoine_io import COLUMN_ALIASES
+from orfi.geo.patrimoine_columns import COLUMN_ALIASES
 from orfi.patrimoine.forms import ImportPatrimoineForm
 from orfi.patrimoine.importer import import_uploaded_patrimoine
 from orfi.patrimoine.services import (
