@@ -274,13 +274,20 @@ def build_map_data(
     return data
 
 
+def _cells_in_view(
+    cells: np.ndarray, counts: np.ndarray, resolution: int, bbox: Bbox | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return the counts per cell of ``resolution``, for the cells in ``bbox``."""
+    coarse, coarse_counts = aggregate_cells(cells, counts, resolution)
+    keep = cells_in_bbox(coarse, bbox)
+    return coarse[keep], coarse_counts[keep]
+
+
 def _hex_layer(
     cells: np.ndarray, counts: np.ndarray, resolution: int, bbox: Bbox | None
 ) -> dict:
     """Return the hexagon layer: counts per cell of ``resolution``, classed."""
-    hexes, hex_counts = aggregate_cells(cells, counts, resolution)
-    keep = cells_in_bbox(hexes, bbox)
-    hexes, hex_counts = hexes[keep], hex_counts[keep]
+    hexes, hex_counts = _cells_in_view(cells, counts, resolution, bbox)
     breaks = class_breaks(hex_counts)
     return {
         "resolution": resolution,
@@ -295,9 +302,7 @@ def _heat_layer(
     cells: np.ndarray, counts: np.ndarray, resolution: int, bbox: Bbox | None
 ) -> dict:
     """Return the heat layer: one weighted point per cell centre of ``resolution``."""
-    heat_cells, heat_counts = aggregate_cells(cells, counts, resolution)
-    keep = cells_in_bbox(heat_cells, bbox)
-    heat_cells, heat_counts = heat_cells[keep], heat_counts[keep]
+    heat_cells, heat_counts = _cells_in_view(cells, counts, resolution, bbox)
     lat, lon = cell_centers(heat_cells)
     return {
         "resolution": resolution,
