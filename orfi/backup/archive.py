@@ -27,16 +27,9 @@ from orfi.backup.snapshot import Snapshot
 
 logger = logging.getLogger(__name__)
 
-
 FORMAT = "orfi-sauvegarde"
-
-
 FORMAT_VERSION = 1
-
-
 MANIFEST = "manifest.json"
-
-
 _MAX_MANIFEST_BYTES = 16 * 1024 * 1024
 
 

@@ -23,7 +23,6 @@ from orfi.extensions import db
 
 logger = logging.getLogger(__name__)
 
-
 #: Query parameters of a PostgreSQL URL that libpq also reads from the environment.
 _LIBPQ_ENV = {
     "host": "PGHOST",

@@ -14,6 +14,10 @@ A restore checks the whole archive first (members, hashes, backend, revision, da
 copy), then refuses a target that already holds data unless forced, restores the
 database, checks the row counts, upgrades the schema to the code's head and replaces the
 photo folder. See docs/backup.md.
+
+This module holds the two steps and their checks; the parts live beside it:
+:mod:`~orfi.backup.settings`, :mod:`~orfi.backup.snapshot`, :mod:`~orfi.backup.sqlite`,
+:mod:`~orfi.backup.postgresql` and :mod:`~orfi.backup.archive`.
 """
 
 from __future__ import annotations
@@ -55,12 +59,9 @@ from orfi.extensions import db
 
 logger = logging.getLogger(__name__)
 
-
 #: Tables that ``orfi init`` fills (the default nomenclature) or Alembic keeps: rows
 #: there do not make a database "non-empty".
 _SETUP_TABLES = frozenset({"alembic_version", "family", "category"})
-
-
 #: How the command line names the tables people ask about, in this order.
 SUMMARY_LABELS = {
     "report": "fait(s)",

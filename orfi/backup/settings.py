@@ -15,24 +15,16 @@ from orfi.extensions import db
 
 logger = logging.getLogger(__name__)
 
-
+#: The archive's members: the database copy (one or the other) and the photo folder.
 SQLITE_MEMBER = "database.sqlite3"
-
-
 PG_MEMBER = "database.pgdump"
-
-
 PHOTOS = "photos"
-
-
 #: Pages copied per step of SQLite's online backup (4 MB with 4 kB pages): between two
 #: steps the source is free, and in WAL mode writers are never blocked at all.
 STEP_PAGES = 1024
-
-
+#: Bytes copied at a time between an archive member and a file or a pipe.
 CHUNK = 1024 * 1024
-
-
+#: A progress callback: (done, total).
 Progress = Callable[[int, int], None]
 
 

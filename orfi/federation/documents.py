@@ -13,7 +13,6 @@ from orfi.patrimoine.models import Organisation
 
 logger = logging.getLogger(__name__)
 
-
 FORMAT_VERSION = "1.0"
 
 

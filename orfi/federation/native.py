@@ -25,13 +25,8 @@ from orfi.reports.services import counted_reports
 
 logger = logging.getLogger(__name__)
 
-
 _INSEE = re.compile(r"^([0-9]{5}|2[AB][0-9]{3})$")
-
-
 _QPV = re.compile(r"^Q[A-Z][0-9A-Z]{4,10}$")
-
-
 _GENERATION = re.compile(r"^[0-9]{4}$")
 
 

@@ -11,7 +11,6 @@ from orfi.timezone import now_local
 
 logger = logging.getLogger(__name__)
 
-
 _PERIOD = re.compile(
     r"^\s*(?P<y1>\d{4})(?:-(?P<m1>\d{2}))?\s*(?:(?:\.\.|/)\s*(?P<y2>\d{4})-(?P<m2>\d{2}))?\s*$"
 )

@@ -13,7 +13,6 @@ import pandas as pd
 
 logger = logging.getLogger(__name__)
 
-
 #: Accepted column names by field, after :func:`normalise_column` (lower case, no
 #: accents, ``_`` for spaces and punctuation). When a file has several columns for one
 #: field, the one whose name comes first here wins; the others are ignored.

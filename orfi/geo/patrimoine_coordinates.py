@@ -13,13 +13,8 @@ from orfi.geo.patrimoine_columns import column_values, parse_number
 
 logger = logging.getLogger(__name__)
 
-
 WGS84 = "EPSG:4326"
-
-
 LAMBERT93 = "EPSG:2154"
-
-
 #: Bounding boxes (lon_min, lat_min, lon_max, lat_max) of France métropolitaine (with
 #: Corsica) and of the five départements d'outre-mer.
 FRANCE_BOUNDS: dict[str, tuple[float, float, float, float]] = {

@@ -9,7 +9,14 @@ these columns (optional ones only when the file carries them, so that an update 
 the other fields alone): ``line``, ``reference``, ``name``, ``latitude``,
 ``longitude``, and optionally ``address``, ``commune_insee``, ``commune_name``,
 ``logements``, ``agence``, ``outline_geojson`` (vector files only), ``qpv_code`` and
-``qpv_generation`` (after :func:`assign_qpv`).
+``qpv_generation`` (after :func:`~orfi.geo.qpv_layer.assign_qpv`).
+
+This module only routes a file to its reader; each step has its module:
+:mod:`~orfi.geo.patrimoine_csv` and :mod:`~orfi.geo.patrimoine_vector` read,
+:mod:`~orfi.geo.patrimoine_columns` matches columns to fields,
+:mod:`~orfi.geo.patrimoine_coordinates` reads positions,
+:mod:`~orfi.geo.patrimoine_rows` checks rows and builds the GeoDataFrame, and
+:mod:`~orfi.geo.qpv_layer` assigns QPVs.
 """
 
 from __future__ import annotations
@@ -24,7 +31,6 @@ from orfi.geo.patrimoine_vector import read_vector_file
 from orfi.geo.qpv_layer import assign_qpv, load_qpv_layer
 
 logger = logging.getLogger(__name__)
-
 
 #: File suffixes read as delimited text; everything else goes to GDAL.
 CSV_SUFFIXES = frozenset({".csv", ".txt", ".tsv"})

@@ -21,7 +21,6 @@ from orfi.geo.patrimoine_coordinates import (
 
 logger = logging.getLogger(__name__)
 
-
 #: Optional fields copied as text, with their maximum length (the database column's).
 _TEXT_FIELDS = {
     "commune_name": 100,

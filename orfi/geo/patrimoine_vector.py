@@ -22,7 +22,6 @@ from orfi.geo.patrimoine_rows import PatrimoineData, normalise_rows
 
 logger = logging.getLogger(__name__)
 
-
 #: Members of a zip archive that can hold a layer, by preference.
 _ZIP_LAYER_SUFFIXES = (".shp", ".gpkg", ".geojson", ".json")
 
