@@ -46,10 +46,8 @@ from orfi.api.services import create_token
 from orfi.auth.models import Federation, Role
 from orfi.database import utcnow
 from orfi.extensions import db
-from orfi.federation.services import (
-    build_bailleur_document,
-    parse_period,
-)
+from orfi.federation.documents import build_bailleur_document
+from orfi.federation.periods import parse_period
 from orfi.followup.models import ActionKind, ComplaintFiler, ComplaintKind, Partner
 from orfi.followup.services import (
     ActionInput,

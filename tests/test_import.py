@@ -15,13 +15,9 @@ from shapely.geometry import Point, box, shape
 from orfi.auth.models import Role
 from orfi.errors import ImportFileError
 from orfi.extensions import db
-from orfi.geo.patrimoine_io import (
-    _ALIASES,
-    COLUMN_ALIASES,
-    match_columns,
-    read_patrimoine,
-    within_france,
-)
+from orfi.geo.patrimoine_columns import _ALIASES, COLUMN_ALIASES, match_columns
+from orfi.geo.patrimoine_coordinates import within_france
+from orfi.geo.patrimoine_io import read_patrimoine
 from orfi.geo.points import distance_m
 from orfi.patrimoine.importer import import_patrimoine_file
 from orfi.patrimoine.models import Agence, Residence

@@ -40,14 +40,11 @@ from orfi import create_app
 from orfi.auth.models import Role
 from orfi.database import utcnow
 from orfi.extensions import db
+from orfi.federation.documents import document_for, organisation_identity
+from orfi.federation.imports import import_documents
 from orfi.federation.models import FederationImport
-from orfi.federation.services import (
-    Period,
-    document_for,
-    import_documents,
-    min_count,
-    organisation_identity,
-)
+from orfi.federation.native import min_count
+from orfi.federation.periods import Period
 from orfi.reports.services import add_to_report, mark_duplicate
 from orfi.stats.services import TABLE_SLUGS
 from orfi.timezone import from_local, now_local

@@ -162,6 +162,35 @@ def build_map_scaffold(
             control=False,
             max_zoom=19,
         ).add_to(m)
+    layers = _add_layers(m, qpv)
+    control = folium.LayerControl(collapsed=True, position="topright").add_to(m)
+    if bounds is not None:
+        m.fit_bounds([list(bounds[0]), list(bounds[1])], max_zoom=16)
+    _Registry(key, layers, control).add_to(m)
+    localise_assets(m, static_url)
+    # Stable names (folium draws random ones): the same perimeter always gives the
+    # same script, which the browser may then keep in its cache.
+    for rank, element in enumerate(_elements(m)):
+        if element is not m:
+            element._id = f"{key}{rank}"
+    return m
+
+
+def _add_layers(m: folium.Map, qpv: dict) -> dict[str, object]:
+    """Add the page's layers to ``m``, empty but for the QPV outlines; return them.
+
+    Parameters
+    ----------
+    m : folium.Map
+        The map being built.
+    qpv : dict
+        GeoJSON FeatureCollection of QPV outlines.
+
+    Returns
+    -------
+    dict
+        Layer name (as in ``LAYER_NAMES``) → its folium layer.
+    """
     layers: dict[str, object] = {}
     for name in ("hex", "gi"):
         layers[name] = folium.FeatureGroup(
@@ -200,17 +229,7 @@ def build_map_scaffold(
             "chunkedLoading": True,
         },
     ).add_to(m)
-    control = folium.LayerControl(collapsed=True, position="topright").add_to(m)
-    if bounds is not None:
-        m.fit_bounds([list(bounds[0]), list(bounds[1])], max_zoom=16)
-    _Registry(key, layers, control).add_to(m)
-    localise_assets(m, static_url)
-    # Stable names (folium draws random ones): the same perimeter always gives the
-    # same script, which the browser may then keep in its cache.
-    for rank, element in enumerate(_elements(m)):
-        if element is not m:
-            element._id = f"{key}{rank}"
-    return m
+    return layers
 
 
 def _elements(element) -> Iterator:
