@@ -26,6 +26,7 @@ TOULOUSE = (43.6045, 1.4440)
 
 
 def make_organisation(**overrides) -> Organisation:
+    """Create an organisation (a bailleur) through the real service."""
     n = next(_seq)
     values = {
         "code": f"B{n:03d}",
@@ -38,15 +39,17 @@ def make_organisation(**overrides) -> Organisation:
 
 
 def make_agence(organisation: Organisation, **overrides) -> Agence:
-    agence = Agence(
-        organisation=organisation, name=overrides.pop("name", f"Agence {next(_seq)}")
-    )
+    """Add an agence of the organisation; any column can be overridden."""
+    values = {"organisation": organisation, "name": f"Agence {next(_seq)}"}
+    values.update(overrides)
+    agence = Agence(**values)
     db.session.add(agence)
     db.session.flush()
     return agence
 
 
 def make_residence(organisation: Organisation, **overrides) -> Residence:
+    """Add a résidence of the organisation, in Toulouse unless overridden."""
     n = next(_seq)
     values = {
         "organisation": organisation,
@@ -67,6 +70,7 @@ def make_residence(organisation: Organisation, **overrides) -> Residence:
 
 
 def make_federation(**overrides) -> Federation:
+    """Add a federation of bailleurs."""
     n = next(_seq)
     values = {"code": f"FED{n}", "name": f"Fédération {n}", "region": "Occitanie"}
     values.update(overrides)
@@ -77,6 +81,7 @@ def make_federation(**overrides) -> Federation:
 
 
 def make_user(organisation: Organisation | None = None, **overrides) -> User:
+    """Add a user (a gardien unless ``role`` says otherwise) with a known password."""
     n = next(_seq)
     role = overrides.pop("role", Role.GARDIEN)
     password = overrides.pop("password", DEFAULT_PASSWORD)
@@ -129,6 +134,7 @@ def make_report(
 
 
 def commit() -> None:
+    """Commit the test's objects, so that the next request sees them."""
     db.session.commit()
 
 
