@@ -7,7 +7,8 @@ They run inside the app context the ``app`` fixture pushes; call ``db.session.co
 from __future__ import annotations
 
 import itertools
-from datetime import timedelta
+import uuid
+from datetime import datetime, timedelta
 
 from orfi.auth.models import Federation, Role, User
 from orfi.database import utcnow
@@ -15,8 +16,9 @@ from orfi.extensions import db
 from orfi.nomenclature.models import Category
 from orfi.patrimoine.models import Agence, Organisation, OrganisationKind, Residence
 from orfi.patrimoine.services import create_organisation
-from orfi.reports.models import Report
-from orfi.reports.services import ReportInput, create_report
+from orfi.reports.models import LocationSource, Report, Status
+from orfi.reports.services import ReportInput, create_report, derived_fields
+from orfi.timezone import from_local
 
 DEFAULT_PASSWORD = "motdepasse-42"
 _seq = itertools.count(1)
@@ -141,6 +143,31 @@ def commit() -> None:
 def count_reports() -> int:
     """Return how many facts the database holds (to check nothing was stored)."""
     return db.session.scalar(db.select(db.func.count()).select_from(Report))
+
+
+def insert_fact(author, residence, local_time: datetime, code: str = "AB01", **fields):
+    """Insert a fact directly (bulk-style), any date, with its derived columns."""
+    occurred_at = from_local(local_time)
+    latitude = fields.pop("latitude", residence.latitude)
+    longitude = fields.pop("longitude", residence.longitude)
+    report = Report(
+        uuid=uuid.uuid4(),
+        reference=f"T-{next(_seq):06d}",
+        organisation_id=residence.organisation_id,
+        residence_id=residence.id,
+        category_id=category(residence.organisation, code).id,
+        author_id=author.id,
+        occurred_at=occurred_at,
+        latitude=latitude,
+        longitude=longitude,
+        location_source=LocationSource.GPS,
+        status=fields.pop("status", Status.NOUVEAU),
+        **derived_fields(occurred_at, latitude, longitude),
+        **fields,
+    )
+    db.session.add(report)
+    db.session.flush()
+    return report
 
 
 def make_tmh_world() -> dict:

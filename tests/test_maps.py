@@ -12,8 +12,14 @@ import pytest
 
 from orfi.auth.models import Role
 from orfi.maps import services as map_services
-from tests.factories import commit, make_organisation, make_residence, make_user
-from tests.test_stats import PERIOD, build_world, insert_fact
+from tests.factories import (
+    commit,
+    insert_fact,
+    make_organisation,
+    make_residence,
+    make_user,
+)
+from tests.helpers import PERIOD, build_stats_world
 
 VIEW = {"z": "11", "bbox": "1.38,43.60,1.50,43.68"}
 ALL_LAYERS = "hex,gi,heat,residences,facts"
@@ -21,8 +27,8 @@ ALL_LAYERS = "hex,gi,heat,residences,facts"
 
 @pytest.fixture
 def world(app):
-    """Two bailleurs, agences, résidences and facts (see tests/test_stats.py)."""
-    return build_world()
+    """Two bailleurs, agences, résidences and facts (see tests/helpers.py)."""
+    return build_stats_world()
 
 
 def data_url(**args) -> str:
