@@ -1,4 +1,4 @@
-"""Helpers shared by test modules: databases, clients, and a statistics world.
+"""Helpers shared by test modules: databases, clients, pages, a statistics world.
 
 Test modules import from here (or from :mod:`tests.factories`), never from one
 another nor from ``conftest.py``: a helper has one home whatever test uses it.
@@ -10,6 +10,7 @@ import uuid
 from datetime import datetime
 
 import sqlalchemy as sa
+from bs4 import BeautifulSoup, Tag
 from flask.testing import FlaskClient
 from sqlalchemy.engine import make_url
 
@@ -108,6 +109,44 @@ class AuthActions:
     def logout(self):
         """Post the logout form."""
         return self._client.post("/deconnexion")
+
+
+# --------------------------------------------------------------------------------------
+# Pages, read as HTML (attributes in any order, entities decoded)
+# --------------------------------------------------------------------------------------
+
+
+def parse(html: str) -> BeautifulSoup:
+    """Parse a page (or a fragment of one)."""
+    return BeautifulSoup(html, "html.parser")
+
+
+def csrf_token(html: str) -> str:
+    """Return the value of the page's first ``csrf_token`` hidden field."""
+    return parse(html).find("input", attrs={"name": "csrf_token"})["value"]
+
+
+def field_errors(html: str, field: str) -> str:
+    """Return the text of a form field's error list (empty if none)."""
+    errors = parse(html).find(id=f"{field}-errors")
+    return errors.get_text(" ", strip=True) if errors else ""
+
+
+def described_by(html: str, element_id: str) -> list[Tag]:
+    """Return the elements whose ``aria-describedby`` names ``element_id``."""
+    return parse(html).find_all(
+        attrs={"aria-describedby": lambda ids: ids and element_id in ids.split()}
+    )
+
+
+def script_tags(html: str) -> list[Tag]:
+    """Return the page's ``<script>`` elements."""
+    return parse(html).find_all("script")
+
+
+def links_to(html: str, href: str) -> list[Tag]:
+    """Return the ``<a>`` elements that lead to ``href``."""
+    return parse(html).find_all("a", href=href)
 
 
 # --------------------------------------------------------------------------------------

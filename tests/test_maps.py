@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
@@ -19,7 +18,7 @@ from tests.factories import (
     make_residence,
     make_user,
 )
-from tests.helpers import PERIOD, build_stats_world
+from tests.helpers import PERIOD, build_stats_world, parse, script_tags
 
 VIEW = {"z": "11", "bbox": "1.38,43.60,1.50,43.68"}
 ALL_LAYERS = "hex,gi,heat,residences,facts"
@@ -59,10 +58,13 @@ def test_the_page_embeds_the_map_without_inline_code_or_outside_host(
     auth.login(world["referent"].email)
     page = client.get(page_url()).text
     assert 'id="map_orfi"' in page
-    scripts = re.findall(r"<script[^>]*>", page)
-    for tag in scripts:
-        assert "src=" in tag or 'type="application/json"' in tag, tag
-    sources = re.findall(r'(?:src|href)="([^"]+)"', page)
+    for tag in script_tags(page):
+        assert tag.get("src") or tag.get("type") == "application/json", tag
+    document = parse(page)
+    sources = [
+        element.get("src") or element.get("href")
+        for element in document.find_all(src=True) + document.find_all(href=True)
+    ]
     assert not [s for s in sources if s.startswith(("http:", "https:", "//"))]
     for needed in (
         "/static/vendor/leaflet/leaflet.js",
@@ -73,9 +75,7 @@ def test_the_page_embeds_the_map_without_inline_code_or_outside_host(
         "/static/js/map-page.js",
     ):
         assert needed in sources
-    config = json.loads(
-        re.search(r'id="map-config">(.*?)</script>', page, re.S).group(1)
-    )
+    config = json.loads(document.find(id="map-config").string)
     assert config["dataUrl"].startswith("/carte/donnees.json?date_from=2026-03-01")
     assert config["detailUrl"] == f"/signalements/{config['placeholder']}"
     assert config["tiles"] is False

@@ -19,7 +19,7 @@ from tests.factories import (
     make_organisation,
     make_user,
 )
-from tests.helpers import PERIOD, build_stats_world
+from tests.helpers import PERIOD, build_stats_world, script_tags
 
 
 @pytest.fixture
@@ -277,15 +277,9 @@ def test_text_from_the_patrimoine_is_escaped(client, auth, world):
 def test_the_page_has_no_inline_code_and_no_outside_url(client, auth, world):
     auth.login(world["referent"].email)
     page = client.get(url()).text
-    for tag in _script_tags(page):
-        assert "src=" in tag or 'type="application/json"' in tag, tag
+    for tag in script_tags(page):
+        assert tag.get("src") or tag.get("type") == "application/json", tag
     assert "http://" not in page and "https://" not in page
-
-
-def _script_tags(html: str) -> list[str]:
-    import re
-
-    return re.findall(r"<script[^>]*>", html)
 
 
 def test_empty_perimeter_renders(client, auth, app):
