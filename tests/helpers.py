@@ -139,6 +139,24 @@ def described_by(html: str, element_id: str) -> list[Tag]:
     )
 
 
+def table_rows(html: str) -> list[list[str]]:
+    """Return the text of every body row's cells, across the page's tables."""
+    return [
+        [cell.get_text(" ", strip=True) for cell in row.find_all(["td", "th"])]
+        for row in parse(html).select("tbody tr")
+    ]
+
+
+def definitions(html: str) -> dict[str, str]:
+    """Return the page's ``<dt>`` terms and their ``<dd>`` texts."""
+    return {
+        term.get_text(" ", strip=True): term.find_next_sibling("dd").get_text(
+            " ", strip=True
+        )
+        for term in parse(html).find_all("dt")
+    }
+
+
 def script_tags(html: str) -> list[Tag]:
     """Return the page's ``<script>`` elements."""
     return parse(html).find_all("script")
