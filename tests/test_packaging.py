@@ -1,8 +1,9 @@
-"""The wheel is deployable: built, installed away from the checkout, it serves pages.
+"""The package is deployable: installed away from the checkout, it serves pages.
 
 The checkout keeps ``templates/``, ``static/`` and ``migrations/`` at its top; the
 wheel must carry them inside the package (setup.py, pyproject.toml), or an install
-without the source tree has no page, no style and no schema.
+without the source tree has no page, no style and no schema. An editable install
+(``make install``) must still find them in the checkout.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from orfi import ROOT
 #: What a build needs from the checkout (tests, instance data and caches stay out).
 SOURCES = ("pyproject.toml", "setup.py", "README.md", "orfi", "templates", "static",
            "migrations")  # fmt: skip
+#: After pip's command: offline, this environment's setuptools builds.
+OFFLINE = ("--no-deps", "--no-build-isolation", "--no-index", "-q")
 
 #: Run by the installed interpreter: serve the login page, then the stylesheet it
 #: links to, through Flask's test client.
@@ -37,6 +40,8 @@ link = BeautifulSoup(page.text, "html.parser").find("link", rel="stylesheet")
 css = client.get(link["href"])
 print(json.dumps({
     "orfi": orfi.__file__,
+    "templates": app.template_folder,
+    "migrations": app.extensions["migrate"].directory,
     "page": page.status_code,
     "href": link["href"],
     "css": css.status_code,
@@ -55,73 +60,65 @@ def _run(args: list, cwd: Path, env: dict | None = None) -> str:
     return done.stdout
 
 
-def _build_wheel(tmp_path: Path) -> Path:
-    """Build the wheel from a copy of the sources (the checkout gets no build/)."""
+def _copy_sources(tmp_path: Path) -> Path:
+    """Copy what a build reads (the checkout gets no build/ nor egg-info)."""
     source = tmp_path / "source"
+    source.mkdir()
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info")
     for name in SOURCES:
-        origin = ROOT / name
-        if origin.is_dir():
-            shutil.copytree(origin, source / name, ignore=ignore)
+        if (ROOT / name).is_dir():
+            shutil.copytree(ROOT / name, source / name, ignore=ignore)
         else:
-            source.mkdir(exist_ok=True)
-            shutil.copy2(origin, source / name)
-    dist = tmp_path / "dist"
-    # No build isolation: the build uses this environment's setuptools, offline.
-    _run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--no-deps",
-            "--no-build-isolation",
-            "--no-index",
-            "-q",
-            "-w",
-            dist,
-            source,
-        ],
-        cwd=tmp_path,
-    )
-    (wheel,) = dist.glob("orfi-*.whl")
-    return wheel
+            shutil.copy2(ROOT / name, source / name)
+    return source
 
 
-def _fresh_venv(tmp_path: Path, wheel: Path) -> Path:
-    """A new virtualenv with the wheel installed; the dependencies are this
-    environment's, reached through a ``.pth`` (installing them would take minutes
-    and the network)."""
+def _fresh_venv(tmp_path: Path) -> Path:
+    """A new virtualenv whose dependencies are this environment's, through a
+    ``.pth`` (installing them would take minutes and the network)."""
     venv = tmp_path / "venv"
     _run([sys.executable, "-m", "venv", "--without-pip", venv], cwd=tmp_path)
-    python = venv / "bin" / "python"
-    site = _run(
-        [python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
-        cwd=tmp_path,
-    ).strip()
+    code = "import sysconfig; print(sysconfig.get_path('purelib'))"
+    site = _run([venv / "bin" / "python", "-c", code], cwd=tmp_path).strip()
     ours = {sysconfig.get_path("purelib"), sysconfig.get_path("platlib")}
-    # Appended after the venv's own site-packages: the installed orfi comes first;
-    # the .pth files over there (this checkout's editable install) are not read.
+    # Appended after the venv's own site-packages, so the orfi installed there comes
+    # first; the .pth files over here (the checkout's editable install) are not read.
     Path(site, "_dependencies.pth").write_text("\n".join(sorted(ours)) + "\n")
-    _run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "--python",
-            python,
-            "install",
-            "--no-deps",
-            "--no-index",
-            "-q",
-            wheel,
-        ],
-        cwd=tmp_path,
-    )
     return venv
 
 
-def _shipped(folder: str) -> set[str]:
+def _install(venv: Path, *args) -> None:
+    """pip-install into ``venv`` (which has no pip of its own), offline, no deps."""
+    pip = [sys.executable, "-m", "pip", "--python", venv / "bin" / "python"]
+    _run([*pip, "install", *OFFLINE, *args], cwd=venv.parent)
+
+
+def _serve(venv: Path, tmp_path: Path) -> dict:
+    """Initialise an instance with the venv's ``orfi``, then serve a page and its
+    CSS; run away from the checkout, with no PYTHONPATH."""
+    database = tmp_path / "orfi.sqlite3"
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("PYTHON", "ORFI_", "FLASK_"))
+    }
+    env.update(ORFI_DATABASE_URL=f"sqlite:///{database}", ORFI_ENV="development")
+    home = tmp_path / "elsewhere"
+    home.mkdir()
+    _run([venv / "bin" / "orfi", "init"], cwd=home, env=env)
+    with sqlite3.connect(database) as connection:
+        (revision,) = connection.execute("SELECT version_num FROM alembic_version")
+    last = sorted((ROOT / "migrations" / "versions").glob("*.py"))[-1]
+    assert revision[0] == last.name.split("_")[0]
+    served = json.loads(_run([venv / "bin" / "python", "-c", SERVE], home, env))
+    assert served["page"] == 200
+    assert served["css"] == 200, served["href"]
+    assert served["type"] == "text/css"
+    assert served["body"] == (ROOT / "static" / "css" / "orfi.css").read_text()
+    return served
+
+
+def _checkout_files(folder: str) -> set[str]:
     """Files under a top-level folder of the checkout, as the wheel names them."""
     return {
         f"orfi/{path.relative_to(ROOT).as_posix()}"
@@ -132,30 +129,31 @@ def _shipped(folder: str) -> set[str]:
 
 @pytest.mark.slow
 def test_installed_wheel_initialises_and_serves_a_page_with_its_css(tmp_path):
-    wheel = _build_wheel(tmp_path)
+    source = _copy_sources(tmp_path)
+    dist = tmp_path / "dist"
+    _run([sys.executable, "-m", "pip", "wheel", *OFFLINE, "-w", dist, source], tmp_path)
+    (wheel,) = dist.glob("orfi-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     for folder in ("templates", "static", "migrations"):
-        assert _shipped(folder) <= names, folder
-    venv = _fresh_venv(tmp_path, wheel)
-    database = tmp_path / "orfi.sqlite3"
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("PYTHON", "ORFI_", "FLASK_"))
-    }
-    env.update(ORFI_DATABASE_URL=f"sqlite:///{database}", ORFI_ENV="development")
-    home = tmp_path / "elsewhere"  # no checkout on the path: not the cwd either
-    home.mkdir()
+        assert _checkout_files(folder) <= names, folder
+    shutil.rmtree(source)  # nothing left to fall back on
+    venv = _fresh_venv(tmp_path)
+    _install(venv, wheel)
 
-    _run([venv / "bin" / "orfi", "init"], cwd=home, env=env)
-    with sqlite3.connect(database) as connection:
-        (revision,) = connection.execute("SELECT version_num FROM alembic_version")
-    heads = sorted((ROOT / "migrations" / "versions").glob("*.py"))
-    assert revision[0] == heads[-1].name.split("_")[0]
+    served = _serve(venv, tmp_path)
+    package = Path(served["orfi"]).parent
+    assert package.is_relative_to(venv)
+    assert Path(served["templates"]) == package / "templates"
+    assert Path(served["migrations"]) == package / "migrations"
 
-    served = json.loads(_run([venv / "bin" / "python", "-c", SERVE], home, env))
-    assert Path(served["orfi"]).is_relative_to(venv)
-    assert served["page"] == 200
-    assert served["css"] == 200, served["href"]
-    assert served["type"] == "text/css"
-    assert served["body"] == (ROOT / "static" / "css" / "orfi.css").read_text()
+
+@pytest.mark.slow
+def test_editable_install_serves_the_checkout_s_folders(tmp_path):
+    source = _copy_sources(tmp_path)
+    venv = _fresh_venv(tmp_path)
+    _install(venv, "--editable", source)
+
+    served = _serve(venv, tmp_path)
+    assert Path(served["orfi"]).parent == source / "orfi"
+    assert Path(served["templates"]) == source / "templates"
+    assert Path(served["migrations"]) == source / "migrations"
