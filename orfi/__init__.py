@@ -156,7 +156,7 @@ def _register_blueprints(app: Flask) -> None:
     import importlib
 
     for feature in (
-        "main", "auth", "reports", "patrimoine", "admin", "maps", "stats", "api",
+        "main", "auth", "facts", "residences", "admin", "maps", "stats", "api",
         "photos", "followup", "activity", "syntheses", "exports", "federation",
         "pwa", "privacy",
     ):  # fmt: skip

@@ -2,36 +2,31 @@
 
 from __future__ import annotations
 
-import importlib
 import secrets
-import sys
 from pathlib import Path
 
 import click
 from flask import current_app
-from flask.cli import AppGroup, FlaskGroup
+from flask.cli import FlaskGroup
 
+# Each feature's commands module adds its commands to ``cli`` when imported.
+import orfi.api.commands  # noqa: F401
+import orfi.backup.commands  # noqa: F401
+import orfi.demo.commands  # noqa: F401
+import orfi.exports.commands  # noqa: F401
+import orfi.federation.commands  # noqa: F401
+import orfi.patrimoine.commands  # noqa: F401
+import orfi.privacy.commands  # noqa: F401
+import orfi.syntheses.commands  # noqa: F401
 from orfi.auth.models import Federation, Role
 from orfi.auth.services import create_user
+from orfi.commands import cli, fail
 from orfi.database import write_intent
 from orfi.errors import OrfiError, ValidationError
 from orfi.extensions import db
 from orfi.nomenclature.services import load_default_nomenclature
 from orfi.patrimoine.models import OrganisationKind
 from orfi.patrimoine.services import create_organisation, get_organisation_by_code
-
-cli = AppGroup("orfi", help="Commandes d'administration d'orfi.")
-
-
-def fail(error: OrfiError) -> None:
-    """Print an error in French and stop with status 1."""
-    db.session.rollback()
-    if isinstance(error, ValidationError):
-        for name, messages in error.errors.items():
-            click.echo(f"Erreur ({name}) : {' '.join(messages)}", err=True)
-    else:
-        click.echo(f"Erreur : {error}", err=True)
-    sys.exit(1)
 
 
 @cli.command("init")
@@ -145,17 +140,3 @@ def main() -> None:
     for name, command in cli.commands.items():
         group.add_command(command, name)
     group.main(prog_name="orfi")
-
-
-# Feature packages add their own commands to ``cli`` when imported.
-for _module in (
-    "orfi.patrimoine.commands",
-    "orfi.demo.commands",
-    "orfi.api.commands",
-    "orfi.syntheses.commands",
-    "orfi.exports.commands",
-    "orfi.federation.commands",
-    "orfi.privacy.commands",
-    "orfi.backup.commands",
-):
-    importlib.import_module(_module)

@@ -6,6 +6,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from orfi import limits
+
 #: Every setting the application reads, with its default. The README documents each one.
 DEFAULTS: dict[str, Any] = {
     # "development" or "production"; production refuses to start without a secret key.
@@ -22,7 +24,7 @@ DEFAULTS: dict[str, Any] = {
     # GPS accuracy (metres) above which the form warns that the position is coarse.
     "COARSE_ACCURACY_M": 100,
     # Maximum length of the free-text description.
-    "DESCRIPTION_MAX_LENGTH": 500,
+    "DESCRIPTION_MAX_LENGTH": limits.DESCRIPTION_MAX_LENGTH,
     # Base-map tiles URL template for Leaflet (e.g. a bailleur's own tile server);
     # empty means no base map: the maps show résidences and QPV outlines only.
     "TILE_URL": "",

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from flask import Flask, current_app
 
+from orfi import limits
 from orfi.auth.access import FILERS, QUALIFIERS, READERS
 from orfi.auth.models import Role
 from orfi.reports.history import describe_changes
@@ -83,6 +84,7 @@ def register(app: Flask) -> None:
     app.add_template_filter(format_local, "local")
     app.add_template_filter(describe_changes, "describe_changes")
     app.add_template_global(GRAVITY_LABELS, "GRAVITY_LABELS")
+    app.add_template_global(lambda: limits.public(current_app.config), "orfi_limits")
     app.add_template_global(menu_for, "menu_for")
     app.add_template_global(account_menu_for, "account_menu_for")
     app.add_template_global(lambda member: member.label if member else "—", "label_of")

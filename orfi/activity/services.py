@@ -17,6 +17,7 @@ from typing import TypeVar
 
 import sqlalchemy as sa
 
+from orfi import limits
 from orfi.activity.models import Meeting, MeetingKind, PartnerIntervention
 from orfi.auth.access import QUALIFIERS
 from orfi.auth.models import Federation, Role, User
@@ -30,8 +31,8 @@ from orfi.timezone import now_local
 
 logger = logging.getLogger(__name__)
 
-SUBJECT_MAX_LENGTH = 200
-NOTES_MAX_LENGTH = 2000
+SUBJECT_MAX_LENGTH = limits.ACTIVITY_SUBJECT_MAX_LENGTH
+NOTES_MAX_LENGTH = limits.ACTIVITY_NOTES_MAX_LENGTH
 #: How many facts one intervention may be linked to.
 MAX_LINKED_REPORTS = 50
 

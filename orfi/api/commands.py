@@ -7,7 +7,7 @@ import click
 from orfi.api.services import create_token
 from orfi.auth.models import User
 from orfi.auth.services import normalise_email
-from orfi.cli import cli, fail
+from orfi.commands import cli, fail
 from orfi.database import write_intent
 from orfi.errors import OrfiError, ValidationError
 from orfi.extensions import db

@@ -3,6 +3,7 @@
 from wtforms import StringField, SubmitField
 from wtforms.validators import InputRequired, Length
 
+from orfi import limits
 from orfi.forms import BaseForm
 
 
@@ -13,9 +14,12 @@ class TokenForm(BaseForm):
         "Nom du jeton",
         validators=[
             InputRequired("Donnez un nom au jeton."),
-            Length(max=100, message="100 caractères au plus."),
+            Length(
+                max=limits.TOKEN_NAME_MAX_LENGTH,
+                message=f"{limits.TOKEN_NAME_MAX_LENGTH} caractères au plus.",
+            ),
         ],
-        render_kw={"autocomplete": "off", "maxlength": 100},
+        render_kw={"autocomplete": "off", "maxlength": limits.TOKEN_NAME_MAX_LENGTH},
     )
     submit = SubmitField("Créer un jeton")
 

@@ -1,21 +1,28 @@
-"""JSON in and out of the API: strict parsing into service inputs, rendering of objects.
+"""JSON in and out of the API: parsing into service inputs, rendering of objects.
 
-Parsing never trusts a type: ``true`` is not an integer, ``NaN`` is not a position, an
-unknown field is an error (a typo would otherwise be silently ignored). Every problem is
-reported under the name of its field, in French, as the pages do.
+Parsing is the contract's (``orfi.api.contract``): strict models whose errors are
+reported here under the name of their field, in French, as the pages do.
 """
 
 from __future__ import annotations
 
-import math
 import uuid as uuid_module
 from collections.abc import Mapping
-from datetime import UTC, date, datetime
+from datetime import datetime
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, TypeVar
 
+import pydantic
 from flask import current_app, request, url_for
 
+from orfi.api import contract
+from orfi.api.contract import (
+    ORFI_ERROR,
+    REQUIRED,
+    UNKNOWN,
+    Contract,
+    new_report_model,
+)
 from orfi.auth.models import User
 from orfi.choices import Choice
 from orfi.errors import ValidationError
@@ -33,206 +40,36 @@ from orfi.reports.models import (
     Victime,
 )
 from orfi.reports.services import NearbyFact, NewReport, ReportFilters, ReportInput
-from orfi.timezone import from_local, to_local
+from orfi.timezone import to_local
 
-#: Largest id or count accepted (a PostgreSQL ``integer``).
-MAX_INT = 2**31 - 1
-MAX_PAGE = 100_000
-MAX_PER_PAGE = 100
-DEFAULT_PER_PAGE = 50
-TEXT_MAX_LENGTH = 500
+M = TypeVar("M", bound=Contract)
 
 
-class Reader:
-    """Read typed values from a JSON object or a query string, collecting errors."""
-
-    def __init__(self, data: Mapping[str, Any], *, from_query: bool = False):
-        self.data = data
-        self.from_query = from_query
-        self.errors: dict[str, list[str]] = {}
-
-    def fail(self, name: str, message: str) -> None:
-        """Record a problem with field ``name``."""
-        self.errors.setdefault(name, []).append(message)
-
-    def check(self) -> None:
-        """Raise ValidationError if any field had a problem."""
-        if self.errors:
-            raise ValidationError(self.errors)
-
-    def reject_unknown(self, known: set[str]) -> None:
-        """Record every field that is not in ``known``."""
-        for name in self.data:
-            if name not in known:
-                self.fail(str(name)[:100], "Champ inconnu.")
-
-    def _raw(self, name: str, required: bool) -> Any:
-        value = self.data.get(name)
-        if value is None and required:
-            self.fail(name, "Champ obligatoire.")
-        return value
-
-    def integer(
-        self,
-        name: str,
-        *,
-        required: bool = False,
-        minimum: int = 1,
-        maximum: int = MAX_INT,
-    ) -> int | None:
-        """Read an integer between ``minimum`` and ``maximum``."""
-        value = self._raw(name, required)
-        if value is None:
-            return None
-        if self.from_query and isinstance(value, str):
-            text = value.strip()
-            digits = text[1:] if text[:1] in "+-" else text
-            if not digits.isascii() or not digits.isdigit() or len(digits) > 12:
-                self.fail(name, "Nombre entier attendu.")
-                return None
-            value = int(text)
-        elif isinstance(value, float) and math.isfinite(value) and value.is_integer():
-            value = int(value)
-        if isinstance(value, bool) or not isinstance(value, int):
-            self.fail(name, "Nombre entier attendu.")
-            return None
-        if not minimum <= value <= maximum:
-            self.fail(name, f"Nombre entre {minimum} et {maximum} attendu.")
-            return None
-        return value
-
-    def number(
-        self,
-        name: str,
-        *,
-        required: bool = False,
-        minimum: float | None = None,
-        maximum: float | None = None,
-    ) -> float | None:
-        """Read a finite number, optionally within bounds."""
-        value = self._raw(name, required)
-        if value is None:
-            return None
-        if self.from_query and isinstance(value, str):
-            try:
-                value = float(value)
-            except ValueError:
-                self.fail(name, "Nombre attendu.")
-                return None
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            self.fail(name, "Nombre attendu.")
-            return None
-        try:
-            value = float(value)
-        except OverflowError:
-            value = math.inf
-        if not math.isfinite(value):
-            self.fail(name, "Nombre fini attendu.")
-            return None
-        if (minimum is not None and value < minimum) or (
-            maximum is not None and value > maximum
-        ):
-            self.fail(name, f"Nombre entre {minimum:g} et {maximum:g} attendu.")
-            return None
-        return value
-
-    def boolean(self, name: str, default: bool = False) -> bool:
-        """Read a boolean (``true``/``false``; in a query string also 1/0)."""
-        value = self._raw(name, False)
-        if value is None:
-            return default
-        if self.from_query and isinstance(value, str):
-            lowered = value.strip().lower()
-            if lowered in ("true", "1"):
-                return True
-            if lowered in ("false", "0"):
-                return False
-        if isinstance(value, bool):
-            return value
-        self.fail(name, "Vrai ou faux attendu (true ou false).")
-        return default
-
-    def text(self, name: str, *, max_length: int = TEXT_MAX_LENGTH) -> str:
-        """Read a string of at most ``max_length`` characters ('' when absent)."""
-        value = self._raw(name, False)
-        if value is None:
-            return ""
-        if not isinstance(value, str):
-            self.fail(name, "Texte attendu.")
-            return ""
-        if len(value) > max_length:
-            self.fail(name, f"{max_length} caractères au plus.")
-            return ""
-        if "\x00" in value or not _encodable(value):
-            self.fail(name, "Le texte contient des caractères invalides.")
-            return ""
-        return value
-
-    def choice(self, name: str, enum: type[Choice], *, required: bool = False):
-        """Read the code of a member of ``enum``."""
-        value = self._raw(name, required)
-        if value is None:
-            return None
-        member = enum.parse(value)
-        if member is None:
-            codes = ", ".join(m.value for m in enum)
-            self.fail(name, f"Valeur inconnue : choisissez parmi {codes}.")
-        return member
-
-    def uuid(self, name: str, *, required: bool = False) -> uuid_module.UUID | None:
-        """Read a UUID in its canonical text form."""
-        value = self._raw(name, required)
-        if value is None:
-            return None
-        if isinstance(value, str) and len(value) <= 45:
-            try:
-                return uuid_module.UUID(value)
-            except ValueError:
-                pass
-        self.fail(name, "UUID attendu (ex. 3f2b6c1e-8d5a-4f57-9a1e-2c4b7d9e0f13).")
-        return None
-
-    def moment(self, name: str, *, required: bool = False) -> datetime | None:
-        """Read an ISO 8601 date and time; without an offset it is Paris time."""
-        value = self._raw(name, required)
-        if value is None:
-            return None
-        problem = (
-            "Date et heure ISO 8601 attendues (ex. 2026-11-21T14:30:00+01:00 ; "
-            "sans décalage : heure de Paris)."
-        )
-        if not isinstance(value, str) or not 16 <= len(value) <= 40:
-            self.fail(name, problem)
-            return None
-        try:
-            parsed = datetime.fromisoformat(value)
-            if parsed.tzinfo is None:
-                return from_local(parsed)
-            return parsed.astimezone(UTC)
-        except (ValueError, OverflowError):
-            self.fail(name, problem)
-            return None
-
-    def day(self, name: str) -> date | None:
-        """Read an ISO 8601 date (``2026-11-21``)."""
-        value = self._raw(name, False)
-        if value is None:
-            return None
-        if isinstance(value, str) and len(value) == 10:
-            try:
-                return date.fromisoformat(value)
-            except ValueError:
-                pass
-        self.fail(name, "Date attendue au format AAAA-MM-JJ.")
-        return None
+def _messages(error: pydantic.ValidationError, model: type[Contract]) -> dict:
+    """pydantic's errors as the API shows them: French messages by field name."""
+    fields: dict[str, list[str]] = {}
+    for problem in error.errors(include_url=False, include_input=False):
+        name = str(problem["loc"][0])[:100] if problem["loc"] else "body"
+        kind = problem["type"]
+        if kind == ORFI_ERROR:
+            message = problem["msg"]
+        elif kind == "extra_forbidden":
+            message = UNKNOWN
+        elif kind == "missing":
+            message = model.missing.get(name, REQUIRED)
+        else:  # a check of pydantic's own, which the types above make unreachable
+            message = "Valeur refusée."
+        fields.setdefault(name, []).append(message)
+    return fields
 
 
-def _encodable(text: str) -> bool:
+def parse(model: type[M], data: Mapping[str, Any]) -> M:
+    """Read ``data`` (a JSON object, or a query string's first values) as ``model``,
+    or raise ValidationError naming each field in question."""
     try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
+        return model.model_validate(dict(data.items()))
+    except pydantic.ValidationError as error:
+        raise ValidationError(_messages(error, model)) from None
 
 
 def json_object(payload: Any) -> Mapping[str, Any]:
@@ -242,104 +79,27 @@ def json_object(payload: Any) -> Mapping[str, Any]:
     return payload
 
 
-#: Fields of a new fact, as the API names them.
-REPORT_FIELDS = {
-    "uuid",
-    "category_id",
-    "residence_id",
-    "batiment_id",
-    "occurred_at",
-    "latitude",
-    "longitude",
-    "gps_accuracy_m",
-    "location_source",
-    "confirm_position",
-    "lieu",
-    "victime",
-    "arret_travail_jours",
-    "mission_service_public",
-    "suite",
-    "intervention",
-    "damage_cost_eur",
-    "gravity",
-    "description",
-}
-
-
 def parse_report_input(payload: Any, *, description_max: int) -> ReportInput:
     """Turn the JSON of a new fact into a ReportInput, or raise ValidationError."""
-    reader = Reader(json_object(payload))
-    reader.reject_unknown(REPORT_FIELDS)
-    data = ReportInput(
-        uuid=reader.uuid("uuid"),
-        category_id=reader.integer("category_id", required=True),
-        residence_id=reader.integer("residence_id", required=True),
-        batiment_id=reader.integer("batiment_id"),
-        occurred_at=reader.moment("occurred_at", required=True),
-        latitude=reader.number("latitude", minimum=-90, maximum=90),
-        longitude=reader.number("longitude", minimum=-180, maximum=180),
-        gps_accuracy_m=reader.number("gps_accuracy_m", minimum=0, maximum=999_999),
-        location_source=reader.choice("location_source", LocationSource),
-        confirm_position=reader.boolean("confirm_position"),
-        lieu=reader.choice("lieu", Lieu),
-        victime=reader.choice("victime", Victime),
-        arret_travail_jours=reader.integer(
-            "arret_travail_jours", minimum=0, maximum=1000
-        ),
-        mission_service_public=reader.boolean("mission_service_public"),
-        suite=reader.choice("suite", Suite),
-        intervention=reader.choice("intervention", Intervention),
-        damage_cost_eur=reader.integer("damage_cost_eur", minimum=0, maximum=10**7),
-        gravity=reader.integer("gravity", minimum=1, maximum=4),
-        description=reader.text("description", max_length=description_max),
-    )
-    reader.check()
-    return data
+    fact = parse(new_report_model(description_max), json_object(payload))
+    return ReportInput(**dict(fact))
 
 
 def parse_filters(args: Mapping[str, Any]) -> tuple[ReportFilters, bool, int]:
     """Read the list filters (those of the pages), ``mine`` and the page size."""
-    reader = Reader(args, from_query=True)
-    reader.reject_unknown(
-        {
-            "date_from",
-            "date_to",
-            "category_id",
-            "residence_id",
-            "status",
-            "mine",
-            "page",
-            "per_page",
-        }
-    )
-    filters = ReportFilters(
-        date_from=reader.day("date_from"),
-        date_to=reader.day("date_to"),
-        category_id=reader.integer("category_id"),
-        residence_id=reader.integer("residence_id"),
-        status=reader.choice("status", Status),
-    )
-    if filters.date_from and filters.date_to and filters.date_to < filters.date_from:
-        reader.fail("date_to", "La date de fin précède la date de début.")
-    mine = reader.boolean("mine")
-    filters.page, per_page = _pagination(reader)
-    reader.check()
-    return filters, mine, per_page
+    query = parse(contract.ReportQuery, args)
+    fields = {name: value for name, value in query if name not in _NOT_FILTERS}
+    return ReportFilters(**fields), query.mine, query.per_page
+
+
+#: What the facts list reads besides the filters of the pages.
+_NOT_FILTERS = frozenset({"mine", "per_page"})
 
 
 def parse_pagination(args: Mapping[str, Any]) -> tuple[int, int]:
     """Read ``page`` and ``per_page`` from a query string."""
-    reader = Reader(args, from_query=True)
-    reader.reject_unknown({"page", "per_page"})
-    page, per_page = _pagination(reader)
-    reader.check()
-    return page, per_page
-
-
-def _pagination(reader: Reader) -> tuple[int, int]:
-    page = reader.integer("page", maximum=MAX_PAGE) or 1
-    per_page = reader.integer("per_page", maximum=MAX_PER_PAGE) or DEFAULT_PER_PAGE
-    return page, per_page
+    query = parse(contract.Pagination, args)
+    return query.page, query.per_page
 
 
 # ----------------------------------------------------------------------- rendering

@@ -33,15 +33,23 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from orfi import database
 from orfi.api import models  # noqa: F401  (the metadata must know the tables)
+from orfi.api.contract import (
+    Duplicate,
+    NearbyQuery,
+    NewAddition,
+    PhotoQuery,
+    PhotoUpload,
+    Qualification,
+)
 from orfi.api.forms import RevokeTokenForm, TokenForm
 from orfi.api.openapi import build_openapi
 from orfi.api.payloads import (
-    Reader,
     json_object,
     nearby_json,
     new_report_json,
     nomenclature_json,
     page_json,
+    parse,
     parse_filters,
     parse_pagination,
     parse_report_input,
@@ -63,14 +71,13 @@ from orfi.api.services import (
     revoke_token,
     token_digest,
 )
-from orfi.api.writers import writer_turn
 from orfi.auth.access import FILERS, QUALIFIERS, role_required
 from orfi.auth.models import Role, User
+from orfi.auth.perimeter import visible_residences
 from orfi.errors import NotFound, ValidationError
 from orfi.extensions import csrf, db
 from orfi.nomenclature.services import list_categories
 from orfi.patrimoine.models import Residence
-from orfi.patrimoine.services import visible_residences
 from orfi.photos.services import (
     add_photo,
     clean_image,
@@ -81,7 +88,7 @@ from orfi.photos.services import (
     photos_by_report,
     read_upload,
 )
-from orfi.reports.models import Report, Status
+from orfi.reports.models import Report
 from orfi.reports.services import (
     NEARBY_RADIUS_M,
     NEARBY_WINDOW,
@@ -96,6 +103,7 @@ from orfi.reports.services import (
     store_report,
     unmark_duplicate,
 )
+from orfi.writers import writer_turn
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 # The JSON API checks CSRF itself: only for session requests (see _authenticate).
@@ -437,14 +445,12 @@ def create():
 def nearby():
     """ "Déjà signalé ?": facts of a category within 50 m in the last 24 hours."""
     user = _require(*FILERS)
-    reader = Reader(request.args, from_query=True)
-    reader.reject_unknown({"category_id", "latitude", "longitude"})
-    category_id = reader.integer("category_id", required=True)
-    latitude = reader.number("latitude", required=True, minimum=-90, maximum=90)
-    longitude = reader.number("longitude", required=True, minimum=-180, maximum=180)
-    reader.check()
+    place = parse(NearbyQuery, request.args)
     facts = nearby_reports(
-        user, category_id=category_id, latitude=latitude, longitude=longitude
+        user,
+        category_id=place.category_id,
+        latitude=place.latitude,
+        longitude=place.longitude,
     )
     return jsonify(
         items=[nearby_json(fact, user) for fact in facts],
@@ -465,17 +471,11 @@ def qualify(report_uuid: uuid.UUID):
     user = _caller()
     report = get_visible_report(user, report_uuid)
     _require(*QUALIFIERS)
-    reader = Reader(_body())
-    reader.reject_unknown({"status", "category_id", "gravity", "comment"})
-    status = reader.choice("status", Status) or report.status
-    category_id = reader.integer("category_id") or report.category_id
-    gravity = (
-        reader.integer("gravity", minimum=1, maximum=4)
-        if "gravity" in reader.data
-        else report.gravity
-    )
-    comment = reader.text("comment")
-    reader.check()
+    change = parse(Qualification, _body())
+    status = change.status or report.status
+    category_id = change.category_id or report.category_id
+    gravity = change.gravity if "gravity" in change.model_fields_set else report.gravity
+    comment = change.comment
     with _api_field_names():
         qualify_report(
             user,
@@ -496,13 +496,8 @@ def duplicate(report_uuid: uuid.UUID):
     user = _caller()
     report = get_visible_report(user, report_uuid)
     _require(*QUALIFIERS)
-    reader = Reader(_body())
-    reader.reject_unknown({"original", "comment"})
-    if "original" not in reader.data:
-        reader.fail("original", "Champ obligatoire (null pour retirer le doublon).")
-    original_uuid = reader.uuid("original")
-    comment = reader.text("comment")
-    reader.check()
+    mark = parse(Duplicate, _body())
+    original_uuid, comment = mark.original, mark.comment
     if original_uuid is None:
         unmark_duplicate(user, report, comment=comment)
     else:
@@ -523,11 +518,8 @@ def additions(report_uuid: uuid.UUID):
     """Add a complement to a fact already filed by someone else ("Déjà signalé ?")."""
     user = _require(*FILERS)
     report = get_report_for_addition(user, report_uuid)
-    reader = Reader(_body())
-    reader.reject_unknown({"uuid", "comment"})
-    client_uuid = reader.uuid("uuid")
-    comment = reader.text("comment")
-    reader.check()
+    addition = parse(NewAddition, _body())
+    client_uuid, comment = addition.uuid, addition.comment
     event, created = add_to_report(
         user, report, comment=comment, client_uuid=client_uuid
     )
@@ -559,13 +551,11 @@ def upload_photo(report_uuid: uuid.UUID):
     _end_read_transaction(user, report)  # decoding a photo takes no lock
     if not request.mimetype.startswith("multipart/form-data"):
         abort(415, description="Envoi multipart/form-data attendu (champ photo).")
-    reader = Reader(request.form, from_query=True)
-    reader.reject_unknown({"uuid", "photo"})
-    photo_uuid = reader.uuid("uuid")
-    upload = request.files.get("photo")
-    if upload is None:
-        reader.fail("photo", "Joignez une photo (champ « photo »).")
-    reader.check()
+    fields = {k: v for k, v in request.form.items() if k != "photo"}
+    if "photo" in request.files:
+        fields["photo"] = request.files["photo"]
+    sent = parse(PhotoUpload, fields)
+    photo_uuid, upload = sent.uuid, sent.photo
     image = clean_image(read_upload(upload.stream, upload.filename), upload.filename)
     photo, created = add_photo(user, report, image, photo_uuid=photo_uuid)
     body = photo_json(photo)
@@ -582,12 +572,7 @@ def upload_photo(report_uuid: uuid.UUID):
 @bp.get("/photos/<uuid:photo_uuid>")
 def photo_image(photo_uuid: uuid.UUID):
     """The image of a photo whose fact the caller may read."""
-    reader = Reader(request.args, from_query=True)
-    reader.reject_unknown({"size"})
-    size = request.args.get("size", "full")
-    if size not in ("full", "thumbnail"):
-        reader.fail("size", "Valeur inconnue : full ou thumbnail.")
-    reader.check()
+    size = parse(PhotoQuery, request.args).size
     photo = get_visible_photo(_caller(), photo_uuid)
     path = photo_path(photo, thumbnail=size == "thumbnail")
     if not path.exists():

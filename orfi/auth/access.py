@@ -1,4 +1,4 @@
-"""Who may do what: role checks for views, perimeters for queries."""
+"""Who may do what: role checks for views (perimeters for queries: auth.perimeter)."""
 
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ from orfi.backup.services import (
     restore_backup,
     summarize_counts,
 )
-from orfi.cli import cli, fail
+from orfi.commands import cli, fail
 
 
 @contextlib.contextmanager

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import DBAPIError
 
-from orfi.cli import cli, fail
+from orfi.commands import cli, fail
 from orfi.database import utcnow, write_intent
 from orfi.errors import OrfiError
 from orfi.extensions import db

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 import sqlalchemy as sa
 
-from orfi.cli import cli, fail
+from orfi.commands import cli, fail
 from orfi.database import write_intent
 from orfi.errors import NotFound, OrfiError, ValidationError
 from orfi.extensions import db

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
 
+from orfi import limits
 from orfi.auth.access import QUALIFIERS, READERS
 from orfi.auth.models import User
 from orfi.database import utcnow
@@ -28,8 +29,8 @@ from orfi.timezone import now_local, to_local
 
 logger = logging.getLogger(__name__)
 
-NOTE_MAX_LENGTH = 500
-REFERENCE_MAX_LENGTH = 60
+NOTE_MAX_LENGTH = limits.FOLLOWUP_NOTE_MAX_LENGTH
+REFERENCE_MAX_LENGTH = limits.FOLLOWUP_REFERENCE_MAX_LENGTH
 #: Gravity from which a fact must be followed up quickly (orange and red).
 OVERDUE_MIN_GRAVITY = 3
 #: The ``ReportEvent.kind`` of the changes made by the follow-up.

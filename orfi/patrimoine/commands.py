@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 from flask import current_app
 
-from orfi.cli import cli, fail
+from orfi.commands import cli, fail
 from orfi.database import write_intent
 from orfi.errors import OrfiError, ValidationError
 from orfi.extensions import db

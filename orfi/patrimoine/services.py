@@ -1,16 +1,16 @@
-"""Creating organisations and reading résidences within a user's perimeter."""
+"""Creating organisations and agences, and finding an organisation by its code.
+
+What a user may read of the patrimoine is :mod:`orfi.auth.perimeter`'s job.
+"""
 
 from __future__ import annotations
 
 import re
 
-import sqlalchemy as sa
-
-from orfi.auth.models import Role, User
 from orfi.errors import NotFound, ValidationError
 from orfi.extensions import db
 from orfi.nomenclature.services import copy_nomenclature_to
-from orfi.patrimoine.models import Agence, Organisation, OrganisationKind, Residence
+from orfi.patrimoine.models import Agence, Organisation, OrganisationKind
 
 _CODE = re.compile(r"^[A-Z0-9]{2,12}$")
 
@@ -60,46 +60,3 @@ def get_or_create_agence(organisation_id: int, name: str) -> Agence:
         db.session.add(agence)
         db.session.flush()
     return agence
-
-
-def visible_residences(user: User) -> sa.Select:
-    """Return a query of the résidences ``user`` may read."""
-    query = db.select(Residence)
-    if user.organisation_id is None or user.role is Role.FEDERATION:
-        return query.where(sa.false())
-    query = query.where(Residence.organisation_id == user.organisation_id)
-    if user.role is Role.GARDIEN:
-        sector_ids = [r.id for r in user.sector]
-        return query.where(Residence.id.in_(sector_ids))
-    if user.agence_id is not None:
-        query = query.where(Residence.agence_id == user.agence_id)
-    return query
-
-
-def list_residences(user: User) -> list[Residence]:
-    """Return the résidences ``user`` may read, by name."""
-    return list(db.session.scalars(visible_residences(user).order_by(Residence.name)))
-
-
-def get_visible_residence(user: User, residence_id: int) -> Residence:
-    """Return the résidence if ``user`` may read it, else raise NotFound."""
-    residence = db.session.scalar(
-        visible_residences(user).where(Residence.id == residence_id)
-    )
-    if residence is None:
-        raise NotFound("Résidence introuvable.")
-    return residence
-
-
-def count_reports_by_residence(residence_ids: list[int]) -> dict[int, int]:
-    """Return the number of facts per résidence id."""
-    from orfi.reports.models import Report
-
-    if not residence_ids:
-        return {}
-    rows = db.session.execute(
-        db.select(Report.residence_id, sa.func.count())
-        .where(Report.residence_id.in_(residence_ids))
-        .group_by(Report.residence_id)
-    )
-    return {residence_id: count for residence_id, count in rows}

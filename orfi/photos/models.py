@@ -8,13 +8,14 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from orfi import limits
 from orfi.auth.models import User
 from orfi.database import utcnow
 from orfi.extensions import db
 from orfi.reports.models import Report
 
 #: Photos a fact may carry; the check constraint below enforces it in the database.
-MAX_PHOTOS = 3
+MAX_PHOTOS = limits.PHOTOS_MAX
 
 
 class Photo(db.Model):

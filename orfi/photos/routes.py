@@ -24,6 +24,7 @@ from orfi.photos.services import (
     photo_path,
     thumbnail_size,
 )
+from orfi.reports.pages import render_detail
 from orfi.reports.services import get_report_for_addition, may_add_to
 
 bp = Blueprint("photos", __name__, url_prefix="/photos")
@@ -47,8 +48,6 @@ def image(photo_uuid: uuid.UUID):
 @role_required(*FILERS)
 def upload(report_uuid: uuid.UUID):
     """Add photos to a fact from its page."""
-    from orfi.reports.routes import render_detail
-
     report = get_report_for_addition(current_user, report_uuid)
     form = PhotoUploadForm()
     if form.validate_on_submit():

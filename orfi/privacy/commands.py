@@ -9,7 +9,7 @@ import click
 import sqlalchemy as sa
 from flask import current_app
 
-from orfi.cli import cli
+from orfi.commands import cli
 from orfi.extensions import db
 from orfi.timezone import from_local, to_local
 

@@ -35,7 +35,6 @@ import sqlalchemy as sa
 from flask import current_app
 
 from orfi.activity.models import Meeting, PartnerIntervention
-from orfi.api.writers import writer_turn
 from orfi.database import utcnow, write_intent
 from orfi.extensions import db
 from orfi.followup.models import Complaint, FollowupAction
@@ -62,6 +61,7 @@ from orfi.privacy.services import (
 )
 from orfi.reports.models import LocationSource, Report, ReportEvent, Status
 from orfi.timezone import from_local, to_local
+from orfi.writers import writer_turn
 
 logger = logging.getLogger(__name__)
 
@@ -428,7 +428,7 @@ def purge(
 
 @contextlib.contextmanager
 def _transaction(dry_run: bool) -> Iterator[None]:
-    """One transaction: a writer's (in its turn, see orfi.api.writers) or, for a dry
+    """One transaction: a writer's (in its turn, see orfi.writers) or, for a dry
     run, a reader's, rolled back whatever happens."""
     if dry_run:
         try:

@@ -18,7 +18,6 @@ from typing import Any, Protocol
 
 import sqlalchemy as sa
 
-from orfi.api.writers import writer_turn
 from orfi.auth.models import User
 from orfi.database import utcnow, write_intent
 from orfi.extensions import db
@@ -26,6 +25,7 @@ from orfi.photos.models import Photo
 from orfi.privacy.models import AccessAction, AccessLogEntry
 from orfi.reports.models import Report
 from orfi.timezone import from_local
+from orfi.writers import writer_turn
 
 logger = logging.getLogger(__name__)
 
@@ -209,7 +209,7 @@ def record_access(
 
     Its own transaction: the request's (a reader's on SQLite) is never turned into a
     writer's, and the entry is kept whatever the request does next. On SQLite it
-    waits its turn with the other writers (orfi.api.writers), so that filing facts is
+    waits its turn with the other writers (orfi.writers), so that filing facts is
     not left sleeping in SQLite's busy handler behind it.
     """
     with writer_turn(db.engine), write_intent(), db.engine.begin() as connection:

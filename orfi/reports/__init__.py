@@ -1,1 +1,1 @@
-"""Facts: the field form, the lists, the detail page and qualification."""
+"""Facts: their records, services and forms, history, and the fact page they render."""

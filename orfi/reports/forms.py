@@ -19,6 +19,7 @@ from wtforms import (
 from wtforms.validators import InputRequired, NumberRange, Optional, ValidationError
 from wtforms.widgets import HiddenInput
 
+from orfi import limits
 from orfi.forms import BaseForm
 from orfi.reports.models import (
     GRAVITY_LABELS,
@@ -76,8 +77,15 @@ class ReportForm(BaseForm):
     )
     arret_travail_jours = IntegerField(
         "Arrêt de travail (jours)",
-        validators=[Optional(), NumberRange(0, 1000, "Entre 0 et 1000 jours.")],
-        render_kw={"inputmode": "numeric", "min": 0, "max": 1000},
+        validators=[
+            Optional(),
+            NumberRange(
+                0,
+                limits.STOPPAGE_MAX_DAYS,
+                f"Entre 0 et {limits.STOPPAGE_MAX_DAYS} jours.",
+            ),
+        ],
+        render_kw={"inputmode": "numeric", "min": 0, "max": limits.STOPPAGE_MAX_DAYS},
     )
     mission_service_public = BooleanField(
         "Agent chargé d'une mission de service public"
@@ -92,7 +100,14 @@ class ReportForm(BaseForm):
     )
     damage_cost_eur = IntegerField(
         "Coût estimé des dégâts (€)",
-        validators=[Optional(), NumberRange(0, 10_000_000, "Entre 0 et 10 000 000 €.")],
+        validators=[
+            Optional(),
+            NumberRange(
+                0,
+                limits.DAMAGE_MAX_EUR,
+                f"Entre 0 et {limits.french(limits.DAMAGE_MAX_EUR)} €.",
+            ),
+        ],
         render_kw={"inputmode": "numeric", "min": 0},
     )
     gravity = RadioField(

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
+from orfi import limits
 from orfi.auth.models import Role, User, user_residence
 from orfi.database import Prepared, prepared, utcnow
 from orfi.errors import AccessDenied, NotFound, ValidationError
@@ -40,8 +41,10 @@ logger = logging.getLogger(__name__)
 
 #: Tolerated clock skew between a phone and the server for "not in the future".
 CLOCK_SKEW = timedelta(minutes=5)
-MAX_DAMAGE_EUR = 10_000_000
-MAX_STOPPAGE_DAYS = 1_000
+MAX_DAMAGE_EUR = limits.DAMAGE_MAX_EUR
+MAX_STOPPAGE_DAYS = limits.STOPPAGE_MAX_DAYS
+MAX_COMMENT = limits.COMMENT_MAX_LENGTH
+_GRAVITY_RANGE = f"La gravité va de {limits.GRAVITY_MIN} à {limits.GRAVITY_MAX}."
 
 
 @dataclass
@@ -269,13 +272,19 @@ def _checked(user: User, data: ReportInput, rows: IntakeRows | None = None) -> _
         fail("description", f"La description est limitée à {max_length} caractères.")
     elif not is_storable_text(data.description or ""):
         fail("description", "La description contient des caractères invalides.")
-    if data.gravity is not None and not 1 <= data.gravity <= 4:
-        fail("gravity", "La gravité va de 1 à 4.")
+    if (
+        data.gravity is not None
+        and not limits.GRAVITY_MIN <= data.gravity <= limits.GRAVITY_MAX
+    ):
+        fail("gravity", _GRAVITY_RANGE)
     if (
         data.damage_cost_eur is not None
         and not 0 <= data.damage_cost_eur <= MAX_DAMAGE_EUR
     ):
-        fail("damage_cost_eur", "Indiquez un coût entre 0 et 10 000 000 €.")
+        fail(
+            "damage_cost_eur",
+            f"Indiquez un coût entre 0 et {limits.french(MAX_DAMAGE_EUR)} €.",
+        )
     if data.arret_travail_jours is not None:
         if data.victime not in STAFF_VICTIMS:
             fail(
@@ -283,7 +292,10 @@ def _checked(user: User, data: ReportInput, rows: IntakeRows | None = None) -> _
                 "L'arrêt de travail concerne un membre du personnel.",
             )
         elif not 0 <= data.arret_travail_jours <= MAX_STOPPAGE_DAYS:
-            fail("arret_travail_jours", "Indiquez un nombre de jours entre 0 et 1000.")
+            fail(
+                "arret_travail_jours",
+                f"Indiquez un nombre de jours entre 0 et {MAX_STOPPAGE_DAYS}.",
+            )
     if data.mission_service_public and data.victime not in STAFF_VICTIMS:
         fail(
             "mission_service_public",
@@ -320,7 +332,9 @@ def _check_position(data: ReportInput, residence, config, fail) -> None:
             "-180 et 180.",
         )
         return
-    if data.gps_accuracy_m is not None and not (0 <= data.gps_accuracy_m < 1e6):
+    if data.gps_accuracy_m is not None and not (
+        0 <= data.gps_accuracy_m <= limits.GPS_ACCURACY_MAX_M
+    ):
         fail("gps_accuracy_m", "Précision GPS invalide.")
     if residence is None:
         return
@@ -833,10 +847,10 @@ def qualify_report(
         errors["category"] = ["Choisissez une catégorie de votre nomenclature."]
     elif not category.active and category.id != report.category_id:
         errors["category"] = ["Cette catégorie n'est plus utilisée."]
-    if gravity is not None and not 1 <= gravity <= 4:
-        errors["gravity"] = ["La gravité va de 1 à 4."]
-    if len(comment) > 500:
-        errors["comment"] = ["Le commentaire est limité à 500 caractères."]
+    if gravity is not None and not limits.GRAVITY_MIN <= gravity <= limits.GRAVITY_MAX:
+        errors["gravity"] = [_GRAVITY_RANGE]
+    if len(comment) > MAX_COMMENT:
+        errors["comment"] = [f"Le commentaire est limité à {MAX_COMMENT} caractères."]
     if errors:
         raise ValidationError(errors)
 
@@ -985,9 +999,9 @@ def add_to_report(
     ):
         return _resent_event(user, report, existing), False
     comment = (comment or "").strip()
-    if len(comment) > 500:
+    if len(comment) > MAX_COMMENT:
         raise ValidationError(
-            {"comment": ["Le complément est limité à 500 caractères."]}
+            {"comment": [f"Le complément est limité à {MAX_COMMENT} caractères."]}
         )
     if not is_storable_text(comment):
         raise ValidationError(
@@ -1088,9 +1102,9 @@ def mark_duplicate(
         raise ValidationError(
             {"original": ["Un fait ne peut pas être son propre doublon."]}
         )
-    if len(comment) > 500 or not is_storable_text(comment):
+    if len(comment) > MAX_COMMENT or not is_storable_text(comment):
         raise ValidationError(
-            {"comment": ["Commentaire invalide (500 caractères au plus)."]}
+            {"comment": [f"Commentaire invalide ({MAX_COMMENT} caractères au plus)."]}
         )
     before = report.duplicate_of.reference if report.duplicate_of_id else None
     report.duplicate_of = original
@@ -1129,9 +1143,9 @@ def unmark_duplicate(
     _require_qualifier(user)
     if report.duplicate_of_id is None:
         return None
-    if len(comment) > 500 or not is_storable_text(comment):
+    if len(comment) > MAX_COMMENT or not is_storable_text(comment):
         raise ValidationError(
-            {"comment": ["Commentaire invalide (500 caractères au plus)."]}
+            {"comment": [f"Commentaire invalide ({MAX_COMMENT} caractères au plus)."]}
         )
     before = report.duplicate_of.reference
     report.duplicate_of = None

@@ -20,12 +20,12 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement, FunctionElement
 
 from orfi.auth.models import User
+from orfi.auth.perimeter import visible_residences
 from orfi.choices import Choice
 from orfi.extensions import db
 from orfi.nomenclature.models import Category, Family
 from orfi.nomenclature.services import list_categories
 from orfi.patrimoine.models import Agence, Residence
-from orfi.patrimoine.services import visible_residences
 from orfi.reports.models import Lieu, Report, Status
 from orfi.reports.services import counted_reports, visible_reports
 from orfi.timezone import from_local, now_local

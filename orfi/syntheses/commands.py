@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 from flask import current_app
 
-from orfi.cli import cli, fail
+from orfi.commands import cli, fail
 from orfi.database import write_intent
 from orfi.errors import OrfiError
 from orfi.extensions import db

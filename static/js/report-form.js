@@ -21,6 +21,15 @@
     return;
   }
 
+  // The domain's limits (orfi/limits.py), served by every page: never copied here.
+  var LIMITS = {};
+  var limitsNode = document.getElementById("orfi-limits");
+  try {
+    LIMITS = limitsNode ? JSON.parse(limitsNode.textContent) : {};
+  } catch (error) {
+    LIMITS = {};
+  }
+
   var NBSP = "\u00a0"; // keeps "± 15 m" on one line
   var GPS_WATCH_MS = 20000; // keep the best fix for this long, then stop the GPS
   var STAFF_VICTIMS = ["personnel_bailleur", "personnel_prestataire"];
@@ -861,7 +870,7 @@
   function chosenPhotos() {
     var files = photosInput && photosInput.files ? Array.prototype.slice.call(photosInput.files) : [];
     var problems = [];
-    var max = (offlineConfig && offlineConfig.maxPhotos) || 3;
+    var max = LIMITS.photosMax;
     var maxBytes = (offlineConfig && offlineConfig.photoMaxBytes) || 10485760;
     if (files.length > max) {
       problems.push(max + " photos au plus par signalement.");
@@ -958,7 +967,7 @@
         kind: "addition",
         target: additionTarget.uuid,
         targetReference: additionTarget.reference,
-        payload: { uuid: uuid, comment: payload.description.slice(0, 500) },
+        payload: { uuid: uuid, comment: payload.description.slice(0, LIMITS.commentMaxLength) },
         photos: photos,
         summary: summary,
       };

@@ -5,17 +5,15 @@ from flask_login import current_user
 
 from orfi.auth.access import READERS, role_required
 from orfi.auth.models import Role
+from orfi.auth.perimeter import get_visible_residence, list_residences
 from orfi.errors import ImportFileError
 from orfi.extensions import db
 from orfi.geo.patrimoine_io import COLUMN_ALIASES
 from orfi.patrimoine.forms import ImportPatrimoineForm
 from orfi.patrimoine.importer import import_uploaded_patrimoine
-from orfi.patrimoine.services import (
-    count_reports_by_residence,
-    get_visible_residence,
-    list_residences,
-)
+from orfi.residences.services import count_reports_by_residence
 
+# Named "patrimoine" as before the move, so that endpoints and URLs stay the same.
 bp = Blueprint("patrimoine", __name__, url_prefix="/patrimoine")
 
 

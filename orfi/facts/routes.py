@@ -1,4 +1,4 @@
-"""Views of the reports feature: thin wrappers over orfi.reports.services."""
+"""Views of the fact pages: thin wrappers over orfi.reports and orfi.photos services."""
 
 from __future__ import annotations
 
@@ -18,18 +18,17 @@ from flask_login import current_user
 
 from orfi.auth.access import FILERS, QUALIFIERS, READERS, role_required
 from orfi.auth.models import Role
+from orfi.auth.perimeter import list_residences
 from orfi.errors import ValidationError
 from orfi.extensions import db
 from orfi.forms import attach_errors
 from orfi.nomenclature.services import list_categories
-from orfi.patrimoine.services import list_residences
 from orfi.photos.models import MAX_PHOTOS
 from orfi.photos.services import add_photo, check_uploads, discard_files
 from orfi.privacy.heuristics import find_personal_data, load_hints, name_findings
 from orfi.reports.forms import (
     DuplicateForm,
     FilterForm,
-    QualifyForm,
     ReportForm,
     UnmarkDuplicateForm,
 )
@@ -41,17 +40,15 @@ from orfi.reports.models import (
     Suite,
     Victime,
 )
+from orfi.reports.pages import category_choices, qualify_form, render_detail
 from orfi.reports.services import (
     ReportFilters,
     ReportInput,
     check_report_input,
     create_report,
-    duplicate_candidates,
     filing_residences,
     find_visible_report_by_reference,
-    frequent_category_ids,
     get_visible_report,
-    list_duplicates,
     list_reports,
     mark_duplicate,
     qualify_report,
@@ -60,22 +57,6 @@ from orfi.reports.services import (
 from orfi.timezone import now_local
 
 bp = Blueprint("reports", __name__, url_prefix="/signalements")
-
-
-def _category_choices(with_frequent: bool) -> dict[str, list[tuple[int, str]]]:
-    """Categories grouped by family; the user's most frequent ones first."""
-    categories = list_categories(current_user.organisation_id)
-    groups: dict[str, list[tuple[int, str]]] = {}
-    if with_frequent:
-        by_id = {c.id: c for c in categories}
-        frequent = [by_id[i] for i in frequent_category_ids(current_user) if i in by_id]
-        if frequent:
-            groups["Vos catégories fréquentes"] = [(c.id, c.display) for c in frequent]
-    for category in categories:
-        groups.setdefault(category.family.label, []).append(
-            (category.id, category.display)
-        )
-    return groups
 
 
 def _input_from_form(form: ReportForm) -> ReportInput:
@@ -154,7 +135,7 @@ def new():
     """The field form: file a fact in one screen."""
     residences = filing_residences(current_user)
     form = ReportForm()
-    form.category.choices = _category_choices(with_frequent=True)
+    form.category.choices = category_choices(with_frequent=True)
     form.residence.choices = [(r.id, r.label) for r in residences]
     batiments = [b for r in residences for b in r.batiments]
     form.batiment.choices = [("", "— Non précisé —")] + [
@@ -291,51 +272,12 @@ def detail(report_uuid: uuid.UUID):
     return render_detail(get_visible_report(current_user, report_uuid))
 
 
-def render_detail(
-    report,
-    *,
-    status: int = 200,
-    form: QualifyForm | None = None,
-    duplicate_form: DuplicateForm | None = None,
-    photo_form=None,
-):
-    """Render a fact's page; forms given with errors are shown as they are."""
-    qualifier = current_user.role in QUALIFIERS
-    if qualifier and form is None:
-        form = _qualify_form(report)
-    context = {
-        "report": report,
-        "form": form,
-        "photo_form": photo_form,
-        "duplicates": list_duplicates(report),
-        "duplicate_form": None,
-        "unmark_form": None,
-        "candidates": [],
-    }
-    if qualifier:
-        context["duplicate_form"] = duplicate_form or DuplicateForm(formdata=None)
-        context["unmark_form"] = UnmarkDuplicateForm(formdata=None)
-        if report.duplicate_of_id is None:
-            context["candidates"] = duplicate_candidates(current_user, report)
-    return render_template("reports/detail.html", **context), status
-
-
-def _qualify_form(report, formdata=None) -> QualifyForm:
-    form = QualifyForm(formdata=formdata)
-    form.category.choices = _category_choices(with_frequent=False)
-    if formdata is None:
-        form.category.data = report.category_id
-        form.status.data = report.status.value
-        form.gravity.data = str(report.gravity) if report.gravity else ""
-    return form
-
-
 @bp.route("/<uuid:report_uuid>/qualifier", methods=["POST"])
 @role_required(*QUALIFIERS)
 def qualify(report_uuid: uuid.UUID):
     """Change a fact's category, status and gravity; the change joins its history."""
     report = get_visible_report(current_user, report_uuid)
-    form = _qualify_form(report, formdata=request.form)
+    form = qualify_form(report, formdata=request.form)
     if form.validate():
         try:
             event = qualify_report(

@@ -1,0 +1,76 @@
+"""A fact's page and its form choices, shared by the views that render them.
+
+The fact pages (:mod:`orfi.facts.routes`) and the photo upload
+(:mod:`orfi.photos.routes`) both render a fact's page, the latter with its errors: the
+page lives here, below both, so that neither view module imports the other.
+"""
+
+from __future__ import annotations
+
+from flask import render_template
+from flask_login import current_user
+
+from orfi.auth.access import QUALIFIERS
+from orfi.nomenclature.services import list_categories
+from orfi.reports.forms import DuplicateForm, QualifyForm, UnmarkDuplicateForm
+from orfi.reports.services import (
+    duplicate_candidates,
+    frequent_category_ids,
+    list_duplicates,
+)
+
+
+def category_choices(with_frequent: bool) -> dict[str, list[tuple[int, str]]]:
+    """Categories grouped by family; the user's most frequent ones first."""
+    categories = list_categories(current_user.organisation_id)
+    groups: dict[str, list[tuple[int, str]]] = {}
+    if with_frequent:
+        by_id = {c.id: c for c in categories}
+        frequent = [by_id[i] for i in frequent_category_ids(current_user) if i in by_id]
+        if frequent:
+            groups["Vos catégories fréquentes"] = [(c.id, c.display) for c in frequent]
+    for category in categories:
+        groups.setdefault(category.family.label, []).append(
+            (category.id, category.display)
+        )
+    return groups
+
+
+def render_detail(
+    report,
+    *,
+    status: int = 200,
+    form: QualifyForm | None = None,
+    duplicate_form: DuplicateForm | None = None,
+    photo_form=None,
+):
+    """Render a fact's page; forms given with errors are shown as they are."""
+    qualifier = current_user.role in QUALIFIERS
+    if qualifier and form is None:
+        form = qualify_form(report)
+    context = {
+        "report": report,
+        "form": form,
+        "photo_form": photo_form,
+        "duplicates": list_duplicates(report),
+        "duplicate_form": None,
+        "unmark_form": None,
+        "candidates": [],
+    }
+    if qualifier:
+        context["duplicate_form"] = duplicate_form or DuplicateForm(formdata=None)
+        context["unmark_form"] = UnmarkDuplicateForm(formdata=None)
+        if report.duplicate_of_id is None:
+            context["candidates"] = duplicate_candidates(current_user, report)
+    return render_template("reports/detail.html", **context), status
+
+
+def qualify_form(report, formdata=None) -> QualifyForm:
+    """Return the qualification form, filled from ``report`` unless ``formdata``."""
+    form = QualifyForm(formdata=formdata)
+    form.category.choices = category_choices(with_frequent=False)
+    if formdata is None:
+        form.category.data = report.category_id
+        form.status.data = report.status.value
+        form.gravity.data = str(report.gravity) if report.gravity else ""
+    return form

@@ -1,0 +1,1 @@
+"""Résidences: list and detail for readers, patrimoine import for administrators."""
