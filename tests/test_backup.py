@@ -24,7 +24,6 @@ from orfi.backup.services import create_backup, restore_backup
 from orfi.backup.settings import BackupError
 from orfi.extensions import db
 from orfi.reports.models import Lieu, Report, Status, Victime
-from tests.conftest import PG_ENV, _create_pg_database, _drop_pg_database
 from tests.factories import (
     commit,
     make_action,
@@ -36,6 +35,7 @@ from tests.factories import (
     make_residence,
     make_user,
 )
+from tests.helpers import PG_ENV, create_pg_database, drop_pg_database
 
 ON_POSTGRESQL = bool(os.environ.get("ORFI_TEST_DATABASE_URL"))
 postgresql_only = pytest.mark.skipif(not ON_POSTGRESQL, reason="PostgreSQL seulement")
@@ -386,9 +386,9 @@ def old_database_url(tmp_path) -> Iterator[str]:
     """One more new empty database (``fresh_database_url`` gives one per test)."""
     server = os.environ.get(PG_ENV)
     if server:
-        url = _create_pg_database(server, "orfi_old")
+        url = create_pg_database(server, "orfi_old")
         yield url
-        _drop_pg_database(server, url)
+        drop_pg_database(server, url)
     else:
         yield "sqlite:///" + str(tmp_path / "old.sqlite3")
 

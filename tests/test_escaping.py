@@ -77,7 +77,6 @@ from orfi.syntheses.services import (
     render_synthesis,
 )
 from orfi.timezone import from_local, now_local
-from tests.conftest import IsolatedRequestClient, _empty_tables
 from tests.factories import (
     DEFAULT_PASSWORD,
     category,
@@ -85,6 +84,7 @@ from tests.factories import (
     make_organisation,
     make_user,
 )
+from tests.helpers import IsolatedRequestClient, empty_tables
 from tests.payloads import IDS, PAYLOADS, Payload, starts_like_formula
 
 BENIGN = Payload("témoin", "Texte témoin")
@@ -842,7 +842,7 @@ def _context(app) -> Iterator[None]:
             yield
         finally:
             db.session.rollback()
-            _empty_tables()
+            empty_tables()
             db.session.remove()
 
 

@@ -53,6 +53,7 @@ from tests.factories import (
     make_residence,
     make_user,
 )
+from tests.helpers import csrf_token
 
 SECRETS = ("Jean Dupont", "Résidence secrète", "12 rue du Secret", "Agent Martin")
 
@@ -1154,7 +1155,7 @@ def test_removing_a_history_file_counts_the_facts_recorded_here_again(
 
 
 def _token(html: str) -> str:
-    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)
+    return csrf_token(html)
 
 
 def test_the_federation_removes_a_file_from_the_import_page(csrf_app):

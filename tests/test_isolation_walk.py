@@ -48,7 +48,6 @@ from orfi.federation.periods import Period
 from orfi.reports.services import add_to_report, mark_duplicate
 from orfi.stats.services import TABLE_SLUGS
 from orfi.timezone import from_local, now_local
-from tests.conftest import IsolatedRequestClient, _empty_tables
 from tests.factories import (
     DEFAULT_PASSWORD,
     TOULOUSE,
@@ -69,6 +68,7 @@ from tests.factories import (
     make_token,
     make_user,
 )
+from tests.helpers import IsolatedRequestClient, empty_tables
 
 OBJECT, LIST = "object", "list"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -1250,7 +1250,7 @@ def walk(test_config, _schema, tmp_path_factory):
             yield Walker(app, world)
         finally:
             db.session.rollback()
-            _empty_tables()
+            empty_tables()
             db.session.remove()
             db.engine.dispose()
 
