@@ -31,6 +31,7 @@ test: $(STAMP)
 		$(BIN)/pytest -q -m "not browser"; \
 	fi
 
+## lint: ruff (style, imports, complexity gate: pyproject [tool.ruff.lint]) and format
 lint: $(STAMP)
 	$(BIN)/ruff check orfi tests benchmarks
 	$(BIN)/ruff format --check orfi tests benchmarks

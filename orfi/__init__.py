@@ -16,7 +16,9 @@ from orfi.config import load_settings
 from orfi.database import configure_engine, declare_write_intent, reset_write_intent
 from orfi.extensions import csrf, db, login_manager, migrate
 
-ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = Path(__file__).resolve().parent
+#: The checkout (source tree); in an installed wheel, site-packages.
+ROOT = PACKAGE.parent
 logger = logging.getLogger(__name__)
 
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -60,8 +62,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app = _Flask(
         __name__,
         instance_relative_config=True,
-        template_folder=str(ROOT / "templates"),
-        static_folder=str(ROOT / "static"),
+        template_folder=str(resource_folder("templates")),
+        static_folder=str(resource_folder("static")),
     )
     app.url_map.converters["int"] = _RowId
     settings = load_settings(app.instance_path)
@@ -82,7 +84,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         os.makedirs(app.instance_path, exist_ok=True)
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    migrate.init_app(app, db, directory=str(resource_folder("migrations")))
     csrf.init_app(app)
     login_manager.init_app(app)
     with app.app_context():
@@ -103,6 +105,16 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     app.cli.add_command(cli)
     return app
+
+
+def resource_folder(name: str) -> Path:
+    """Return the ``templates``, ``static`` or ``migrations`` folder.
+
+    A wheel ships them inside the package (``orfi/templates``…, see setup.py); a
+    checkout, editable install included, keeps them at its top (STYLE.md).
+    """
+    installed = PACKAGE / name
+    return installed if installed.is_dir() else ROOT / name
 
 
 def _instance_secret(instance_path: str) -> str | None:

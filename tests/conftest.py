@@ -8,27 +8,28 @@ requests get their own context; a CLI runner; a login helper.
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 from flask import Flask
-from flask.testing import FlaskClient
-from sqlalchemy.engine import make_url
 
 from orfi import create_app
 from orfi.database import utcnow
 from orfi.extensions import db
-from tests.factories import DEFAULT_PASSWORD
+from tests.helpers import (
+    PG_ENV,
+    AuthActions,
+    IsolatedRequestClient,
+    create_pg_database,
+    drop_pg_database,
+    empty_tables,
+)
 
 # Browser fixtures (live_server, chromium, browser_session) are registered once for the
 # whole run: one Playwright instance, however many browser modules run.
 pytest_plugins = ["tests.browser"]
-
-PG_ENV = "ORFI_TEST_DATABASE_URL"
 
 
 def pytest_collection_modifyitems(items):
@@ -43,26 +44,6 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.flaky(reruns=reruns))
 
 
-def _create_pg_database(server_url: str, prefix: str) -> str:
-    """Create a fresh database on the server of ``server_url``; return its URL."""
-    url = make_url(server_url).set(drivername="postgresql+psycopg")
-    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    admin.dispose()
-    return url.set(database=name).render_as_string(hide_password=False)
-
-
-def _drop_pg_database(server_url: str, database_url: str) -> None:
-    url = make_url(server_url).set(drivername="postgresql+psycopg")
-    name = make_url(database_url).database
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.dispose()
-
-
 def _new_database_url(prefix: str, sqlite_file: Path) -> Iterator[str]:
     """Yield the URL of a new empty database of the backend under test, for a fixture.
 
@@ -71,9 +52,9 @@ def _new_database_url(prefix: str, sqlite_file: Path) -> Iterator[str]:
     """
     server = os.environ.get(PG_ENV)
     if server:
-        url = _create_pg_database(server, prefix)
+        url = create_pg_database(server, prefix)
         yield url
-        _drop_pg_database(server, url)
+        drop_pg_database(server, url)
     else:
         yield "sqlite:///" + str(sqlite_file)
 
@@ -124,23 +105,6 @@ def _schema(test_config):
         db.engine.dispose()
 
 
-class IsolatedRequestClient(FlaskClient):
-    """A test client whose every request runs in its own app context, as in production.
-
-    Without this, requests would reuse the test's app context, so ``g`` (Flask-Login's
-    cached user) and the database session would leak from one request to the next. The
-    test's objects are committed before each request (so the request sees them) and
-    expired after it (so the test sees what the request changed).
-    """
-
-    def open(self, *args, **kwargs):
-        db.session.commit()
-        with self.application.app_context():
-            response = super().open(*args, **kwargs)
-        db.session.expire_all()
-        return response
-
-
 def _make_app(config: dict):
     app = create_app(config)
     app.test_client_class = IsolatedRequestClient
@@ -154,7 +118,7 @@ def _app_for_one_test(config: dict) -> Iterator[Flask]:
     with app.app_context():
         yield app
         db.session.rollback()
-        _empty_tables()
+        empty_tables()
         db.session.remove()
         db.engine.dispose()
 
@@ -163,17 +127,6 @@ def _app_for_one_test(config: dict) -> Iterator[Flask]:
 def app(test_config, _schema):
     """A fresh app on the shared database, with an app context pushed for the test."""
     yield from _app_for_one_test(test_config)
-
-
-def _empty_tables() -> None:
-    tables = db.metadata.sorted_tables
-    if db.engine.dialect.name == "postgresql":
-        names = ", ".join(f'"{t.name}"' for t in tables)
-        db.session.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-    else:
-        for table in reversed(tables):
-            db.session.execute(table.delete())
-    db.session.commit()
 
 
 @pytest.fixture
@@ -190,23 +143,6 @@ def runner(app):
 def csrf_app(test_config, _schema):
     """Like ``app`` but with CSRF protection on, as in production."""
     yield from _app_for_one_test({**test_config, "WTF_CSRF_ENABLED": True})
-
-
-class AuthActions:
-    """Log a test client in and out (flaskr's helper)."""
-
-    def __init__(self, client):
-        self._client = client
-
-    def login(self, email: str, password: str = DEFAULT_PASSWORD):
-        return self._client.post(
-            "/connexion",
-            data={"email": email, "password": password},
-            follow_redirects=False,
-        )
-
-    def logout(self):
-        return self._client.post("/deconnexion")
 
 
 @pytest.fixture

@@ -7,7 +7,8 @@ They run inside the app context the ``app`` fixture pushes; call ``db.session.co
 from __future__ import annotations
 
 import itertools
-from datetime import timedelta
+import uuid
+from datetime import datetime, timedelta
 
 from orfi.auth.models import Federation, Role, User
 from orfi.database import utcnow
@@ -15,8 +16,9 @@ from orfi.extensions import db
 from orfi.nomenclature.models import Category
 from orfi.patrimoine.models import Agence, Organisation, OrganisationKind, Residence
 from orfi.patrimoine.services import create_organisation
-from orfi.reports.models import Report
-from orfi.reports.services import ReportInput, create_report
+from orfi.reports.models import LocationSource, Report, Status
+from orfi.reports.services import ReportInput, create_report, derived_fields
+from orfi.timezone import from_local
 
 DEFAULT_PASSWORD = "motdepasse-42"
 _seq = itertools.count(1)
@@ -26,6 +28,7 @@ TOULOUSE = (43.6045, 1.4440)
 
 
 def make_organisation(**overrides) -> Organisation:
+    """Create an organisation (a bailleur) through the real service."""
     n = next(_seq)
     values = {
         "code": f"B{n:03d}",
@@ -38,15 +41,17 @@ def make_organisation(**overrides) -> Organisation:
 
 
 def make_agence(organisation: Organisation, **overrides) -> Agence:
-    agence = Agence(
-        organisation=organisation, name=overrides.pop("name", f"Agence {next(_seq)}")
-    )
+    """Add an agence of the organisation; any column can be overridden."""
+    values = {"organisation": organisation, "name": f"Agence {next(_seq)}"}
+    values.update(overrides)
+    agence = Agence(**values)
     db.session.add(agence)
     db.session.flush()
     return agence
 
 
 def make_residence(organisation: Organisation, **overrides) -> Residence:
+    """Add a résidence of the organisation, in Toulouse unless overridden."""
     n = next(_seq)
     values = {
         "organisation": organisation,
@@ -67,6 +72,7 @@ def make_residence(organisation: Organisation, **overrides) -> Residence:
 
 
 def make_federation(**overrides) -> Federation:
+    """Add a federation of bailleurs."""
     n = next(_seq)
     values = {"code": f"FED{n}", "name": f"Fédération {n}", "region": "Occitanie"}
     values.update(overrides)
@@ -77,6 +83,7 @@ def make_federation(**overrides) -> Federation:
 
 
 def make_user(organisation: Organisation | None = None, **overrides) -> User:
+    """Add a user (a gardien unless ``role`` says otherwise) with a known password."""
     n = next(_seq)
     role = overrides.pop("role", Role.GARDIEN)
     password = overrides.pop("password", DEFAULT_PASSWORD)
@@ -129,12 +136,38 @@ def make_report(
 
 
 def commit() -> None:
+    """Commit the test's objects, so that the next request sees them."""
     db.session.commit()
 
 
 def count_reports() -> int:
     """Return how many facts the database holds (to check nothing was stored)."""
     return db.session.scalar(db.select(db.func.count()).select_from(Report))
+
+
+def insert_fact(author, residence, local_time: datetime, code: str = "AB01", **fields):
+    """Insert a fact directly (bulk-style), any date, with its derived columns."""
+    occurred_at = from_local(local_time)
+    latitude = fields.pop("latitude", residence.latitude)
+    longitude = fields.pop("longitude", residence.longitude)
+    report = Report(
+        uuid=uuid.uuid4(),
+        reference=f"T-{next(_seq):06d}",
+        organisation_id=residence.organisation_id,
+        residence_id=residence.id,
+        category_id=category(residence.organisation, code).id,
+        author_id=author.id,
+        occurred_at=occurred_at,
+        latitude=latitude,
+        longitude=longitude,
+        location_source=LocationSource.GPS,
+        status=fields.pop("status", Status.NOUVEAU),
+        **derived_fields(occurred_at, latitude, longitude),
+        **fields,
+    )
+    db.session.add(report)
+    db.session.flush()
+    return report
 
 
 def make_tmh_world() -> dict:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import html
-import re
-
 import pytest
 import sqlalchemy as sa
 
@@ -23,6 +20,7 @@ from tests.factories import (
     make_residence,
     make_user,
 )
+from tests.helpers import csrf_token, described_by, field_errors
 
 NEW_PASSWORD = "nouveau-mdp-2024"
 
@@ -121,12 +119,6 @@ def edit_form(user: User, **overrides) -> dict:
     }
     data.update(overrides)
     return {k: v for k, v in data.items() if v is not None}
-
-
-def field_errors(page: str, field: str) -> str:
-    """Return the text of a field's error list (empty if none)."""
-    match = re.search(rf'<ul class="errors" id="{field}-errors">(.*?)</ul>', page, re.S)
-    return html.unescape(re.sub(r"<[^>]+>", " ", match.group(1))) if match else ""
 
 
 # Access -----------------------------------------------------------------------
@@ -302,7 +294,7 @@ def test_invalid_user_is_refused_and_nothing_stored(
     assert response.status_code == 422
     errors = field_errors(response.text, field)
     assert message.lower() in errors.lower(), errors
-    assert re.search(rf'aria-describedby="[^"]*\b{field}-errors"', response.text)
+    assert described_by(response.text, f"{field}-errors")
     assert count(User) == users_before
 
 
@@ -466,9 +458,7 @@ def test_create_user_form_needs_csrf(csrf_app):
     commit()
 
     def token(url: str) -> str:
-        return re.search(
-            r'name="csrf_token" type="hidden" value="([^"]+)"', client.get(url).text
-        ).group(1)
+        return csrf_token(client.get(url).text)
 
     client.post(
         "/connexion",

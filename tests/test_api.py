@@ -27,6 +27,7 @@ from tests.factories import (
     make_tmh_world,
     make_user,
 )
+from tests.helpers import csrf_token
 
 
 @pytest.fixture
@@ -576,9 +577,7 @@ def test_session_writes_need_the_csrf_header(csrf_app):
     organisation, residence, gardien, _secret = csrf_world(csrf_app)
     client = csrf_app.test_client()
     page = client.get("/connexion")
-    import re
-
-    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.text).group(1)
+    token = csrf_token(page.text)
     client.post(
         "/connexion",
         data={"email": gardien.email, "password": "motdepasse-42", "csrf_token": token},

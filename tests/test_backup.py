@@ -19,11 +19,11 @@ from alembic import command
 
 from orfi import create_app
 from orfi.auth.models import Role, User
-from orfi.backup import services
-from orfi.backup.services import BackupError, create_backup, restore_backup
+from orfi.backup import postgresql, services, sqlite
+from orfi.backup.services import create_backup, restore_backup
+from orfi.backup.settings import BackupError
 from orfi.extensions import db
 from orfi.reports.models import Lieu, Report, Status, Victime
-from tests.conftest import PG_ENV, _create_pg_database, _drop_pg_database
 from tests.factories import (
     commit,
     make_action,
@@ -35,6 +35,7 @@ from tests.factories import (
     make_residence,
     make_user,
 )
+from tests.helpers import PG_ENV, create_pg_database, drop_pg_database
 
 ON_POSTGRESQL = bool(os.environ.get("ORFI_TEST_DATABASE_URL"))
 postgresql_only = pytest.mark.skipif(not ON_POSTGRESQL, reason="PostgreSQL seulement")
@@ -385,9 +386,9 @@ def old_database_url(tmp_path) -> Iterator[str]:
     """One more new empty database (``fresh_database_url`` gives one per test)."""
     server = os.environ.get(PG_ENV)
     if server:
-        url = _create_pg_database(server, "orfi_old")
+        url = create_pg_database(server, "orfi_old")
         yield url
-        _drop_pg_database(server, url)
+        drop_pg_database(server, url)
     else:
         yield "sqlite:///" + str(tmp_path / "old.sqlite3")
 
@@ -480,7 +481,7 @@ def test_sqlite_copy_is_a_single_file_and_passes_the_integrity_check(tmp_path, a
     connection.execute("CREATE TABLE t (x)")
     connection.executemany("INSERT INTO t VALUES (?)", [(i,) for i in range(500)])
     copy = tmp_path / "copy.sqlite3"
-    services.copy_sqlite_database(source, copy, step_pages=1)
+    sqlite.copy_sqlite_database(source, copy, step_pages=1)
     connection.close()
     check = sqlite3.connect(copy)
     assert check.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
@@ -489,7 +490,7 @@ def test_sqlite_copy_is_a_single_file_and_passes_the_integrity_check(tmp_path, a
     copy.write_bytes(copy.read_bytes()[:4096] + b"\0" * 4096)
     damaged = sqlite3.connect(copy)
     with pytest.raises(BackupError, match="corrompue"):
-        services.check_sqlite_integrity(damaged)
+        sqlite.check_sqlite_integrity(damaged)
     damaged.close()
 
 
@@ -500,7 +501,7 @@ def test_pg_environment_carries_the_password_outside_the_command_line(app):
     url = sa.make_url(
         "postgresql+psycopg://orfi:s3cr%40t@db.exemple.fr:5433/orfi?sslmode=require"
     )
-    env = services.pg_environment(url)
+    env = postgresql.pg_environment(url)
     assert env["PGPASSWORD"] == "s3cr@t"
     assert (env["PGHOST"], env["PGPORT"], env["PGUSER"], env["PGDATABASE"]) == (
         "db.exemple.fr",
@@ -521,13 +522,13 @@ def _fake_tool(folder: Path, name: str, version: str) -> None:
 def test_missing_pg_tool_is_reported_in_french(app, tmp_path):
     app.config["ORFI_PG_BIN_DIR"] = str(tmp_path)
     with pytest.raises(BackupError, match="pg_dump est introuvable .*ORFI_PG_BIN_DIR"):
-        services.find_pg_tool("pg_dump")
+        postgresql.find_pg_tool("pg_dump")
 
 
 def test_pg_tool_version_is_read(app, tmp_path):
     _fake_tool(tmp_path / "bin", "pg_dump", "16.4 (Debian 16.4-1)")
     app.config["ORFI_PG_BIN_DIR"] = str(tmp_path / "bin")
-    assert services.find_pg_tool("pg_dump").major == 16
+    assert postgresql.find_pg_tool("pg_dump").major == 16
 
 
 @postgresql_only
@@ -552,13 +553,13 @@ def test_pg_password_never_appears_on_the_command_line(
         }
     )
     calls = []
-    real_run = services.subprocess.run
+    real_run = postgresql.subprocess.run
 
     def recording_run(args, **kwargs):
         calls.append((args, kwargs.get("env") or {}))
         return real_run(args, **kwargs)
 
-    monkeypatch.setattr(services.subprocess, "run", recording_run)
+    monkeypatch.setattr(postgresql.subprocess, "run", recording_run)
     with with_password.app_context():
         create_backup(tmp_path / "b.tar")
         db.engine.dispose()

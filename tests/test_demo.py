@@ -32,8 +32,8 @@ from orfi.patrimoine.models import Agence, Organisation, OrganisationKind, Resid
 from orfi.reports.models import ReferenceCounter, Report, ReportEvent
 from orfi.reports.services import derived_fields
 from orfi.timezone import to_local
-from tests.conftest import AuthActions, _empty_tables
 from tests.factories import category, commit, make_organisation, make_user
+from tests.helpers import AuthActions, empty_tables
 
 N = 500
 
@@ -78,7 +78,7 @@ def shared_demo(test_config, _schema):
         db.session.commit()
         yield app, result
         db.session.rollback()
-        _empty_tables()
+        empty_tables()
         db.session.remove()
         db.engine.dispose()
 

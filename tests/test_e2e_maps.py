@@ -17,8 +17,7 @@ from tests.browser import (
     BrowserSession,
     LiveServer,
 )
-from tests.factories import make_organisation, make_residence, make_user
-from tests.test_stats import insert_fact
+from tests.factories import insert_fact, make_organisation, make_residence, make_user
 
 pytestmark = pytest.mark.browser
 

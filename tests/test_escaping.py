@@ -46,10 +46,8 @@ from orfi.api.services import create_token
 from orfi.auth.models import Federation, Role
 from orfi.database import utcnow
 from orfi.extensions import db
-from orfi.federation.services import (
-    build_bailleur_document,
-    parse_period,
-)
+from orfi.federation.documents import build_bailleur_document
+from orfi.federation.periods import parse_period
 from orfi.followup.models import ActionKind, ComplaintFiler, ComplaintKind, Partner
 from orfi.followup.services import (
     ActionInput,
@@ -79,7 +77,6 @@ from orfi.syntheses.services import (
     render_synthesis,
 )
 from orfi.timezone import from_local, now_local
-from tests.conftest import IsolatedRequestClient, _empty_tables
 from tests.factories import (
     DEFAULT_PASSWORD,
     category,
@@ -87,6 +84,7 @@ from tests.factories import (
     make_organisation,
     make_user,
 )
+from tests.helpers import IsolatedRequestClient, empty_tables
 from tests.payloads import IDS, PAYLOADS, Payload, starts_like_formula
 
 BENIGN = Payload("témoin", "Texte témoin")
@@ -844,7 +842,7 @@ def _context(app) -> Iterator[None]:
             yield
         finally:
             db.session.rollback()
-            _empty_tables()
+            empty_tables()
             db.session.remove()
 
 

@@ -21,29 +21,24 @@ from orfi.auth.models import Role
 from orfi.database import utcnow
 from orfi.errors import NotFound, ValidationError
 from orfi.extensions import db
+from orfi.federation.consolidation import consolidate, consolidated_document
 from orfi.federation.dashboard import build_dashboard
+from orfi.federation.documents import (
+    build_bailleur_document,
+    document_for,
+    organisation_identity,
+    row_from_json,
+)
 from orfi.federation.formats import (
     CSV_COLUMNS,
     read_documents,
     schema,
     validation_problems,
 )
+from orfi.federation.imports import import_documents, remove_import
 from orfi.federation.models import FederationImport, FederationRow
+from orfi.federation.periods import Period, month_text, parse_month, parse_period
 from orfi.federation.rollup import Area, Cell, check_rows, roll_up
-from orfi.federation.services import (
-    Period,
-    build_bailleur_document,
-    consolidate,
-    consolidated_document,
-    document_for,
-    import_documents,
-    month_text,
-    organisation_identity,
-    parse_month,
-    parse_period,
-    remove_import,
-    row_from_json,
-)
 from orfi.nomenclature.services import load_default_nomenclature
 from orfi.patrimoine.models import Residence
 from orfi.reports.models import Report
@@ -58,6 +53,7 @@ from tests.factories import (
     make_residence,
     make_user,
 )
+from tests.helpers import csrf_token
 
 SECRETS = ("Jean Dupont", "Résidence secrète", "12 rue du Secret", "Agent Martin")
 
@@ -1159,7 +1155,7 @@ def test_removing_a_history_file_counts_the_facts_recorded_here_again(
 
 
 def _token(html: str) -> str:
-    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)
+    return csrf_token(html)
 
 
 def test_the_federation_removes_a_file_from_the_import_page(csrf_app):

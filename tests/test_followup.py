@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 
 import pytest
@@ -23,6 +22,7 @@ from tests.factories import (
     make_residence,
     make_user,
 )
+from tests.helpers import csrf_token
 
 
 @pytest.fixture
@@ -346,13 +346,13 @@ def test_overdue_is_limited_to_the_user_perimeter(client, auth, world):
 def test_action_form_needs_csrf(csrf_app, world):
     client = csrf_app.test_client()
     login_page = client.get("/connexion").text
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', login_page)
+    token = csrf_token(login_page)
     client.post(
         "/connexion",
         data={
             "email": world["referent"].email,
             "password": DEFAULT_PASSWORD,
-            "csrf_token": token.group(1),
+            "csrf_token": token,
         },
     )
     assert "Suivi avec les partenaires" in client.get(detail_url(world["report"])).text

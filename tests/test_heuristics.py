@@ -37,6 +37,7 @@ from tests.factories import (
     make_residence,
     make_user,
 )
+from tests.helpers import parse
 from tests.payloads import PAYLOADS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -310,14 +311,12 @@ def _file(client, filer, description: str):
 def test_the_form_carries_the_rules_and_a_live_region(client, auth, filer):
     auth.login(filer["gardien"].email)
     page = client.get("/signalements/nouveau").text
-    data = re.search(
-        r'<script type="application/json" id="description-hints">(.*?)</script>',
-        page,
-        re.S,
-    )
-    assert json.loads(data.group(1)) == load_hints()
-    assert 'data-personal-data-hints="description-privacy"' in page
-    assert re.search(r'id="description-privacy"[^>]*aria-live="polite"', page)
+    document = parse(page)
+    data = document.find("script", id="description-hints")
+    assert data["type"] == "application/json"
+    assert json.loads(data.string) == load_hints()
+    assert document.find(attrs={"data-personal-data-hints": "description-privacy"})
+    assert document.find(id="description-privacy")["aria-live"] == "polite"
     assert "js/description-hints.js" in page
     # The offline form keeps the script too.
     assert "/static/js/description-hints.js" in client.get("/sw.js").text
@@ -333,13 +332,13 @@ def test_a_fact_with_personal_data_is_saved_and_the_confirmation_warns(
     report = db.session.scalar(db.select(Report))
     assert report.description == text
     page = client.get(response.headers["Location"]).text
-    warning = re.search(r'<section[^>]*id="privacy-warning".*?</section>', page, re.S)
+    warning = parse(page).find("section", id="privacy-warning")
     assert warning, "no warning on the confirmation page"
-    text = " ".join(re.sub(r"<[^>]+>", " ", warning.group(0)).split())
+    text = warning.get_text(" ", strip=True)
     assert (
         "Elle semble contenir un nom de personne et un numéro de téléphone : "
         "« M. Dupont », « 06 12 34 56 78 »."
-    ) in text.replace("&#34;", '"')
+    ) in " ".join(text.split())
     assert "enregistré tel quel" in text
 
 

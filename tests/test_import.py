@@ -15,17 +15,14 @@ from shapely.geometry import Point, box, shape
 from orfi.auth.models import Role
 from orfi.errors import ImportFileError
 from orfi.extensions import db
-from orfi.geo.patrimoine_io import (
-    _ALIASES,
-    COLUMN_ALIASES,
-    match_columns,
-    read_patrimoine,
-    within_france,
-)
+from orfi.geo.patrimoine_columns import _ALIASES, COLUMN_ALIASES, match_columns
+from orfi.geo.patrimoine_coordinates import within_france
+from orfi.geo.patrimoine_io import read_patrimoine
 from orfi.geo.points import distance_m
 from orfi.patrimoine.importer import import_patrimoine_file
 from orfi.patrimoine.models import Agence, Residence
 from tests.factories import commit, make_organisation, make_residence, make_user
+from tests.helpers import definitions, table_rows
 
 QPV_LAYER = (
     Path(__file__).parent.parent / "orfi" / "data" / "qpv_occitanie_2015.geojson"
@@ -639,11 +636,9 @@ def test_admin_imports_from_the_page(client, auth, admin, tmh):
     response = upload(client, csv_bytes.encode("cp1252"), "patrimoine.csv")
     assert response.status_code == 200
     assert "Import terminé" in response.text
-    assert "Nouvelles résidences</dt><dd>1" in response.text
+    assert definitions(response.text)["Nouvelles résidences"] == "1"
     assert "les autres lignes ont été importées" in response.text
-    assert '<td class="num">3</td><td>B</td><td>logements : -1 est négatif</td>' in (
-        response.text
-    )
+    assert ["3", "B", "logements : -1 est négatif"] in table_rows(response.text)
     assert residences(tmh)["A"].name == "Une"
     assert residences(other)["A"].name == "Chez un autre"
 

@@ -40,18 +40,14 @@ from orfi import create_app
 from orfi.auth.models import Role
 from orfi.database import utcnow
 from orfi.extensions import db
+from orfi.federation.documents import document_for, organisation_identity
+from orfi.federation.imports import import_documents
 from orfi.federation.models import FederationImport
-from orfi.federation.services import (
-    Period,
-    document_for,
-    import_documents,
-    min_count,
-    organisation_identity,
-)
+from orfi.federation.native import min_count
+from orfi.federation.periods import Period
 from orfi.reports.services import add_to_report, mark_duplicate
 from orfi.stats.services import TABLE_SLUGS
 from orfi.timezone import from_local, now_local
-from tests.conftest import IsolatedRequestClient, _empty_tables
 from tests.factories import (
     DEFAULT_PASSWORD,
     TOULOUSE,
@@ -72,6 +68,7 @@ from tests.factories import (
     make_token,
     make_user,
 )
+from tests.helpers import IsolatedRequestClient, empty_tables
 
 OBJECT, LIST = "object", "list"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -1253,7 +1250,7 @@ def walk(test_config, _schema, tmp_path_factory):
             yield Walker(app, world)
         finally:
             db.session.rollback()
-            _empty_tables()
+            empty_tables()
             db.session.remove()
             db.engine.dispose()
 

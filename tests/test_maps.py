@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
@@ -12,8 +11,14 @@ import pytest
 
 from orfi.auth.models import Role
 from orfi.maps import services as map_services
-from tests.factories import commit, make_organisation, make_residence, make_user
-from tests.test_stats import PERIOD, build_world, insert_fact
+from tests.factories import (
+    commit,
+    insert_fact,
+    make_organisation,
+    make_residence,
+    make_user,
+)
+from tests.helpers import PERIOD, build_stats_world, parse, script_tags
 
 VIEW = {"z": "11", "bbox": "1.38,43.60,1.50,43.68"}
 ALL_LAYERS = "hex,gi,heat,residences,facts"
@@ -21,8 +26,8 @@ ALL_LAYERS = "hex,gi,heat,residences,facts"
 
 @pytest.fixture
 def world(app):
-    """Two bailleurs, agences, résidences and facts (see tests/test_stats.py)."""
-    return build_world()
+    """Two bailleurs, agences, résidences and facts (see tests/helpers.py)."""
+    return build_stats_world()
 
 
 def data_url(**args) -> str:
@@ -53,10 +58,13 @@ def test_the_page_embeds_the_map_without_inline_code_or_outside_host(
     auth.login(world["referent"].email)
     page = client.get(page_url()).text
     assert 'id="map_orfi"' in page
-    scripts = re.findall(r"<script[^>]*>", page)
-    for tag in scripts:
-        assert "src=" in tag or 'type="application/json"' in tag, tag
-    sources = re.findall(r'(?:src|href)="([^"]+)"', page)
+    for tag in script_tags(page):
+        assert tag.get("src") or tag.get("type") == "application/json", tag
+    document = parse(page)
+    sources = [
+        element.get("src") or element.get("href")
+        for element in document.find_all(src=True) + document.find_all(href=True)
+    ]
     assert not [s for s in sources if s.startswith(("http:", "https:", "//"))]
     for needed in (
         "/static/vendor/leaflet/leaflet.js",
@@ -67,9 +75,7 @@ def test_the_page_embeds_the_map_without_inline_code_or_outside_host(
         "/static/js/map-page.js",
     ):
         assert needed in sources
-    config = json.loads(
-        re.search(r'id="map-config">(.*?)</script>', page, re.S).group(1)
-    )
+    config = json.loads(document.find(id="map-config").string)
     assert config["dataUrl"].startswith("/carte/donnees.json?date_from=2026-03-01")
     assert config["detailUrl"] == f"/signalements/{config['placeholder']}"
     assert config["tiles"] is False

@@ -43,7 +43,6 @@ from orfi.privacy.retention import RetentionPolicy, add_months
 from orfi.reports.models import LocationSource, Report, ReportEvent, Status, Suite
 from orfi.reports.services import derived_fields
 from orfi.timezone import from_local, to_local
-from tests.conftest import _empty_tables
 from tests.factories import (
     commit,
     make_organisation,
@@ -51,6 +50,7 @@ from tests.factories import (
     make_residence,
     make_user,
 )
+from tests.helpers import empty_tables
 
 TEXT = "Porte du hall forcée, le locataire du 3e était présent."
 COMMENT = "Vu avec M. Martin du 2e étage."
@@ -661,7 +661,7 @@ def demo_app(test_config, _schema, monkeypatch):
     with app.app_context():
         yield app
         db.session.rollback()
-        _empty_tables()
+        empty_tables()
         db.session.remove()
         db.engine.dispose()
 

@@ -17,6 +17,7 @@ from orfi.auth.services import set_user_password
 from orfi.database import utcnow
 from orfi.security.headers import content_security_policy, tile_source
 from tests.factories import DEFAULT_PASSWORD, commit, make_organisation, make_user
+from tests.helpers import csrf_token
 
 HTML_ENDED = SESSION_ENDED.replace("'", "&#39;")
 
@@ -235,13 +236,13 @@ def test_every_write_route_refuses_a_session_request_without_csrf_token(csrf_app
     commit()
     client = csrf_app.test_client()
     page = client.get("/connexion").text
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
+    token = csrf_token(page)
     response = client.post(
         "/connexion",
         data={
             "email": user.email,
             "password": DEFAULT_PASSWORD,
-            "csrf_token": token[1],
+            "csrf_token": token,
         },
     )
     assert response.status_code == 302
@@ -324,10 +325,7 @@ def test_the_api_answers_401_to_an_ended_session(csrf_app, clock):
     user = make_user(make_organisation(), role=Role.GARDIEN)
     commit()
     client = csrf_app.test_client()
-    token = re.search(
-        r'name="csrf_token" type="hidden" value="([^"]+)"',
-        client.get("/connexion").text,
-    )[1]
+    token = csrf_token(client.get("/connexion").text)
     client.post(
         "/connexion",
         data={"email": user.email, "password": DEFAULT_PASSWORD, "csrf_token": token},

@@ -5,8 +5,6 @@ from __future__ import annotations
 import csv
 import importlib.util
 import io
-import itertools
-import uuid
 from datetime import datetime
 
 import pytest
@@ -15,120 +13,19 @@ import sqlalchemy as sa
 from orfi import ROOT
 from orfi.auth.models import Role
 from orfi.extensions import db
-from orfi.reports.models import Lieu, LocationSource, Report, Status, Suite, Victime
-from orfi.reports.services import derived_fields
 from orfi.stats.filters import Period, StatsFilters, default_period
-from orfi.timezone import from_local
 from tests.factories import (
-    category,
     commit,
-    make_agence,
     make_organisation,
-    make_residence,
     make_user,
 )
-
-_numbers = itertools.count(1)
-
-# The period under test: March 2026 (31 days, with the spring DST change on the 29th).
-PERIOD = {"date_from": "2026-03-01", "date_to": "2026-03-31"}
-
-
-def insert_fact(author, residence, local_time: datetime, code: str = "AB01", **fields):
-    """Insert a fact directly (bulk-style), any date, with its derived columns."""
-    occurred_at = from_local(local_time)
-    latitude = fields.pop("latitude", residence.latitude)
-    longitude = fields.pop("longitude", residence.longitude)
-    report = Report(
-        uuid=uuid.uuid4(),
-        reference=f"T-{next(_numbers):06d}",
-        organisation_id=residence.organisation_id,
-        residence_id=residence.id,
-        category_id=category(residence.organisation, code).id,
-        author_id=author.id,
-        occurred_at=occurred_at,
-        latitude=latitude,
-        longitude=longitude,
-        location_source=LocationSource.GPS,
-        status=fields.pop("status", Status.NOUVEAU),
-        **derived_fields(occurred_at, latitude, longitude),
-        **fields,
-    )
-    db.session.add(report)
-    db.session.flush()
-    return report
+from tests.helpers import PERIOD, build_stats_world, script_tags
 
 
 @pytest.fixture
 def world(app):
-    """The world of :func:`build_world`."""
-    return build_world()
-
-
-def build_world() -> dict:
-    """Bailleur A (agences Nord and Sud, one résidence each) and bailleur B.
-
-    March 2026 holds four counted facts of A: three at Izards (Nord, QPV, 200
-    logements), one at Borderouge (Sud, 100 logements); the previous 31 days two,
-    March 2025 one; plus a duplicate, a fact of B and facts just outside the periods.
-    """
-    a = make_organisation(code="TMH", name="Toulouse Métropole Habitat")
-    nord, sud = make_agence(a, name="Agence Nord"), make_agence(a, name="Agence Sud")
-    izards = make_residence(
-        a, name="Les Izards", agence=nord, logements=200, qpv_code="QP031011",
-        qpv_generation="2015", latitude=43.6409, longitude=1.4327,
-    )  # fmt: skip
-    borderouge = make_residence(
-        a, name="Borderouge", agence=sud, logements=100, latitude=43.6405,
-        longitude=1.4520,
-    )  # fmt: skip
-    b = make_organisation(code="ALT", name="Altéal")
-    bagatelle = make_residence(b, name="Bagatelle", latitude=43.58, longitude=1.41)
-    author = make_user(a, role=Role.REFERENT, email="referent@a.fr")
-    author_b = make_user(b, role=Role.REFERENT, email="referent@b.fr")
-
-    first = insert_fact(
-        author, izards, datetime(2026, 3, 2, 8, 30), "AB01",
-        lieu=Lieu.HALL, suite=Suite.PLAINTE_BAILLEUR,
-    )  # fmt: skip
-    insert_fact(
-        author, izards, datetime(2026, 3, 29, 23, 30), "TT01",
-        lieu=Lieu.HALL, victime=Victime.LOCATAIRE,
-    )  # fmt: skip
-    insert_fact(
-        author, izards, datetime(2026, 3, 31, 23, 59), "AP01",
-        victime=Victime.PERSONNEL_BAILLEUR, suite=Suite.PLAINTE_VICTIME,
-    )  # fmt: skip
-    insert_fact(author, borderouge, datetime(2026, 3, 15, 12, 0), "AB02")
-    # Outside March 2026.
-    insert_fact(author, izards, datetime(2026, 4, 1, 0, 0), "AB01")
-    # Previous period (29 January – 28 February 2026) and just before it.
-    insert_fact(author, borderouge, datetime(2026, 2, 28, 22, 0), "AB01")
-    insert_fact(author, izards, datetime(2026, 2, 1, 10, 0), "AB01")
-    insert_fact(author, izards, datetime(2026, 1, 28, 10, 0), "AB01")
-    # The same period a year before.
-    insert_fact(author, borderouge, datetime(2025, 3, 10, 10, 0), "AB01")
-    # A duplicate and another bailleur's fact never count.
-    insert_fact(
-        author, izards, datetime(2026, 3, 3, 9, 0), "AB01", duplicate_of_id=first.id
-    )
-    insert_fact(author_b, bagatelle, datetime(2026, 3, 5, 9, 0), "AB01")
-
-    users = {
-        "referent": author,
-        "direction": make_user(a, role=Role.DIRECTION, email="direction@a.fr"),
-        "admin": make_user(a, role=Role.ADMIN, email="admin@a.fr"),
-        "chef": make_user(a, role=Role.DIRECTION, agence=nord, email="chef@a.fr"),
-        "gardien": make_user(
-            a, role=Role.GARDIEN, sector=[izards], email="gardien@a.fr"
-        ),
-        "federation": make_user(None, role=Role.FEDERATION, email="fede@x.fr"),
-    }
-    commit()
-    return {
-        "a": a, "b": b, "nord": nord, "sud": sud, "izards": izards,
-        "borderouge": borderouge, "bagatelle": bagatelle, **users,
-    }  # fmt: skip
+    """The world of :func:`tests.helpers.build_stats_world`."""
+    return build_stats_world()
 
 
 def url(path: str = "/statistiques/", **args) -> str:
@@ -380,15 +277,9 @@ def test_text_from_the_patrimoine_is_escaped(client, auth, world):
 def test_the_page_has_no_inline_code_and_no_outside_url(client, auth, world):
     auth.login(world["referent"].email)
     page = client.get(url()).text
-    for tag in _script_tags(page):
-        assert "src=" in tag or 'type="application/json"' in tag, tag
+    for tag in script_tags(page):
+        assert tag.get("src") or tag.get("type") == "application/json", tag
     assert "http://" not in page and "https://" not in page
-
-
-def _script_tags(html: str) -> list[str]:
-    import re
-
-    return re.findall(r"<script[^>]*>", html)
 
 
 def test_empty_perimeter_renders(client, auth, app):

@@ -364,25 +364,7 @@ def _apply_intervention(
             errors["residence"] = [
                 "Cette résidence n'appartient pas au bailleur choisi."
             ]
-    reports: list[Report] = []
-    if data.report_references:
-        if user.role is Role.FEDERATION:
-            errors["reports"] = [
-                "Un compte fédération ne voit pas le détail des faits : il ne peut pas "
-                "en lier."
-            ]
-        elif len(data.report_references) > MAX_LINKED_REPORTS:
-            errors["reports"] = [
-                f"Au plus {MAX_LINKED_REPORTS} faits par intervention."
-            ]
-        else:
-            reports, refused = find_linkable_reports(
-                user, data.report_references, beneficiary_id
-            )
-            if refused:
-                errors["reports"] = [
-                    "Fait inconnu ou hors de votre périmètre : " + ", ".join(refused)
-                ]
+    reports = _linked_reports(user, data.report_references, beneficiary_id, errors)
     if errors:
         raise ValidationError(errors)
     intervention.done_on = data.done_on
@@ -394,6 +376,32 @@ def _apply_intervention(
     intervention.reports = reports
     db.session.flush()
     return intervention
+
+
+def _linked_reports(
+    user: User,
+    references: list[str],
+    beneficiary_id: int | None,
+    errors: dict[str, list[str]],
+) -> list[Report]:
+    """Return the facts an intervention links to; refuse those the user may not link."""
+    if not references:
+        return []
+    if user.role is Role.FEDERATION:
+        errors["reports"] = [
+            "Un compte fédération ne voit pas le détail des faits : il ne peut pas "
+            "en lier."
+        ]
+        return []
+    if len(references) > MAX_LINKED_REPORTS:
+        errors["reports"] = [f"Au plus {MAX_LINKED_REPORTS} faits par intervention."]
+        return []
+    reports, refused = find_linkable_reports(user, references, beneficiary_id)
+    if refused:
+        errors["reports"] = [
+            "Fait inconnu ou hors de votre périmètre : " + ", ".join(refused)
+        ]
+    return reports
 
 
 def create_intervention(user: User, data: InterventionInput) -> PartnerIntervention:

@@ -9,12 +9,8 @@ from pathlib import Path
 
 import click
 
-from orfi.backup.services import (
-    BackupError,
-    create_backup,
-    restore_backup,
-    summarize_counts,
-)
+from orfi.backup.services import create_backup, restore_backup, summarize_counts
+from orfi.backup.settings import BackupError
 from orfi.commands import cli, fail
 
 

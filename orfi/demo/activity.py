@@ -468,90 +468,24 @@ class _Generator:
             self._follow_up_batch(rows)
 
     def _follow_up_batch(self, rows: list) -> None:
-        rng = self.rng
+        """Write the follow-up of a batch of grave facts, in a few bulk statements."""
         actions, events, complaints, moves = [], [], [], []
         for row in rows:
             referent = self.referents.get(row.organisation_id)
             if referent is None:
                 continue
-            rid, status, suite = row.id, row.status, row.suite
             created = to_local(row.created_at)
             age = (self.today - created.date()).days
-            if status in (Status.NOUVEAU, Status.QUALIFIE) and (
-                age < 3 or rng.random() > LATE_ACTION_SHARE
+            if row.status in (Status.NOUVEAU, Status.QUALIFIE) and (
+                age < 3 or self.rng.random() > LATE_ACTION_SHARE
             ):
                 continue
-            police = (
-                Partner.GENDARMERIE
-                if row.commune_insee in GENDARMERIE_COMMUNES
-                else Partner.POLICE_NATIONALE
-            )
-            day = min(self.today, created.date() + timedelta(rng.randint(0, 2)))
-            first = rng.choice(
-                (ActionKind.SIGNALEMENT, ActionKind.DEMANDE_INTERVENTION)
-            )
-            steps = [(first, police)]
-            if suite in (Suite.PLAINTE_BAILLEUR, Suite.PLAINTE_VICTIME):
-                steps.append((ActionKind.PLAINTE_ACCOMPAGNEE, police))
-            if rng.random() < 0.1:
-                steps.append((ActionKind.INSTANCE, Partner.MAIRIE))
-            if status is Status.CLOS:
-                answer = rng.choice((police, Partner.PARQUET))
-                steps.append((ActionKind.REPONSE_RECUE, answer))
-            current = status
-            for index, (kind, partner) in enumerate(steps):
-                if index:
-                    day = min(self.today, day + timedelta(rng.randint(1, 20)))
-                changes = {}
-                if current in (Status.NOUVEAU, Status.QUALIFIE):
-                    changes = {"status": [current.value, Status.TRANSMIS.value]}
-                    current = Status.TRANSMIS
-                at = max(
-                    _at(day, rng.randint(8, 18), rng), created + timedelta(minutes=10)
-                )
-                actions.append(
-                    {
-                        "report_id": rid,
-                        "done_on": day,
-                        "kind": kind,
-                        "partner": partner,
-                        "note": "",
-                        "author_id": referent.id,
-                        "created_at": at,
-                    }
-                )
-                events.append(
-                    {
-                        "report_id": rid,
-                        "user_id": referent.id,
-                        "at": at,
-                        "kind": EVENT_KIND,
-                        "changes": changes,
-                        "comment": f"Suivi : {kind.label} ({partner.label})",
-                    }
-                )
-            if current is not status:
-                moves.append({"b_id": rid, "b_status": current.value})
-            if suite in (Suite.PLAINTE_BAILLEUR, Suite.PLAINTE_VICTIME):
-                kind = ComplaintKind.PLAINTE
-            elif suite is Suite.MAIN_COURANTE:
-                kind = ComplaintKind.MAIN_COURANTE
-            else:
-                continue
-            complaints.append(
-                {
-                    "report_id": rid,
-                    "kind": kind,
-                    "filed_by": ComplaintFiler.VICTIME
-                    if suite is Suite.PLAINTE_VICTIME
-                    else ComplaintFiler.BAILLEUR,
-                    "filed_on": created.date(),
-                    "reference": f"{created.year}/{rid:06d}",
-                    "sworn_agent_pv": rng.random() < 0.15,
-                    "updated_by_id": referent.id,
-                    "updated_at": datetime.now(UTC),
-                }
-            )
+            current = self._actions(row, referent, created, actions, events)
+            if current is not row.status:
+                moves.append({"b_id": row.id, "b_status": current.value})
+            complaint = self._complaint(row, referent, created)
+            if complaint is not None:
+                complaints.append(complaint)
         for table, values in (
             (FollowupAction.__table__, actions),
             (ReportEvent.__table__, events),
@@ -571,55 +505,95 @@ class _Generator:
         self.counts["actions"] += len(actions)
         self.counts["complaints"] += len(complaints)
 
+    def _steps(self, row, created: datetime) -> tuple[date, list]:
+        """Return the day of a fact's first action and its (kind, partner) steps."""
+        rng = self.rng
+        police = (
+            Partner.GENDARMERIE
+            if row.commune_insee in GENDARMERIE_COMMUNES
+            else Partner.POLICE_NATIONALE
+        )
+        day = min(self.today, created.date() + timedelta(rng.randint(0, 2)))
+        first = rng.choice((ActionKind.SIGNALEMENT, ActionKind.DEMANDE_INTERVENTION))
+        steps = [(first, police)]
+        if row.suite in (Suite.PLAINTE_BAILLEUR, Suite.PLAINTE_VICTIME):
+            steps.append((ActionKind.PLAINTE_ACCOMPAGNEE, police))
+        if rng.random() < 0.1:
+            steps.append((ActionKind.INSTANCE, Partner.MAIRIE))
+        if row.status is Status.CLOS:
+            answer = rng.choice((police, Partner.PARQUET))
+            steps.append((ActionKind.REPONSE_RECUE, answer))
+        return day, steps
+
+    def _actions(
+        self, row, referent: User, created: datetime, actions: list, events: list
+    ) -> Status:
+        """Add a fact's actions and their events; return the fact's status after."""
+        rng = self.rng
+        day, steps = self._steps(row, created)
+        current = row.status
+        for index, (kind, partner) in enumerate(steps):
+            if index:
+                day = min(self.today, day + timedelta(rng.randint(1, 20)))
+            changes = {}
+            if current in (Status.NOUVEAU, Status.QUALIFIE):
+                changes = {"status": [current.value, Status.TRANSMIS.value]}
+                current = Status.TRANSMIS
+            at = max(_at(day, rng.randint(8, 18), rng), created + timedelta(minutes=10))
+            actions.append(
+                {
+                    "report_id": row.id,
+                    "done_on": day,
+                    "kind": kind,
+                    "partner": partner,
+                    "note": "",
+                    "author_id": referent.id,
+                    "created_at": at,
+                }
+            )
+            events.append(
+                {
+                    "report_id": row.id,
+                    "user_id": referent.id,
+                    "at": at,
+                    "kind": EVENT_KIND,
+                    "changes": changes,
+                    "comment": f"Suivi : {kind.label} ({partner.label})",
+                }
+            )
+        return current
+
+    def _complaint(self, row, referent: User, created: datetime) -> dict | None:
+        """Return the complaint details of a fact with a complaint, else None."""
+        suite = row.suite
+        if suite in (Suite.PLAINTE_BAILLEUR, Suite.PLAINTE_VICTIME):
+            kind = ComplaintKind.PLAINTE
+        elif suite is Suite.MAIN_COURANTE:
+            kind = ComplaintKind.MAIN_COURANTE
+        else:
+            return None
+        return {
+            "report_id": row.id,
+            "kind": kind,
+            "filed_by": ComplaintFiler.VICTIME
+            if suite is Suite.PLAINTE_VICTIME
+            else ComplaintFiler.BAILLEUR,
+            "filed_on": created.date(),
+            "reference": f"{created.year}/{row.id:06d}",
+            "sworn_agent_pv": self.rng.random() < 0.15,
+            "updated_by_id": referent.id,
+            "updated_at": datetime.now(UTC),
+        }
+
     # ----------------------------------------------------------------------------------
 
     def syntheses(self, federation: Federation | None) -> None:
         """The federation's 228 syntheses and each direction's daily ones."""
-        rng = self.rng
         ids = [o.id for o in self.organisations.values()]
-        start = from_local(datetime.combine(self.first, time.min))
-        end = from_local(datetime.combine(self.today, time.min))
-        rows = db.session.execute(
-            db.select(Report.organisation_id, Residence.agence_id, Report.occurred_at)
-            .execution_options(yield_per=50_000)
-            .select_from(Report)
-            .join(Residence, Report.residence_id == Residence.id)
-            .join(Category, Report.category_id == Category.id)
-            .where(
-                Report.organisation_id.in_(ids),
-                Report.duplicate_of_id.is_(None),
-                Report.occurred_at >= start,
-                Report.occurred_at < end,
-                notable_condition(),
-            )
-        )
-        by_org: Counter[tuple[int, date]] = Counter()
-        by_agence: Counter[tuple[int, date]] = Counter()
-        for organisation_id, agence_id, occurred in rows:
-            day = to_local(occurred).date()
-            by_org[(organisation_id, day)] += 1
-            if agence_id is not None:
-                by_agence[(agence_id, day)] += 1
+        by_org, by_agence = self._notable_counts(ids)
         records = []
         if federation is not None:
-            perimeter = federation_perimeter(federation)
-            recipients = db.session.scalar(
-                db.select(sa.func.count()).where(User.federation_id == federation.id)
-            )
-            days = sorted(
-                rng.sample(self.days, min(FEDERATION_SYNTHESES, len(self.days)))
-            )
-            for day in days:
-                total = sum(n for (_, d), n in by_org.items() if d == day)
-                records.append(
-                    self._record(
-                        perimeter.key,
-                        day,
-                        total,
-                        recipients,
-                        federation_id=federation.id,
-                    )
-                )
+            records += self._federation_records(federation, by_org)
         directions = db.session.execute(
             db.select(User.organisation_id, User.agence_id, sa.func.count())
             .where(
@@ -658,6 +632,57 @@ class _Generator:
             )
         db.session.flush()
         self.counts["syntheses"] += len(records)
+
+    def _notable_counts(
+        self, ids: list[int]
+    ) -> tuple[Counter[tuple[int, date]], Counter[tuple[int, date]]]:
+        """Return the notable facts per (organisation, day) and per (agence, day)."""
+        start = from_local(datetime.combine(self.first, time.min))
+        end = from_local(datetime.combine(self.today, time.min))
+        rows = db.session.execute(
+            db.select(Report.organisation_id, Residence.agence_id, Report.occurred_at)
+            .execution_options(yield_per=50_000)
+            .select_from(Report)
+            .join(Residence, Report.residence_id == Residence.id)
+            .join(Category, Report.category_id == Category.id)
+            .where(
+                Report.organisation_id.in_(ids),
+                Report.duplicate_of_id.is_(None),
+                Report.occurred_at >= start,
+                Report.occurred_at < end,
+                notable_condition(),
+            )
+        )
+        by_org: Counter[tuple[int, date]] = Counter()
+        by_agence: Counter[tuple[int, date]] = Counter()
+        for organisation_id, agence_id, occurred in rows:
+            day = to_local(occurred).date()
+            by_org[(organisation_id, day)] += 1
+            if agence_id is not None:
+                by_agence[(agence_id, day)] += 1
+        return by_org, by_agence
+
+    def _federation_records(
+        self, federation: Federation, by_org: Counter[tuple[int, date]]
+    ) -> list[dict]:
+        """Return the federation's syntheses, on days drawn among the demo's."""
+        perimeter = federation_perimeter(federation)
+        recipients = db.session.scalar(
+            db.select(sa.func.count()).where(User.federation_id == federation.id)
+        )
+        days = sorted(
+            self.rng.sample(self.days, min(FEDERATION_SYNTHESES, len(self.days)))
+        )
+        return [
+            self._record(
+                perimeter.key,
+                day,
+                sum(n for (_, d), n in by_org.items() if d == day),
+                recipients,
+                federation_id=federation.id,
+            )
+            for day in days
+        ]
 
     def _record(self, key: str, day: date, total: int, recipients: int, **ids) -> dict:
         sent = _at(day + timedelta(days=1), 7, self.rng)

@@ -413,30 +413,11 @@ def draw_facts(world: DemoWorld, n: int, *, seed: int, now: datetime) -> DrawnFa
     rng = np.random.default_rng([seed, 1])
     codes = [code for code in PROFILES if code in world.category_ids]
     profiles = [PROFILES[code] for code in codes]
-    n_res = len(world.residence_ids)
-    qpv = world.residence_qpv
-
-    # Where: logements, QPV, a heavy-tailed "heat" and a few hot résidences.
-    heat = rng.lognormal(0.0, 0.5, n_res)
-    n_hot = max(1, round(0.06 * n_res))
-    hot_p = np.where(qpv, 4.0, 1.0) * world.residence_logements
-    hot = rng.choice(n_res, size=n_hot, replace=False, p=hot_p / hot_p.sum())
-    heat[hot] *= rng.uniform(2.5, 5, n_hot)
-    is_hot = np.zeros(n_res, dtype=bool)
-    is_hot[hot] = True
-    weights = world.residence_logements * np.where(qpv, 3.0, 1.0) * heat
-
-    # What: category mix per résidence (QPV-dependent, varied, traffic where hot).
-    base = np.array([p.weight for p in profiles])
-    mix = np.where(qpv[:, None], base * np.array([p.qpv for p in profiles]), base)
-    mix = mix * rng.gamma(3.0, 1 / 3.0, size=mix.shape)
-    hot_codes = np.isin(codes, ("TR01", "TR02", "TT01", "TT02"))
-    mix[np.ix_(is_hot, hot_codes)] *= 2.0
-    mix /= mix.sum(axis=1, keepdims=True)
+    hot, is_hot, weights, mix = _draw_heat(rng, world, codes, profiles)
 
     n_burst = min(n, int(n * BURST_SHARE)) if n >= 200 else 0
     counts = rng.multinomial(n - n_burst, weights / weights.sum())
-    residence = np.repeat(np.arange(n_res), counts)
+    residence = np.repeat(np.arange(len(world.residence_ids)), counts)
     category = np.empty(len(residence), dtype=np.int64)
     start = 0
     for r, count in enumerate(counts):
@@ -446,15 +427,7 @@ def draw_facts(world: DemoWorld, n: int, *, seed: int, now: datetime) -> DrawnFa
     # When: local day and hour by category, then bursts.
     today = pd.Timestamp(now.astimezone(PARIS).date())
     first_day = today - pd.Timedelta(days=WINDOW_DAYS - 1)
-    calendar = _calendar(first_day, WINDOW_DAYS)
-    day = np.empty(len(residence), dtype=np.int64)
-    hour = np.empty(len(residence), dtype=np.int64)
-    for c, profile in enumerate(profiles):
-        where = np.flatnonzero(category == c)
-        day[where] = rng.choice(
-            WINDOW_DAYS, size=len(where), p=_day_weights(profile, calendar)
-        )
-        hour[where] = rng.choice(24, size=len(where), p=_hour_weights(profile.hours))
+    day, hour = _draw_days_and_hours(rng, profiles, category, first_day)
     if n_burst:
         burst = _draw_bursts(rng, n_burst, hot, codes)
         residence = np.concatenate([residence, burst["residence"]])
@@ -462,59 +435,16 @@ def draw_facts(world: DemoWorld, n: int, *, seed: int, now: datetime) -> DrawnFa
         day = np.concatenate([day, burst["day"]])
         hour = np.concatenate([hour, burst["hour"]])
 
-    seconds = rng.integers(0, 3600, size=n)
-    local = (
-        np.datetime64(first_day.date(), "s")
-        + day.astype("timedelta64[D]")
-        + (hour * 3600 + seconds).astype("timedelta64[s]")
-    )
-    occurred = _local_to_utc_seconds(local)
     now_s = int(now.timestamp())
-    # Today's hours that have not come yet move back a day.
-    while (late := occurred > now_s - 300).any():
-        occurred[late] -= 86_400
-
-    # Filed on the spot mostly, sometimes hours or days later.
-    delay = np.select(
-        [rng.random(n) < 0.55, rng.random(n) < 0.7],
-        [
-            rng.integers(120, 90 * 60, n),
-            rng.lognormal(math.log(6 * 3600), 0.8, n).astype(np.int64),
-        ],
-        rng.integers(86_400, 10 * 86_400, n),
-    )
-    latest = now_s - rng.integers(1, 3600, n)
-    created = np.maximum(np.minimum(occurred + delay, latest), occurred + 60)
-
+    occurred, created = _draw_instants(rng, n, first_day, day, hour, now_s)
     order = np.argsort(created, kind="stable")
     residence, category = residence[order], category[order]
     occurred, created = occurred[order], created[order]
     organisation = world.residence_organisation[residence]
-
     occurred_local = _to_paris(occurred)
-    created_year = _to_paris(created).year.to_numpy()
-    keys = organisation * 10_000 + created_year
-    numbers = pd.Series(keys).groupby(keys).cumcount().to_numpy() + 1
-    counters = {
-        (int(key // 10_000), int(key % 10_000)): int(last)
-        for key, last in pd.Series(numbers).groupby(keys).max().items()
-    }
-    org_codes = world.organisation_codes
-    reference = [
-        f"{org_codes[o]}-{y}-{k:06d}"
-        for o, y, k in zip(
-            organisation.tolist(), created_year.tolist(), numbers.tolist(), strict=True
-        )
-    ]
+    reference, counters = _references(world, organisation, created)
 
-    category_id = np.zeros(n, dtype=np.int64)
-    for c, code in enumerate(codes):
-        where = category == c
-        category_id[where] = world.category_ids[code][organisation[where]]
-
-    gardien = world.residence_gardien[residence]
-    by_referent = (gardien == 0) | (rng.random(n) < 0.1)
-    author_id = np.where(by_referent, world.referent_ids[organisation], gardien)
+    category_id, author_id = _draw_ids(rng, world, codes, category, residence)
 
     details = _draw_details(rng, world, profiles, residence, category, is_hot)
     position = _draw_positions(rng, world, residence, details["lieu"])
@@ -538,6 +468,134 @@ def draw_facts(world: DemoWorld, n: int, *, seed: int, now: datetime) -> DrawnFa
         **position,
         **details,
     )
+
+
+def _draw_ids(
+    rng: np.random.Generator,
+    world: DemoWorld,
+    codes: list[str],
+    category: np.ndarray,
+    residence: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return each fact's category id (its bailleur's) and draw its author."""
+    organisation = world.residence_organisation[residence]
+    category_id = np.zeros(len(residence), dtype=np.int64)
+    for c, code in enumerate(codes):
+        where = category == c
+        category_id[where] = world.category_ids[code][organisation[where]]
+    # The résidence's gardien files most facts; the référent those without one.
+    gardien = world.residence_gardien[residence]
+    by_referent = (gardien == 0) | (rng.random(len(residence)) < 0.1)
+    author_id = np.where(by_referent, world.referent_ids[organisation], gardien)
+    return category_id, author_id
+
+
+def _draw_heat(
+    rng: np.random.Generator,
+    world: DemoWorld,
+    codes: list[str],
+    profiles: list[CategoryProfile],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Draw where facts happen and what they are, per résidence.
+
+    Returns the hot résidences (indices and mask), each résidence's weight and its
+    category mix (one row of probabilities per résidence).
+    """
+    n_res = len(world.residence_ids)
+    qpv = world.residence_qpv
+    # Where: logements, QPV, a heavy-tailed "heat" and a few hot résidences.
+    heat = rng.lognormal(0.0, 0.5, n_res)
+    n_hot = max(1, round(0.06 * n_res))
+    hot_p = np.where(qpv, 4.0, 1.0) * world.residence_logements
+    hot = rng.choice(n_res, size=n_hot, replace=False, p=hot_p / hot_p.sum())
+    heat[hot] *= rng.uniform(2.5, 5, n_hot)
+    is_hot = np.zeros(n_res, dtype=bool)
+    is_hot[hot] = True
+    weights = world.residence_logements * np.where(qpv, 3.0, 1.0) * heat
+
+    # What: category mix per résidence (QPV-dependent, varied, traffic where hot).
+    base = np.array([p.weight for p in profiles])
+    mix = np.where(qpv[:, None], base * np.array([p.qpv for p in profiles]), base)
+    mix = mix * rng.gamma(3.0, 1 / 3.0, size=mix.shape)
+    hot_codes = np.isin(codes, ("TR01", "TR02", "TT01", "TT02"))
+    mix[np.ix_(is_hot, hot_codes)] *= 2.0
+    mix /= mix.sum(axis=1, keepdims=True)
+    return hot, is_hot, weights, mix
+
+
+def _draw_days_and_hours(
+    rng: np.random.Generator,
+    profiles: list[CategoryProfile],
+    category: np.ndarray,
+    first_day: pd.Timestamp,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Draw each fact's day (from ``first_day``) and local hour, by category."""
+    calendar = _calendar(first_day, WINDOW_DAYS)
+    day = np.empty(len(category), dtype=np.int64)
+    hour = np.empty(len(category), dtype=np.int64)
+    for c, profile in enumerate(profiles):
+        where = np.flatnonzero(category == c)
+        day[where] = rng.choice(
+            WINDOW_DAYS, size=len(where), p=_day_weights(profile, calendar)
+        )
+        hour[where] = rng.choice(24, size=len(where), p=_hour_weights(profile.hours))
+    return day, hour
+
+
+def _draw_instants(
+    rng: np.random.Generator,
+    n: int,
+    first_day: pd.Timestamp,
+    day: np.ndarray,
+    hour: np.ndarray,
+    now_s: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Draw when facts occurred and when they were filed (UTC epoch seconds)."""
+    seconds = rng.integers(0, 3600, size=n)
+    local = (
+        np.datetime64(first_day.date(), "s")
+        + day.astype("timedelta64[D]")
+        + (hour * 3600 + seconds).astype("timedelta64[s]")
+    )
+    occurred = _local_to_utc_seconds(local)
+    # Today's hours that have not come yet move back a day.
+    while (late := occurred > now_s - 300).any():
+        occurred[late] -= 86_400
+
+    # Filed on the spot mostly, sometimes hours or days later.
+    delay = np.select(
+        [rng.random(n) < 0.55, rng.random(n) < 0.7],
+        [
+            rng.integers(120, 90 * 60, n),
+            rng.lognormal(math.log(6 * 3600), 0.8, n).astype(np.int64),
+        ],
+        rng.integers(86_400, 10 * 86_400, n),
+    )
+    latest = now_s - rng.integers(1, 3600, n)
+    created = np.maximum(np.minimum(occurred + delay, latest), occurred + 60)
+    return occurred, created
+
+
+def _references(
+    world: DemoWorld, organisation: np.ndarray, created: np.ndarray
+) -> tuple[list[str], dict[tuple[int, int], int]]:
+    """Return the facts' references, numbered per bailleur and year of filing, and
+    the last number of each (bailleur id, year)."""
+    created_year = _to_paris(created).year.to_numpy()
+    keys = organisation * 10_000 + created_year
+    numbers = pd.Series(keys).groupby(keys).cumcount().to_numpy() + 1
+    counters = {
+        (int(key // 10_000), int(key % 10_000)): int(last)
+        for key, last in pd.Series(numbers).groupby(keys).max().items()
+    }
+    org_codes = world.organisation_codes
+    reference = [
+        f"{org_codes[o]}-{y}-{k:06d}"
+        for o, y, k in zip(
+            organisation.tolist(), created_year.tolist(), numbers.tolist(), strict=True
+        )
+    ]
+    return reference, counters
 
 
 def _draw_bursts(
@@ -619,22 +677,11 @@ def _draw_details(
             rng.integers(len(profile.descriptions), size=size)
         ]
 
-    # Optional fields are not always filled in.
-    lieu[rng.random(n) < 0.06] = -1
-    suite[rng.random(n) < 0.05] = -1
-    gravity = np.clip(gravity, 1, 4)
-    gravity[rng.random(n) < 0.1] = -1
-    damage[rng.random(n) < 0.25] = -1
-    description[rng.random(n) < 0.25] = ""
+    gravity = _leave_optional_blank(rng, lieu, suite, gravity, damage, description)
 
-    service_public = np.isin(victime, staff_codes) & (
-        rng.random(n)
-        < np.where(victime == VICTIME_CODES.index("personnel_bailleur"), 0.9, 0.5)
+    service_public, intervention = _draw_public_service(
+        rng, world, residence, victime, intervened, staff_codes
     )
-    # Police nationale or gendarmerie by commune, police municipale for a quarter.
-    force = np.where(world.residence_gendarmerie[residence], 2, 1)
-    force = np.where(rng.random(n) < 0.25, 3, force)
-    intervention = np.where(intervened, force, np.where(rng.random(n) < 0.85, 0, -1))
     return {
         "lieu": lieu,
         "victime": victime,
@@ -646,6 +693,47 @@ def _draw_details(
         "damage_eur": damage,
         "description": description.tolist(),
     }
+
+
+def _leave_optional_blank(
+    rng: np.random.Generator,
+    lieu: np.ndarray,
+    suite: np.ndarray,
+    gravity: np.ndarray,
+    damage: np.ndarray,
+    description: np.ndarray,
+) -> np.ndarray:
+    """Blank optional fields in place, as users leave them; return the gravity
+    clipped to 1–4 (-1: not given)."""
+    n = len(lieu)
+    lieu[rng.random(n) < 0.06] = -1
+    suite[rng.random(n) < 0.05] = -1
+    gravity = np.clip(gravity, 1, 4)
+    gravity[rng.random(n) < 0.1] = -1
+    damage[rng.random(n) < 0.25] = -1
+    description[rng.random(n) < 0.25] = ""
+    return gravity
+
+
+def _draw_public_service(
+    rng: np.random.Generator,
+    world: DemoWorld,
+    residence: np.ndarray,
+    victime: np.ndarray,
+    intervened: np.ndarray,
+    staff_codes: list[int],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Draw whether a staff victim was on public service, and which force came."""
+    n = len(residence)
+    service_public = np.isin(victime, staff_codes) & (
+        rng.random(n)
+        < np.where(victime == VICTIME_CODES.index("personnel_bailleur"), 0.9, 0.5)
+    )
+    # Police nationale or gendarmerie by commune, police municipale for a quarter.
+    force = np.where(world.residence_gendarmerie[residence], 2, 1)
+    force = np.where(rng.random(n) < 0.25, 3, force)
+    intervention = np.where(intervened, force, np.where(rng.random(n) < 0.85, 0, -1))
+    return service_public, intervention
 
 
 def _draw_positions(

@@ -809,12 +809,7 @@ def build_world(seed: int) -> DemoWorld:
         organisation = create_organisation(
             code=spec.code, name=spec.name, kind=spec.kind, region=REGION
         )
-        agences = {}
-        for name, _lat, _lon in spec.agences:
-            agence = Agence(organisation_id=organisation.id, name=name)
-            db.session.add(agence)
-            agences[name] = agence
-        db.session.flush()
+        agences = _create_agences(spec, organisation)
         drafts = _create_residences(
             rng, spec, organisation, [agences[a[0]] for a in spec.agences], layer
         )
@@ -826,31 +821,8 @@ def build_world(seed: int) -> DemoWorld:
         org_codes.append(organisation.code)
         referent_ids.append(referent.id)
         for draft in drafts:
-            residence = draft.residence
-            columns["id"].append(residence.id)
-            columns["org"].append(index)
-            columns["lat"].append(residence.latitude)
-            columns["lon"].append(residence.longitude)
-            columns["logements"].append(residence.logements)
-            columns["qpv"].append(residence.qpv_code is not None)
-            columns["gendarmerie"].append(
-                residence.commune_insee in GENDARMERIE_COMMUNES
-            )
-            columns["gardien"].append(gardien_of.get(residence.id, 0))
-
-    federation = Federation(code=FEDERATION_CODE, name=FEDERATION_NAME, region=REGION)
-    db.session.add(federation)
-    db.session.flush()
-    for login in DEMO_LOGINS:
-        if login.role is Role.FEDERATION:
-            create_user(
-                email=login.email,
-                name=f"Chargé de mission sécurité {FEDERATION_NAME}",
-                password=login.password,
-                role=Role.FEDERATION,
-                federation=federation,
-            )
-            users += 1
+            _add_residence(columns, draft.residence, index, gardien_of)
+    users += _create_federation()
 
     world = DemoWorld(
         organisation_ids=org_ids,
@@ -874,6 +846,52 @@ def build_world(seed: int) -> DemoWorld:
         users,
     )
     return world
+
+
+def _create_agences(
+    spec: BailleurSpec, organisation: Organisation
+) -> dict[str, Agence]:
+    """Create a demo bailleur's agences (flushed); return them by name."""
+    agences = {}
+    for name, _lat, _lon in spec.agences:
+        agence = Agence(organisation_id=organisation.id, name=name)
+        db.session.add(agence)
+        agences[name] = agence
+    db.session.flush()
+    return agences
+
+
+def _add_residence(
+    columns: dict[str, list], residence: Residence, index: int, gardien_of: dict
+) -> None:
+    """Append a résidence to the world's columns (``index``: its bailleur's rank)."""
+    columns["id"].append(residence.id)
+    columns["org"].append(index)
+    columns["lat"].append(residence.latitude)
+    columns["lon"].append(residence.longitude)
+    columns["logements"].append(residence.logements)
+    columns["qpv"].append(residence.qpv_code is not None)
+    columns["gendarmerie"].append(residence.commune_insee in GENDARMERIE_COMMUNES)
+    columns["gardien"].append(gardien_of.get(residence.id, 0))
+
+
+def _create_federation() -> int:
+    """Create the demo federation and its accounts (flushed); return their number."""
+    federation = Federation(code=FEDERATION_CODE, name=FEDERATION_NAME, region=REGION)
+    db.session.add(federation)
+    db.session.flush()
+    users = 0
+    for login in DEMO_LOGINS:
+        if login.role is Role.FEDERATION:
+            create_user(
+                email=login.email,
+                name=f"Chargé de mission sécurité {FEDERATION_NAME}",
+                password=login.password,
+                role=Role.FEDERATION,
+                federation=federation,
+            )
+            users += 1
+    return users
 
 
 def _category_ids(org_ids: list[int]) -> dict[str, np.ndarray]:

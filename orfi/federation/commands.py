@@ -73,18 +73,15 @@ def export_federation_command(
     small-count rule; no free text, no names, no positions. JSON and CSV can be
     imported by ``orfi import-federation``; XLSX is for people.
     """
+    from orfi.federation.consolidation import consolidate, consolidated_document
     from orfi.federation.dashboard import nomenclature_labels
+    from orfi.federation.documents import build_bailleur_document
     from orfi.federation.formats import (
         dump_json,
         iter_csv_document,
         write_xlsx_document,
     )
-    from orfi.federation.services import (
-        build_bailleur_document,
-        consolidate,
-        consolidated_document,
-        parse_period,
-    )
+    from orfi.federation.periods import parse_period
 
     fmt = fmt or out_path.suffix.lower().lstrip(".")
     try:
@@ -143,7 +140,7 @@ def import_federation_command(files):
     file that breaks the format or the small-count rule is refused whole.
     """
     from orfi.federation.formats import read_documents
-    from orfi.federation.services import import_documents
+    from orfi.federation.imports import import_documents
 
     messages = []
     with unit_of_work():
@@ -175,12 +172,8 @@ def remove_federation_import_command(code, start, end):
     A native bailleur's facts recorded here in those months count again; a file of
     the months before its first fact here may then be imported.
     """
-    from orfi.federation.services import (
-        Period,
-        find_import,
-        parse_month,
-        remove_import,
-    )
+    from orfi.federation.imports import find_import, remove_import
+    from orfi.federation.periods import Period, parse_month
 
     with unit_of_work():
         try:

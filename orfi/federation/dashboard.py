@@ -15,7 +15,9 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from orfi.extensions import db
-from orfi.federation.services import BailleurStats, Consolidation, month_text
+from orfi.federation.consolidation import BailleurStats, Consolidation
+from orfi.federation.periods import month_text
+from orfi.federation.rollup import StatRow
 from orfi.nomenclature.models import Category, Family
 
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -34,6 +36,12 @@ class Line:
     facts: int = 0
     logements: int = 0
     detail: str = ""
+
+    def add(self, row: StatRow) -> None:
+        """Count a published row: its facts, and its logements if it carries them."""
+        self.facts += row.count
+        if row.carries_logements:
+            self.logements += row.logements
 
     @property
     def rate(self) -> float | None:
@@ -128,9 +136,7 @@ def build_dashboard(consolidation: Consolidation) -> Dashboard:
     for bailleur in consolidation.bailleurs:
         line = Line(bailleur.code, bailleur.name)
         for row in bailleur.rows:
-            line.facts += row.count
-            if row.carries_logements:
-                line.logements += row.logements
+            line.add(row)
             if row.month is None:
                 month_unspecified += row.count
             elif row.month in months:
@@ -143,33 +149,7 @@ def build_dashboard(consolidation: Consolidation) -> Dashboard:
                     Line(row.family_code, family_names.get(row.family_code, "")),
                 )
                 family.facts += row.count
-
-            if row.commune_insee is None:
-                target = split["unlocated"]
-            else:
-                target = split["qpv"] if row.qpv_code else split["hors"]
-                commune = communes.setdefault(
-                    row.commune_insee,
-                    Line(row.commune_insee, _commune_name(row, commune_outlines)),
-                )
-                commune.facts += row.count
-                if row.carries_logements:
-                    commune.logements += row.logements
-                if row.qpv_code:
-                    qpv = qpvs.setdefault(
-                        row.qpv_code,
-                        Line(
-                            row.qpv_code,
-                            _qpv_name(row.qpv_code, qpv_outlines),
-                            detail=commune.label,
-                        ),
-                    )
-                    qpv.facts += row.count
-                    if row.carries_logements:
-                        qpv.logements += row.logements
-            target.facts += row.count
-            if row.carries_logements:
-                target.logements += row.logements
+            _count_place(row, split, communes, qpvs, commune_outlines, qpv_outlines)
         total.facts += line.facts
         total.logements += line.logements
         bailleurs.append((line, bailleur))
@@ -190,6 +170,35 @@ def build_dashboard(consolidation: Consolidation) -> Dashboard:
         qpvs=sorted(qpvs.values(), key=lambda q: (-q.facts, q.label)),
         map_data=_map_data(communes, qpvs, commune_outlines, qpv_outlines),
     )
+
+
+def _count_place(
+    row: StatRow,
+    split: dict[str, Line],
+    communes: dict[str, Line],
+    qpvs: dict[str, Line],
+    commune_outlines: dict[str, dict],
+    qpv_outlines: dict[str, dict],
+) -> None:
+    """Count a row in the QPV split, and in its commune's and QPV's lines."""
+    if row.commune_insee is None:
+        split["unlocated"].add(row)
+        return
+    split["qpv" if row.qpv_code else "hors"].add(row)
+    commune = communes.setdefault(
+        row.commune_insee,
+        Line(row.commune_insee, _commune_name(row, commune_outlines)),
+    )
+    commune.add(row)
+    if row.qpv_code:
+        qpvs.setdefault(
+            row.qpv_code,
+            Line(
+                row.qpv_code,
+                _qpv_name(row.qpv_code, qpv_outlines),
+                detail=commune.label,
+            ),
+        ).add(row)
 
 
 def _commune_name(row, outlines: dict[str, dict]) -> str:

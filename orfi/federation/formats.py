@@ -118,65 +118,7 @@ def write_xlsx_document(
     documents = _documents(document)
     consolidated = "documents" in document
     lead = ["Bailleur (code)", "Bailleur"] if consolidated else []
-    k_values = sorted({d["suppression_rule"]["k"] for d in documents})
-
-    def who(doc):
-        return (
-            [doc["bailleur"]["code"], doc["bailleur"]["name"]] if consolidated else []
-        )
-
-    def facts() -> Iterator[list]:
-        for doc in documents:
-            for r in doc["rows"]:
-                if _is_sector_row(r) and not r["count"]:
-                    continue
-                yield who(doc) + [
-                    r["commune_insee"] or "(non localisé)",
-                    r["commune_name"] or "",
-                    r["qpv_code"] or ("hors QPV" if r["commune_insee"] else ""),
-                    r["qpv_generation"] or "",
-                    r["month"] or "(non précisé)",
-                    r["family_code"] or "(non précisée)",
-                    labels.get(r["family_code"] or "", ""),
-                    r["category_code"] or "(non précisée)",
-                    labels.get(r["category_code"] or "", ""),
-                    r["count"],
-                ]
-
-    def logements() -> Iterator[list]:
-        for doc in documents:
-            for r in doc["rows"]:
-                if _is_sector_row(r):
-                    yield who(doc) + [
-                        r["commune_insee"] or "(non localisé)",
-                        r["commune_name"] or "",
-                        r["qpv_code"] or ("hors QPV" if r["commune_insee"] else ""),
-                        r["qpv_generation"] or "",
-                        r["logements"],
-                    ]
-
-    if consolidated:
-        title = f"{document['federation']['name']} : statistiques consolidées"
-    else:
-        title = f"{document['bailleur']['name']} : statistiques pour la fédération"
-    readme = [
-        [title],
-        [f"Période : {period_text}"],
-        [f"Produit le : {document['generated_at']} (UTC)"],
-        [f"Format : {document['format_version']} (orfi)"],
-        [],
-        ["Comptages agrégés : aucun texte libre, aucun nom, aucune position plus fine "
-         "que la commune ou le QPV."],
-        [f"Secret statistique (seuil {', '.join(map(str, k_values))}) : une case de "
-         "moins de k faits n'est jamais publiée ; elle est regroupée au niveau "
-         "supérieur (catégorie, puis mois, puis famille « non précisés »), ou à "
-         "défaut sans localisation. Les totaux sont exacts."],
-        ["Feuille « Faits » : nombre de faits par commune × QPV × mois × famille × "
-         "catégorie."],
-        ["Feuille « Logements » : logements du patrimoine par commune × QPV, pour les "
-         "taux (faits pour 1 000 logements)."],
-        ["Pour un import dans orfi, utilisez le fichier JSON ou CSV, pas celui-ci."],
-    ]  # fmt: skip
+    readme = _xlsx_readme(document, documents, period_text)
     write_xlsx(
         out,
         [
@@ -196,7 +138,7 @@ def write_xlsx_document(
                     "Catégorie",
                     "Nombre de faits",
                 ],
-                facts(),
+                _xlsx_facts(documents, consolidated, labels),
                 {
                     "widths": [10, 30][: len(lead)]
                     + [14, 22, 12, 10, 14, 12, 28, 14, 50, 10]
@@ -206,11 +148,79 @@ def write_xlsx_document(
                 "Logements",
                 lead
                 + ["Commune (INSEE)", "Commune", "QPV", "Génération QPV", "Logements"],
-                logements(),
+                _xlsx_logements(documents, consolidated),
                 {"widths": [10, 30][: len(lead)] + [14, 22, 12, 10, 12]},
             ),
         ],
     )
+
+
+def _who(doc: dict, consolidated: bool) -> list:
+    """Return the bailleur columns that lead a consolidated file's rows."""
+    return [doc["bailleur"]["code"], doc["bailleur"]["name"]] if consolidated else []
+
+
+def _xlsx_facts(
+    documents: list[dict], consolidated: bool, labels: dict[str, str]
+) -> Iterator[list]:
+    """Yield the rows of the « Faits » sheet (sector rows without facts left out)."""
+    for doc in documents:
+        for r in doc["rows"]:
+            if _is_sector_row(r) and not r["count"]:
+                continue
+            yield _who(doc, consolidated) + [
+                r["commune_insee"] or "(non localisé)",
+                r["commune_name"] or "",
+                r["qpv_code"] or ("hors QPV" if r["commune_insee"] else ""),
+                r["qpv_generation"] or "",
+                r["month"] or "(non précisé)",
+                r["family_code"] or "(non précisée)",
+                labels.get(r["family_code"] or "", ""),
+                r["category_code"] or "(non précisée)",
+                labels.get(r["category_code"] or "", ""),
+                r["count"],
+            ]
+
+
+def _xlsx_logements(documents: list[dict], consolidated: bool) -> Iterator[list]:
+    """Yield the rows of the « Logements » sheet: the sector rows."""
+    for doc in documents:
+        for r in doc["rows"]:
+            if _is_sector_row(r):
+                yield _who(doc, consolidated) + [
+                    r["commune_insee"] or "(non localisé)",
+                    r["commune_name"] or "",
+                    r["qpv_code"] or ("hors QPV" if r["commune_insee"] else ""),
+                    r["qpv_generation"] or "",
+                    r["logements"],
+                ]
+
+
+def _xlsx_readme(document: dict, documents: list[dict], period_text: str) -> list:
+    """Return the lines of the « Lisez-moi » sheet."""
+    k_values = sorted({d["suppression_rule"]["k"] for d in documents})
+    if "documents" in document:
+        title = f"{document['federation']['name']} : statistiques consolidées"
+    else:
+        title = f"{document['bailleur']['name']} : statistiques pour la fédération"
+    return [
+        [title],
+        [f"Période : {period_text}"],
+        [f"Produit le : {document['generated_at']} (UTC)"],
+        [f"Format : {document['format_version']} (orfi)"],
+        [],
+        ["Comptages agrégés : aucun texte libre, aucun nom, aucune position plus fine "
+         "que la commune ou le QPV."],
+        [f"Secret statistique (seuil {', '.join(map(str, k_values))}) : une case de "
+         "moins de k faits n'est jamais publiée ; elle est regroupée au niveau "
+         "supérieur (catégorie, puis mois, puis famille « non précisés »), ou à "
+         "défaut sans localisation. Les totaux sont exacts."],
+        ["Feuille « Faits » : nombre de faits par commune × QPV × mois × famille × "
+         "catégorie."],
+        ["Feuille « Logements » : logements du patrimoine par commune × QPV, pour les "
+         "taux (faits pour 1 000 logements)."],
+        ["Pour un import dans orfi, utilisez le fichier JSON ou CSV, pas celui-ci."],
+    ]  # fmt: skip
 
 
 # ---------------------------------------------------------------------- reading
@@ -357,17 +367,7 @@ def _document_from_csv(text: str) -> dict:
     if header is None:
         raise ValidationError({"file": ["Le fichier est vide."]})
     header = [h.strip() for h in header]
-    missing = [c for c in CSV_COLUMNS if c not in header]
-    if missing:
-        raise ValidationError(
-            {
-                "file": [
-                    "Ce n'est pas un fichier fédération orfi (CSV « ; ») : colonnes "
-                    f"manquantes : {', '.join(missing[:6])}."
-                ]
-            }
-        )
-    index = {name: header.index(name) for name in CSV_COLUMNS}
+    index = _csv_index(header)
     documents: dict[tuple, dict] = {}
     problems: list[str] = []
     for line, values in enumerate(reader, 2):
@@ -396,7 +396,26 @@ def _document_from_csv(text: str) -> dict:
         raise ValidationError({"file": problems[:_MAX_ERRORS]})
     if not documents:
         raise ValidationError({"file": ["Le fichier ne contient aucune ligne."]})
-    items = list(documents.values())
+    return _merged(list(documents.values()))
+
+
+def _csv_index(header: list[str]) -> dict[str, int]:
+    """Return the position of every column of the format; refuse a header without."""
+    missing = [c for c in CSV_COLUMNS if c not in header]
+    if missing:
+        raise ValidationError(
+            {
+                "file": [
+                    "Ce n'est pas un fichier fédération orfi (CSV « ; ») : colonnes "
+                    f"manquantes : {', '.join(missing[:6])}."
+                ]
+            }
+        )
+    return {name: header.index(name) for name in CSV_COLUMNS}
+
+
+def _merged(items: list[dict]) -> dict:
+    """Return the one document read, or a consolidated document holding them all."""
     if len(items) == 1:
         return items[0]
     return {

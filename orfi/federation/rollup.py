@@ -154,18 +154,23 @@ def roll_up(
             unlocated += count
             count = 0
         rows.append(_row(area, commune_names, logements, None, count))
+    rows.extend(_unlocated_row(unlocated, logements))
+    rows.sort(key=StatRow.sort_key)
+    return rows
 
+
+def _unlocated_row(unlocated: int, logements: Mapping[Area, int]) -> list[StatRow]:
+    """Return the unlocated row, if it has facts or logements (else nothing)."""
     unlocated_logements = sum(
         n for a, n in logements.items() if a.commune_insee is None
     )
-    if unlocated or unlocated_logements:
-        rows.append(
-            StatRow(
-                None, None, None, None, None, None, None, unlocated, unlocated_logements
-            )
+    if not (unlocated or unlocated_logements):
+        return []
+    return [
+        StatRow(
+            None, None, None, None, None, None, None, unlocated, unlocated_logements
         )
-    rows.sort(key=StatRow.sort_key)
-    return rows
+    ]
 
 
 def _row(

@@ -22,7 +22,13 @@ from orfi.auth.access import role_required
 from orfi.auth.models import Role
 from orfi.errors import ValidationError
 from orfi.federation import models  # noqa: F401  (tables known to Alembic)
+from orfi.federation.consolidation import (
+    available_years,
+    consolidate,
+    consolidated_document,
+)
 from orfi.federation.dashboard import build_dashboard, nomenclature_labels
+from orfi.federation.documents import build_bailleur_document, export_preview
 from orfi.federation.formats import (
     dump_json,
     iter_csv_document,
@@ -30,21 +36,10 @@ from orfi.federation.formats import (
     write_xlsx_document,
 )
 from orfi.federation.forms import FORMAT_CHOICES, ImportForm, PeriodForm
-from orfi.federation.services import (
-    Period,
-    available_years,
-    build_bailleur_document,
-    consolidate,
-    consolidated_document,
-    current_year,
-    export_preview,
-    import_documents,
-    list_imports,
-    min_count,
-    parse_period,
-    preview_removal,
-)
-from orfi.federation.services import remove_import as remove_imported_file
+from orfi.federation.imports import import_documents, list_imports, preview_removal
+from orfi.federation.imports import remove_import as remove_imported_file
+from orfi.federation.native import min_count
+from orfi.federation.periods import Period, current_year, parse_period
 from orfi.timezone import now_local
 from orfi.transaction import unit_of_work
 

@@ -12,6 +12,11 @@ number of facts. Two departures from folium's defaults:
   its map ``<div>`` goes into the page: its HTML header (which would force
   ``html, body`` to full height and forbid zooming the page) is not, and no inline
   script is needed, so a strict Content-Security-Policy holds.
+
+branca (folium's base) has no public way to walk an element's children nor to name
+an element, and both are needed (to localise every asset, to draw stable names):
+:func:`_elements` and :func:`_name` are the only two places that touch its private
+attributes, and pyproject.toml pins folium and branca to the versions tested.
 """
 
 from __future__ import annotations
@@ -152,7 +157,7 @@ def build_map_scaffold(
     # folium gives zoom limits to its tile layer only; without tiles, Leaflet needs
     # them on the map itself (fitBounds throws "Map has no maxZoom specified").
     m.options.update(min_zoom=5, max_zoom=19)
-    m._id = key
+    _name(m, key)
     if tile_url:
         folium.TileLayer(
             tiles=tile_url,
@@ -162,6 +167,35 @@ def build_map_scaffold(
             control=False,
             max_zoom=19,
         ).add_to(m)
+    layers = _add_layers(m, qpv)
+    control = folium.LayerControl(collapsed=True, position="topright").add_to(m)
+    if bounds is not None:
+        m.fit_bounds([list(bounds[0]), list(bounds[1])], max_zoom=16)
+    _Registry(key, layers, control).add_to(m)
+    localise_assets(m, static_url)
+    # Stable names (folium draws random ones): the same perimeter always gives the
+    # same script, which the browser may then keep in its cache.
+    for rank, element in enumerate(_elements(m)):
+        if element is not m:
+            _name(element, f"{key}{rank}")
+    return m
+
+
+def _add_layers(m: folium.Map, qpv: dict) -> dict[str, object]:
+    """Add the page's layers to ``m``, empty but for the QPV outlines; return them.
+
+    Parameters
+    ----------
+    m : folium.Map
+        The map being built.
+    qpv : dict
+        GeoJSON FeatureCollection of QPV outlines.
+
+    Returns
+    -------
+    dict
+        Layer name (as in ``LAYER_NAMES``) → its folium layer.
+    """
     layers: dict[str, object] = {}
     for name in ("hex", "gi"):
         layers[name] = folium.FeatureGroup(
@@ -200,23 +234,20 @@ def build_map_scaffold(
             "chunkedLoading": True,
         },
     ).add_to(m)
-    control = folium.LayerControl(collapsed=True, position="topright").add_to(m)
-    if bounds is not None:
-        m.fit_bounds([list(bounds[0]), list(bounds[1])], max_zoom=16)
-    _Registry(key, layers, control).add_to(m)
-    localise_assets(m, static_url)
-    # Stable names (folium draws random ones): the same perimeter always gives the
-    # same script, which the browser may then keep in its cache.
-    for rank, element in enumerate(_elements(m)):
-        if element is not m:
-            element._id = f"{key}{rank}"
-    return m
+    return layers
 
 
 def _elements(element) -> Iterator:
+    """Yield the element and all its descendants, parents first (branca internals)."""
     yield element
     for child in element._children.values():
         yield from _elements(child)
+
+
+def _name(element, suffix: str) -> None:
+    """Make ``element.get_name()`` end in ``suffix`` instead of a random id (branca
+    internals: ``get_name`` is its ``_name`` and ``_id``)."""
+    element._id = suffix
 
 
 def localise_assets(m: folium.Map, static_url: Callable[[str], str]) -> None:

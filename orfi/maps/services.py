@@ -252,8 +252,6 @@ def build_map_data(
     H3 cells travel as their hexadecimal ids (h3-js draws them in the browser), so a
     cell costs ~25 bytes whatever it holds.
     """
-    from orfi.geo.hotspots import find_hotspots, residence_cells, study_area
-
     layers = layers & LAYERS
     resolution = resolution_for_zoom(zoom)
     data: dict = {"zoom": zoom, "resolution": resolution}
@@ -261,68 +259,94 @@ def build_map_data(
     cells, counts = (
         count_reports_by_cell(user, filters) if needs_cells else (None, None)
     )
-
     if "hex" in layers:
-        hexes, hex_counts = aggregate_cells(cells, counts, resolution)
-        keep = cells_in_bbox(hexes, bbox)
-        hexes, hex_counts = hexes[keep], hex_counts[keep]
-        breaks = class_breaks(hex_counts)
-        data["hex"] = {
-            "resolution": resolution,
-            "cells": cell_ids(hexes),
-            "counts": hex_counts.tolist(),
-            "classes": classify(hex_counts, breaks).tolist(),
-            "breaks": breaks,
-        }
-
+        data["hex"] = _hex_layer(cells, counts, resolution, bbox)
     if "heat" in layers:
-        heat_resolution = min(9, resolution + 1)
-        heat_cells, heat_counts = aggregate_cells(cells, counts, heat_resolution)
-        keep = cells_in_bbox(heat_cells, bbox)
-        heat_cells, heat_counts = heat_cells[keep], heat_counts[keep]
-        lat, lon = cell_centers(heat_cells)
-        data["heat"] = {
-            "resolution": heat_resolution,
-            "points": [
-                [round(float(a), 5), round(float(b), 5), int(c)]
-                for a, b, c in zip(lat, lon, heat_counts, strict=True)
-            ],
-            "max": int(heat_counts.max(initial=0)),
-        }
-
-    residences = residence_frame(choices, filters.residence_ids)
+        data["heat"] = _heat_layer(cells, counts, min(9, resolution + 1), bbox)
     if "gi" in layers:
-        gi_resolution = min(max(resolution, GI_RESOLUTIONS[0]), GI_RESOLUTIONS[1])
-        gi_cells, gi_counts = aggregate_cells(cells, counts, gi_resolution)
-        area = study_area(
-            residence_cells(residences["latitude"], residences["longitude"]),
-            gi_cells,
-            gi_resolution,
-        )
-        result = find_hotspots(gi_cells, gi_counts, area)
-        flagged = result.kind != 0
-        keep = flagged & cells_in_bbox(result.cells, bbox)
-        data["gi"] = {
-            "resolution": gi_resolution,
-            "fdr": result.fdr,
-            "neighbours": result.neighbours,
-            "tested": int(result.cells.size),
-            "hot_total": int((result.kind > 0).sum()),
-            "cold_total": int((result.kind < 0).sum()),
-            "cells": cell_ids(result.cells[keep]),
-            "kind": result.kind[keep].astype(int).tolist(),
-            "z": np.round(result.z[keep], 2).tolist(),
-            "p": [float(f"{p:.2g}") for p in result.p[keep]],
-            "counts": result.counts[keep].tolist(),
-        }
-
+        residences = residence_frame(choices, filters.residence_ids)
+        data["gi"] = _gi_layer(cells, counts, resolution, residences, bbox)
     if "residences" in layers:
         table = _residence_stats(user, filters, choices)
         data["residences"] = residence_layer(table, bbox)
-
     if "facts" in layers:
         data["facts"] = _facts_layer(user, filters, cells, counts, bbox)
     return data
+
+
+def _cells_in_view(
+    cells: np.ndarray, counts: np.ndarray, resolution: int, bbox: Bbox | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return the counts per cell of ``resolution``, for the cells in ``bbox``."""
+    coarse, coarse_counts = aggregate_cells(cells, counts, resolution)
+    keep = cells_in_bbox(coarse, bbox)
+    return coarse[keep], coarse_counts[keep]
+
+
+def _hex_layer(
+    cells: np.ndarray, counts: np.ndarray, resolution: int, bbox: Bbox | None
+) -> dict:
+    """Return the hexagon layer: counts per cell of ``resolution``, classed."""
+    hexes, hex_counts = _cells_in_view(cells, counts, resolution, bbox)
+    breaks = class_breaks(hex_counts)
+    return {
+        "resolution": resolution,
+        "cells": cell_ids(hexes),
+        "counts": hex_counts.tolist(),
+        "classes": classify(hex_counts, breaks).tolist(),
+        "breaks": breaks,
+    }
+
+
+def _heat_layer(
+    cells: np.ndarray, counts: np.ndarray, resolution: int, bbox: Bbox | None
+) -> dict:
+    """Return the heat layer: one weighted point per cell centre of ``resolution``."""
+    heat_cells, heat_counts = _cells_in_view(cells, counts, resolution, bbox)
+    lat, lon = cell_centers(heat_cells)
+    return {
+        "resolution": resolution,
+        "points": [
+            [round(float(a), 5), round(float(b), 5), int(c)]
+            for a, b, c in zip(lat, lon, heat_counts, strict=True)
+        ],
+        "max": int(heat_counts.max(initial=0)),
+    }
+
+
+def _gi_layer(
+    cells: np.ndarray,
+    counts: np.ndarray,
+    resolution: int,
+    residences: pd.DataFrame,
+    bbox: Bbox | None,
+) -> dict:
+    """Return the hot and cold spots (Gi*) over the résidences' study area."""
+    from orfi.geo.hotspots import find_hotspots, residence_cells, study_area
+
+    gi_resolution = min(max(resolution, GI_RESOLUTIONS[0]), GI_RESOLUTIONS[1])
+    gi_cells, gi_counts = aggregate_cells(cells, counts, gi_resolution)
+    area = study_area(
+        residence_cells(residences["latitude"], residences["longitude"]),
+        gi_cells,
+        gi_resolution,
+    )
+    result = find_hotspots(gi_cells, gi_counts, area)
+    flagged = result.kind != 0
+    keep = flagged & cells_in_bbox(result.cells, bbox)
+    return {
+        "resolution": gi_resolution,
+        "fdr": result.fdr,
+        "neighbours": result.neighbours,
+        "tested": int(result.cells.size),
+        "hot_total": int((result.kind > 0).sum()),
+        "cold_total": int((result.kind < 0).sum()),
+        "cells": cell_ids(result.cells[keep]),
+        "kind": result.kind[keep].astype(int).tolist(),
+        "z": np.round(result.z[keep], 2).tolist(),
+        "p": [float(f"{p:.2g}") for p in result.p[keep]],
+        "counts": result.counts[keep].tolist(),
+    }
 
 
 def residence_layer(table: pd.DataFrame, bbox: Bbox | None = None) -> dict:

@@ -21,12 +21,9 @@ from werkzeug.utils import secure_filename
 from orfi.database import utcnow
 from orfi.errors import ImportFileError
 from orfi.extensions import db
-from orfi.geo.patrimoine_io import (
-    PatrimoineData,
-    PatrimoineFileError,
-    RejectedRow,
-    read_patrimoine_with_qpv,
-)
+from orfi.geo.patrimoine_columns import PatrimoineFileError
+from orfi.geo.patrimoine_io import read_patrimoine_with_qpv
+from orfi.geo.patrimoine_rows import PatrimoineData, RejectedRow
 from orfi.patrimoine.models import Agence, Organisation, Residence
 from orfi.patrimoine.services import get_or_create_agence
 

@@ -246,6 +246,21 @@ def _anonymise(due: list[_Due], now: datetime) -> list[tuple[int, object]]:
         .where(report.c.id.in_(ids), report.c.description != "")
         .values(description="")
     )
+    _blur_positions(due)
+    _erase_follow_up_text(ids)
+    db.session.execute(
+        sa.insert(ReportAnonymisation.__table__),
+        [
+            {"report_id": fact.id, "anonymised_at": now, "rule": fact.rule}
+            for fact in due
+        ],
+    )
+    return photos
+
+
+def _blur_positions(due: list[_Due]) -> None:
+    """Move the facts with a precise position to their blurred one."""
+    report = Report.__table__
     moves = [
         {"b_id": fact.id, "b_lat": fact.new_position[0], "b_lon": fact.new_position[1]}
         for fact in due
@@ -262,6 +277,10 @@ def _anonymise(due: list[_Due], now: datetime) -> list[tuple[int, object]]:
             ),
             moves,
         )
+
+
+def _erase_follow_up_text(ids: list[int]) -> None:
+    """Erase the free text of the facts' events, actions and complaints."""
     event = ReportEvent.__table__
     # Follow-up events carry a comment built from labels only ("Suivi : Signalement
     # aux forces de l'ordre (Police nationale)"); every other comment is free text.
@@ -287,14 +306,6 @@ def _anonymise(due: list[_Due], now: datetime) -> list[tuple[int, object]]:
         # The complaint's own date of change stays: this is not a user's edit.
         .values(reference="", updated_at=complaint.c.updated_at)
     )
-    db.session.execute(
-        sa.insert(ReportAnonymisation.__table__),
-        [
-            {"report_id": fact.id, "anonymised_at": now, "rule": fact.rule}
-            for fact in due
-        ],
-    )
-    return photos
 
 
 def _remove_files(photos: list[tuple[int, object]]) -> int:

@@ -7,7 +7,7 @@ from orfi.auth.access import READERS, role_required
 from orfi.auth.models import Role
 from orfi.auth.perimeter import get_visible_residence, list_residences
 from orfi.errors import ImportFileError
-from orfi.geo.patrimoine_io import COLUMN_ALIASES
+from orfi.geo.patrimoine_columns import COLUMN_ALIASES
 from orfi.patrimoine.forms import ImportPatrimoineForm
 from orfi.patrimoine.importer import import_uploaded_patrimoine
 from orfi.residences.services import count_reports_by_residence

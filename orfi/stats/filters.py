@@ -217,6 +217,28 @@ def read_filters(
     so that a stale bookmark still opens the page.
     """
     errors: dict[str, str] = {}
+    filters = StatsFilters(period=_read_period(args, today, errors))
+    filters = _read_nature(filters, args, choices, errors)
+    filters = _read_place(filters, args, choices, errors)
+    for name, enum_cls, attribute in (
+        ("lieu", Lieu, "lieu"),
+        ("hours", HourBand, "hour_band"),
+        ("status", Status, "status"),
+    ):
+        raw = (args.get(name) or "").strip()
+        if raw:
+            member = enum_cls.parse(raw)
+            if member is None:
+                errors[name] = "Valeur inconnue."
+            else:
+                filters = replace(filters, **{attribute: member})
+    return filters, errors
+
+
+def _read_period(
+    args: Mapping[str, str], today: date | None, errors: dict[str, str]
+) -> Period:
+    """Return the period ``date_from`` to ``date_to`` (the default one if invalid)."""
     period = default_period(today)
     start, end = period.start, period.end
     for name in ("date_from", "date_to"):
@@ -238,20 +260,37 @@ def read_filters(
     elif (end - start).days >= MAX_PERIOD_DAYS:
         errors["date_from"] = "La période est limitée à six ans."
         start = end - timedelta(days=MAX_PERIOD_DAYS - 1)
-    filters = StatsFilters(period=Period(start, end))
+    return Period(start, end)
 
+
+def _read_nature(
+    filters: StatsFilters,
+    args: Mapping[str, str],
+    choices: FilterChoices,
+    errors: dict[str, str],
+) -> StatsFilters:
+    """Return ``filters`` narrowed to the family or category ``nature`` names."""
     nature = (args.get("nature") or "").strip().upper()
-    if nature:
-        family = next((f for f in choices.families if f.code == nature), None)
-        category = next((c for c in choices.categories if c.code == nature), None)
-        if family is not None:
-            ids = tuple(c.id for c in choices.categories if c.family_id == family.id)
-            filters = replace(filters, nature=nature, category_ids=ids)
-        elif category is not None:
-            filters = replace(filters, nature=nature, category_ids=(category.id,))
-        else:
-            errors["nature"] = "Famille ou catégorie inconnue."
+    if not nature:
+        return filters
+    family = next((f for f in choices.families if f.code == nature), None)
+    category = next((c for c in choices.categories if c.code == nature), None)
+    if family is not None:
+        ids = tuple(c.id for c in choices.categories if c.family_id == family.id)
+        return replace(filters, nature=nature, category_ids=ids)
+    if category is not None:
+        return replace(filters, nature=nature, category_ids=(category.id,))
+    errors["nature"] = "Famille ou catégorie inconnue."
+    return filters
 
+
+def _read_place(
+    filters: StatsFilters,
+    args: Mapping[str, str],
+    choices: FilterChoices,
+    errors: dict[str, str],
+) -> StatsFilters:
+    """Return ``filters`` narrowed to the ``agence`` and ``residence`` asked for."""
     agence_id = _int_arg(args, "agence", errors)
     if agence_id is not None:
         if any(a.id == agence_id for a in choices.agences):
@@ -271,20 +310,7 @@ def read_filters(
             filters = replace(
                 filters, residence_id=residence_id, residence_ids=(residence_id,)
             )
-
-    for name, enum_cls, attribute in (
-        ("lieu", Lieu, "lieu"),
-        ("hours", HourBand, "hour_band"),
-        ("status", Status, "status"),
-    ):
-        raw = (args.get(name) or "").strip()
-        if raw:
-            member = enum_cls.parse(raw)
-            if member is None:
-                errors[name] = "Valeur inconnue."
-            else:
-                filters = replace(filters, **{attribute: member})
-    return filters, errors
+    return filters
 
 
 def _int_arg(args: Mapping[str, str], name: str, errors: dict[str, str]) -> int | None:

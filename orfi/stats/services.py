@@ -350,8 +350,46 @@ def build_statistics(
     )
     total = int(nature["count"].sum())
     tables: dict[str, Table] = {}
+    month_chart, week_chart, grid = _time_figures(calendar, period, tables)
+    complaints = nature[nature["suite"].isin({s.value for s in COMPLAINTS})]
+    family_chart, family_order = _family_figures(
+        nature, complaints, families, total, tables
+    )
+    category_chart = _category_figures(nature, categories, total, tables)
+    lieu_chart, tables["lieux"] = _enum_breakdown(
+        nature, "lieu", Lieu, "Faits par lieu", "lieu", total
+    )
+    victime_chart, tables["victimes"] = _enum_breakdown(
+        nature, "victime", Victime, "Faits par victime", "victime", total
+    )
+    complaint_count = int(complaints["count"].sum())
+    complaint_rate = _share(complaint_count, total) if total else None
+    qpv_share = _residence_figures(choices, filters, by_residence, periods, tables)
+    comparisons = _comparisons(by_residence, periods, total)
+    tables["comparaison"] = _comparison_table(
+        by_residence, periods, categories, family_order
+    )
+    return Statistics(
+        filters=filters,
+        total=total,
+        complaint_rate=complaint_rate,
+        qpv_share=qpv_share,
+        comparisons=comparisons,
+        months=month_chart,
+        weeks=week_chart,
+        families=family_chart,
+        categories=category_chart,
+        lieux=lieu_chart,
+        victimes=victime_chart,
+        grid=grid,
+        tables=tables,
+    )
 
-    # Over time --------------------------------------------------------------------
+
+def _time_figures(
+    calendar: Calendar, period: Period, tables: dict[str, Table]
+) -> tuple[ColumnChart, ColumnChart, HeatGrid]:
+    """Return the month and week charts and the hour grid; add their tables."""
     months = _month_series(calendar.days, period)
     month_chart = column_chart(
         "Faits par mois",
@@ -404,10 +442,18 @@ def build_statistics(
             for h in range(24)
         ],
     )
+    return month_chart, week_chart, grid
 
-    # Nature -----------------------------------------------------------------------
+
+def _family_figures(
+    nature: pd.DataFrame,
+    complaints: pd.DataFrame,
+    families: dict,
+    total: int,
+    tables: dict[str, Table],
+) -> tuple[BarChart, list]:
+    """Return the family chart and the families in order; add their table."""
     by_family = nature.groupby("family")["count"].sum()
-    complaints = nature[nature["suite"].isin({s.value for s in COMPLAINTS})]
     complaints_by_family = complaints.groupby("family")["count"].sum()
     family_rows = []
     family_order = sorted(families.values(), key=lambda f: (f.position, f.code))
@@ -442,6 +488,13 @@ def build_statistics(
             for f, c, filed in family_rows
         ],
     )
+    return family_chart, family_order
+
+
+def _category_figures(
+    nature: pd.DataFrame, categories: dict, total: int, tables: dict[str, Table]
+) -> BarChart:
+    """Return the category chart; add its table."""
     by_category = (
         nature.groupby("category_id")["count"].sum().sort_values(ascending=False)
     )
@@ -470,16 +523,17 @@ def build_statistics(
             for code, categories_label, c in category_rows
         ],
     )
-    lieu_chart, tables["lieux"] = _enum_breakdown(
-        nature, "lieu", Lieu, "Faits par lieu", "lieu", total
-    )
-    victime_chart, tables["victimes"] = _enum_breakdown(
-        nature, "victime", Victime, "Faits par victime", "victime", total
-    )
-    complaint_count = int(complaints["count"].sum())
-    complaint_rate = _share(complaint_count, total) if total else None
+    return category_chart
 
-    # Résidences and comparisons ---------------------------------------------------
+
+def _residence_figures(
+    choices: FilterChoices,
+    filters: StatsFilters,
+    by_residence: pd.DataFrame,
+    periods: dict[str, Period],
+    tables: dict[str, Table],
+) -> float | None:
+    """Add the résidence and QPV tables; return the share of facts in QPV."""
     residences = residence_frame(choices, filters.residence_ids)
     current = by_residence.groupby("residence_id")["current"].sum()
     previous = by_residence.groupby("residence_id")["previous"].sum()
@@ -515,9 +569,15 @@ def build_statistics(
             ).itertuples()
         ],
     )
+    tables["qpv"], qpv_share = _qpv_table(table)
+    return qpv_share
+
+
+def _qpv_table(table: pd.DataFrame) -> tuple[Table, float | None]:
+    """Return the table of facts in and out of QPV, and the share in QPV."""
     qpv = qpv_comparison(table)
     qpv_labels = {"qpv": "En QPV", "hors_qpv": "Hors QPV", "total": "Total"}
-    tables["qpv"] = Table(
+    qpv_table = Table(
         "qpv",
         "Faits en QPV et hors QPV",
         [
@@ -545,26 +605,7 @@ def build_statistics(
     )
     qpv_total = int(qpv.loc["total", "count"])
     qpv_share = float(qpv.loc["qpv", "share"]) if qpv_total else None
-
-    comparisons = _comparisons(by_residence, periods, total)
-    tables["comparaison"] = _comparison_table(
-        by_residence, periods, categories, family_order
-    )
-    return Statistics(
-        filters=filters,
-        total=total,
-        complaint_rate=complaint_rate,
-        qpv_share=qpv_share,
-        comparisons=comparisons,
-        months=month_chart,
-        weeks=week_chart,
-        families=family_chart,
-        categories=category_chart,
-        lieux=lieu_chart,
-        victimes=victime_chart,
-        grid=grid,
-        tables=tables,
-    )
+    return qpv_table, qpv_share
 
 
 _WEEKDAY_KEYS = (
