@@ -15,6 +15,7 @@ from orfi.nomenclature.models import Category
 from orfi.patrimoine.models import Organisation
 from orfi.transaction import unit_of_work
 from tests.factories import category, make_organisation, make_user
+from tests.helpers import field_errors
 
 ORFI = Path(__file__).resolve().parent.parent / "orfi"
 
@@ -165,7 +166,7 @@ def test_a_refused_form_after_a_flush_stores_nothing(client, auth, admin, monkey
         data={"family": str(family.id), "code": "TT08", "label": "Feux de poubelles"},
     )
     assert response.status_code == 422
-    assert "Refusé après l&#39;écriture." in response.text
+    assert field_errors(response.text, "label") == "Refusé après l'écriture."
     assert count(Category) == before
     assert category(admin.organisation, "TT08") is None
 
