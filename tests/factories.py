@@ -15,8 +15,9 @@ from orfi.extensions import db
 from orfi.nomenclature.models import Category
 from orfi.patrimoine.models import Agence, Organisation, OrganisationKind, Residence
 from orfi.patrimoine.services import create_organisation
+from orfi.reports.checks import ReportInput
+from orfi.reports.creation import create_report
 from orfi.reports.models import Report
-from orfi.reports.services import ReportInput, create_report
 
 DEFAULT_PASSWORD = "motdepasse-42"
 _seq = itertools.count(1)

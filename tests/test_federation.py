@@ -46,8 +46,9 @@ from orfi.federation.services import (
 )
 from orfi.nomenclature.services import load_default_nomenclature
 from orfi.patrimoine.models import Residence
+from orfi.reports.creation import derived_fields
 from orfi.reports.models import Report
-from orfi.reports.services import derived_fields, mark_duplicate
+from orfi.reports.qualification import mark_duplicate
 from orfi.timezone import from_local, to_local
 from tests.factories import (
     DEFAULT_PASSWORD,

@@ -48,7 +48,8 @@ from orfi.federation.services import (
     min_count,
     organisation_identity,
 )
-from orfi.reports.services import add_to_report, mark_duplicate
+from orfi.reports.additions import add_to_report
+from orfi.reports.qualification import mark_duplicate
 from orfi.stats.services import TABLE_SLUGS
 from orfi.timezone import from_local, now_local
 from tests.conftest import IsolatedRequestClient, _empty_tables

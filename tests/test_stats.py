@@ -15,8 +15,8 @@ import sqlalchemy as sa
 from orfi import ROOT
 from orfi.auth.models import Role
 from orfi.extensions import db
+from orfi.reports.creation import derived_fields
 from orfi.reports.models import Lieu, LocationSource, Report, Status, Suite, Victime
-from orfi.reports.services import derived_fields
 from orfi.stats.filters import Period, StatsFilters, default_period
 from orfi.timezone import from_local
 from tests.factories import (

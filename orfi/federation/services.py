@@ -37,7 +37,7 @@ from orfi.federation.rollup import (
 from orfi.nomenclature.models import Category, Family
 from orfi.patrimoine.models import Organisation, OrganisationKind, Residence
 from orfi.reports.models import Report
-from orfi.reports.services import counted_reports
+from orfi.reports.queries import counted_reports
 from orfi.timezone import now_local
 
 logger = logging.getLogger(__name__)

@@ -24,7 +24,7 @@ from orfi.photos.services import (
     photo_path,
     thumbnail_size,
 )
-from orfi.reports.services import get_report_for_addition, may_add_to
+from orfi.reports.additions import get_report_for_addition, may_add_to
 
 bp = Blueprint("photos", __name__, url_prefix="/photos")
 

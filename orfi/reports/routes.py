@@ -1,4 +1,4 @@
-"""Views of the reports feature: thin wrappers over orfi.reports.services."""
+"""Views of the reports feature: thin wrappers over the services of orfi.reports."""
 
 from __future__ import annotations
 
@@ -26,6 +26,8 @@ from orfi.patrimoine.services import list_residences
 from orfi.photos.models import MAX_PHOTOS
 from orfi.photos.services import add_photo, check_uploads, discard_files
 from orfi.privacy.heuristics import find_personal_data, load_hints, name_findings
+from orfi.reports.checks import ReportInput, check_report_input, filing_residences
+from orfi.reports.creation import create_report
 from orfi.reports.forms import (
     DuplicateForm,
     FilterForm,
@@ -41,21 +43,19 @@ from orfi.reports.models import (
     Suite,
     Victime,
 )
-from orfi.reports.services import (
-    ReportFilters,
-    ReportInput,
-    check_report_input,
-    create_report,
+from orfi.reports.qualification import (
     duplicate_candidates,
-    filing_residences,
-    find_visible_report_by_reference,
-    frequent_category_ids,
-    get_visible_report,
     list_duplicates,
-    list_reports,
     mark_duplicate,
     qualify_report,
     unmark_duplicate,
+)
+from orfi.reports.queries import (
+    ReportFilters,
+    find_visible_report_by_reference,
+    frequent_category_ids,
+    get_visible_report,
+    list_reports,
 )
 from orfi.timezone import now_local
 

@@ -1,0 +1,46 @@
+"""Facts' references: one counter per bailleur and year (``TMH-2026-000123``)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from orfi.extensions import db
+from orfi.reports.models import ReferenceCounter
+
+#: The INSERT … ON CONFLICT construct of each dialect orfi runs on.
+_UPSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+
+
+def next_reference(organisation_id: int, code: str, year: int) -> str:
+    """Return the organisation's next reference for ``year`` (``TMH-2026-000123``).
+
+    One statement creates the year's counter or moves it on; the counter's row then
+    stays locked until the transaction ends, so numbers never repeat. Rolling back
+    (a savepoint's rollback included) gives the number back.
+    """
+    values = {"organisation_id": organisation_id, "year": year}
+    number = db.session.execute(_next_number(), values).scalar_one()
+    return f"{code}-{year}-{number:06d}"
+
+
+def _next_number() -> sa.Insert:
+    """Create the year's counter at 1, or add one to it; RETURNING the number."""
+    dialect = db.session.get_bind().dialect.name
+    upsert = _UPSERTS.get(dialect)
+    if upsert is None:
+        raise NotImplementedError(f"Base {dialect} non prise en charge.")
+    table = ReferenceCounter.__table__
+    return (
+        upsert(table)
+        .values(
+            organisation_id=sa.bindparam("organisation_id"),
+            year=sa.bindparam("year"),
+            last=1,
+        )
+        .on_conflict_do_update(
+            index_elements=[table.c.organisation_id, table.c.year],
+            set_={"last": table.c.last + 1},
+        )
+        .returning(table.c.last)
+    )
