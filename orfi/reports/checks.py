@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.orm import joinedload
 
 from orfi.auth.models import Role, User, user_residence
 from orfi.database import utcnow
@@ -159,7 +160,11 @@ def _check_category(user: User, category_id: int | None, fail: Fail):
 
 
 def _check_residence(user: User, residence_id: int | None, fail: Fail):
-    residence = db.session.get(Residence, residence_id) if residence_id else None
+    residence = None
+    if residence_id:  # with its bailleur, whose code numbers the fact
+        residence = db.session.get(
+            Residence, residence_id, options=[joinedload(Residence.organisation)]
+        )
     if residence is None:
         fail("residence", "Choisissez une résidence.")
         return None

@@ -9,15 +9,14 @@ from orfi.extensions import db
 from orfi.reports.models import ReferenceCounter
 
 #: The INSERT … ON CONFLICT construct of each dialect orfi runs on.
-_UPSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+UPSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 
 def next_reference(organisation_id: int, code: str, year: int) -> str:
     """Return the organisation's next reference for ``year`` (``TMH-2026-000123``).
 
     One statement creates the year's counter or moves it on; the counter's row then
-    stays locked until the transaction ends, so numbers never repeat. Rolling back
-    (a savepoint's rollback included) gives the number back.
+    stays locked until the transaction ends, so numbers never repeat.
     """
     values = {"organisation_id": organisation_id, "year": year}
     number = db.session.execute(_next_number(), values).scalar_one()
@@ -27,7 +26,7 @@ def next_reference(organisation_id: int, code: str, year: int) -> str:
 def _next_number() -> sa.Insert:
     """Create the year's counter at 1, or add one to it; RETURNING the number."""
     dialect = db.session.get_bind().dialect.name
-    upsert = _UPSERTS.get(dialect)
+    upsert = UPSERTS.get(dialect)
     if upsert is None:
         raise NotImplementedError(f"Base {dialect} non prise en charge.")
     table = ReferenceCounter.__table__
@@ -43,4 +42,15 @@ def _next_number() -> sa.Insert:
             set_={"last": table.c.last + 1},
         )
         .returning(table.c.last)
+    )
+
+
+def give_back_reference(organisation_id: int, year: int) -> None:
+    """Give back the year's last number, drawn by this transaction for nothing (its
+    counter's row is still locked: no other fact took a number since)."""
+    table = ReferenceCounter.__table__
+    db.session.execute(
+        sa.update(table)
+        .where(table.c.organisation_id == organisation_id, table.c.year == year)
+        .values(last=table.c.last - 1)
     )
