@@ -20,7 +20,13 @@ from orfi.database import utcnow
 from orfi.errors import ValidationError
 from orfi.extensions import db
 from orfi.geo.points import h3_cell
-from orfi.reports.checks import CheckedInput, ReportInput, checked_input
+from orfi.reports.checks import (
+    CheckedInput,
+    InputRows,
+    ReportInput,
+    checked_input,
+    read_input_rows,
+)
 from orfi.reports.models import STAFF_VICTIMS, LocationSource, Report, Status
 from orfi.reports.numbering import UPSERTS, give_back_reference, next_reference
 from orfi.timezone import from_local, now_local, to_local
@@ -52,9 +58,10 @@ def create_report(user: User, data: ReportInput) -> tuple[Report, bool]:
     A UUID the client already sent returns the stored fact instead of a second one, so a
     resend after a lost answer never files the fact twice.
     """
-    if data.uuid is not None and (existing := find_report_by_uuid(data.uuid)):
+    rows = read_input_rows(user, data)
+    if rows.stored_id is not None and (existing := find_report_by_uuid(data.uuid)):
         return _resent_report(user, existing), False
-    return store_report(user, build_report(user, data))
+    return store_report(user, build_report(user, data, rows))
 
 
 @dataclass
@@ -66,10 +73,12 @@ class NewReport:
     checked: CheckedInput
 
 
-def build_report(user: User, data: ReportInput) -> NewReport:
+def build_report(
+    user: User, data: ReportInput, rows: InputRows | None = None
+) -> NewReport:
     """Check ``data`` for ``user`` and compute the new fact, not stored yet; raise
-    ValidationError with every error by field."""
-    checked = checked_input(user, data)
+    ValidationError with every error by field (``rows``: see checked_input)."""
+    checked = checked_input(user, data, rows)
     if checked.errors:
         raise ValidationError(checked.errors)
     residence = checked.residence
