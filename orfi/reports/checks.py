@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid as uuid_module
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -143,27 +144,41 @@ def read_input_rows(user: User, data: ReportInput) -> InputRows:
     """Read the category, the résidence with its bailleur, whether it is in the
     user's sector and the fact already filed under the client UUID, in one statement:
     every fact filed runs it, and each round trip counts under the write lock."""
+    parameters = {
+        "user_id": user.id,
+        "residence_id": data.residence_id or 0,
+        "category_id": data.category_id or 0,
+        "uuid": data.uuid,  # None matches nothing
+    }
+    residence, category, in_sector, stored_id = db.session.execute(
+        _input_rows(), parameters
+    ).one()
+    return InputRows(category, residence, bool(in_sector), stored_id)
+
+
+@functools.cache
+def _input_rows() -> sa.Select:
+    # Built once: building it costs more than running it (SQLAlchemy caches its
+    # compiled form).
     link = user_residence.c
     in_sector = sa.exists().where(
         link.user_id == User.id, link.residence_id == Residence.id
     )
-    stored = sa.null()
-    if data.uuid is not None:
-        stored = sa.select(Report.id).where(Report.uuid == data.uuid)
-        stored = stored.scalar_subquery()
-    statement = (
-        sa.select(Residence, Category, in_sector.label("in"), stored.label("stored"))
+    stored = sa.select(Report.id).where(Report.uuid == sa.bindparam("uuid"))
+    return (
+        sa.select(
+            Residence,
+            Category,
+            in_sector.label("in_sector"),
+            stored.scalar_subquery().label("stored_id"),
+        )
         .select_from(User)
-        .outerjoin(Residence, Residence.id == (data.residence_id or 0))
+        .outerjoin(Residence, Residence.id == sa.bindparam("residence_id"))
         .outerjoin(Organisation, Organisation.id == Residence.organisation_id)
-        .outerjoin(Category, Category.id == (data.category_id or 0))
+        .outerjoin(Category, Category.id == sa.bindparam("category_id"))
         .options(contains_eager(Residence.organisation))
-        .where(User.id == user.id)
+        .where(User.id == sa.bindparam("user_id"))
     )
-    residence, category, found_in_sector, stored_id = db.session.execute(
-        statement
-    ).one()
-    return InputRows(category, residence, bool(found_in_sector), stored_id)
 
 
 def check_report_input(user: User, data: ReportInput) -> dict[str, list[str]]:

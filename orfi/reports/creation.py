@@ -7,6 +7,7 @@ UUID's unique index (see :func:`store_report`).
 
 from __future__ import annotations
 
+import functools
 import logging
 import uuid as uuid_module
 from dataclasses import dataclass
@@ -139,7 +140,8 @@ def store_report(user: User, new: NewReport) -> tuple[Report, bool]:
             residence.organisation_id, residence.organisation.code, year
         ),
     }
-    report = db.session.scalar(_insert_unless_stored(), [values])
+    dialect = db.session.get_bind().dialect.name
+    report = db.session.scalar(_insert_unless_stored(dialect), [values])
     if report is None:
         # The counter's row stays locked until this transaction ends: no other fact
         # took a number since ours, which can be given back.
@@ -160,9 +162,10 @@ def store_report(user: User, new: NewReport) -> tuple[Report, bool]:
     return report, True
 
 
-def _insert_unless_stored() -> sa.Insert:
-    """INSERT of a fact that stores nothing if its UUID is taken (RETURNING no row)."""
-    dialect = db.session.get_bind().dialect.name
+@functools.cache
+def _insert_unless_stored(dialect: str) -> sa.Insert:
+    """INSERT of a fact that stores nothing if its UUID is taken (RETURNING no row);
+    built once per dialect."""
     return (
         UPSERTS[dialect](Report)
         .on_conflict_do_nothing(index_elements=[Report.uuid])

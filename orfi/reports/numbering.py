@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -19,13 +21,15 @@ def next_reference(organisation_id: int, code: str, year: int) -> str:
     stays locked until the transaction ends, so numbers never repeat.
     """
     values = {"organisation_id": organisation_id, "year": year}
-    number = db.session.execute(_next_number(), values).scalar_one()
+    statement = _next_number(db.session.get_bind().dialect.name)
+    number = db.session.execute(statement, values).scalar_one()
     return f"{code}-{year}-{number:06d}"
 
 
-def _next_number() -> sa.Insert:
-    """Create the year's counter at 1, or add one to it; RETURNING the number."""
-    dialect = db.session.get_bind().dialect.name
+@functools.cache
+def _next_number(dialect: str) -> sa.Insert:
+    """Create the year's counter at 1, or add one to it; RETURNING the number (built
+    once per dialect: building it costs more than running it)."""
     upsert = UPSERTS.get(dialect)
     if upsert is None:
         raise NotImplementedError(f"Base {dialect} non prise en charge.")
