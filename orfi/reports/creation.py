@@ -148,12 +148,12 @@ def store_report(user: User, new: NewReport) -> tuple[Report, bool]:
         give_back_reference(residence.organisation_id, year)
         return _resent_report(user, find_report_by_uuid(values["uuid"])), False
     # The fact holds the rows the checks loaded: the session's identity map is weak,
-    # and would otherwise read them again to show the fact.
+    # and would otherwise read them again to show the fact (its author, the caller,
+    # is held by the request).
     for name, row in (
         ("residence", residence),
         ("category", new.checked.category),
         ("batiment", new.checked.batiment),
-        ("author", user),
     ):
         set_committed_value(report, name, row)
     # No "created" event: the row itself says who filed it and when (its history
