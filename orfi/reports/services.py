@@ -11,7 +11,7 @@ longer called: the API renders a new fact, an ORM ``Report``, with ``report_json
 from __future__ import annotations
 
 from orfi.reports.checks import ReportInput
-from orfi.reports.models import Report as NewReport  # new_report_json's annotation
+from orfi.reports.creation import NewReport
 from orfi.reports.nearby import NearbyFact
 from orfi.reports.queries import ReportFilters
 
