@@ -43,7 +43,7 @@ from orfi.followup.services import (
 )
 from orfi.forms import attach_errors
 from orfi.reports.models import STAFF_VICTIMS, Report
-from orfi.reports.services import get_visible_report
+from orfi.reports.queries import get_visible_report
 from orfi.timezone import now_local
 
 bp = Blueprint("followup", __name__, url_prefix="/suivi")
