@@ -19,23 +19,21 @@ from tests.helpers import field_errors
 
 ORFI = Path(__file__).resolve().parent.parent / "orfi"
 
-#: Views still converted on another branch (the API's intake): remove each entry
-#: once that branch is merged, so that the check covers it too.
-CONVERTED_ELSEWHERE = {"api/routes.py"}
 
 
 def count(model) -> int:
     return db.session.scalar(sa.select(sa.func.count()).select_from(model))
 
 
-def test_no_view_commits():
-    """Views end their writes with unit_of_work, never with a commit of their own."""
+def test_only_the_unit_of_work_commits():
+    """Views, commands and services end their writes with unit_of_work, never with a
+    commit of their own: orfi/transaction.py is the one module that commits."""
     committing = {
         path.relative_to(ORFI).as_posix()
-        for path in ORFI.rglob("routes.py")
+        for path in ORFI.rglob("*.py")
         if "commit()" in path.read_text(encoding="utf-8")
     }
-    assert committing - CONVERTED_ELSEWHERE == set()
+    assert committing == {"transaction.py"}
 
 
 # --------------------------------------------------------------------------------------

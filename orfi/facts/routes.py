@@ -25,6 +25,8 @@ from orfi.nomenclature.services import list_categories
 from orfi.photos.models import MAX_PHOTOS
 from orfi.photos.services import add_photo, check_uploads, discard_files
 from orfi.privacy.heuristics import find_personal_data, load_hints, name_findings
+from orfi.reports.checks import ReportInput, check_report_input, filing_residences
+from orfi.reports.creation import create_report
 from orfi.reports.forms import (
     DuplicateForm,
     FilterForm,
@@ -40,18 +42,16 @@ from orfi.reports.models import (
     Victime,
 )
 from orfi.reports.pages import category_choices, qualify_form, render_detail
-from orfi.reports.services import (
-    ReportFilters,
-    ReportInput,
-    check_report_input,
-    create_report,
-    filing_residences,
-    find_visible_report_by_reference,
-    get_visible_report,
-    list_reports,
+from orfi.reports.qualification import (
     mark_duplicate,
     qualify_report,
     unmark_duplicate,
+)
+from orfi.reports.queries import (
+    ReportFilters,
+    find_visible_report_by_reference,
+    get_visible_report,
+    list_reports,
 )
 from orfi.timezone import now_local
 from orfi.transaction import unit_of_work

@@ -42,7 +42,7 @@ from orfi.followup.services import (
 )
 from orfi.forms import attach_errors
 from orfi.reports.models import STAFF_VICTIMS, Report
-from orfi.reports.services import get_visible_report
+from orfi.reports.queries import get_visible_report
 from orfi.timezone import now_local
 from orfi.transaction import unit_of_work
 

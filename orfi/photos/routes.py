@@ -23,8 +23,8 @@ from orfi.photos.services import (
     photo_path,
     thumbnail_size,
 )
+from orfi.reports.additions import get_report_for_addition, may_add_to
 from orfi.reports.pages import render_detail
-from orfi.reports.services import get_report_for_addition, may_add_to
 from orfi.transaction import unit_of_work
 
 bp = Blueprint("photos", __name__, url_prefix="/photos")

@@ -27,8 +27,9 @@ from orfi.auth.models import Role, User
 from orfi.errors import AccessDenied, NotFound, ValidationError
 from orfi.extensions import db
 from orfi.photos.models import MAX_PHOTOS, Photo
+from orfi.reports.additions import may_add_to
 from orfi.reports.models import Report
-from orfi.reports.services import may_add_to, visible_reports
+from orfi.reports.queries import visible_reports
 
 logger = logging.getLogger(__name__)
 
