@@ -20,7 +20,6 @@ from tests.helpers import field_errors
 ORFI = Path(__file__).resolve().parent.parent / "orfi"
 
 
-
 def count(model) -> int:
     return db.session.scalar(sa.select(sa.func.count()).select_from(model))
 
