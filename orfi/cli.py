@@ -21,12 +21,12 @@ import orfi.syntheses.commands  # noqa: F401
 from orfi.auth.models import Federation, Role
 from orfi.auth.services import create_user
 from orfi.commands import cli, fail
-from orfi.database import write_intent
 from orfi.errors import OrfiError, ValidationError
 from orfi.extensions import db
 from orfi.nomenclature.services import load_default_nomenclature
 from orfi.patrimoine.models import OrganisationKind
 from orfi.patrimoine.services import create_organisation, get_organisation_by_code
+from orfi.transaction import unit_of_work
 
 
 @cli.command("init")
@@ -41,9 +41,8 @@ def init_command():
         secret.write_text(secrets.token_hex(32))
         secret.chmod(0o600)
     upgrade()
-    with write_intent():
+    with unit_of_work():
         added = load_default_nomenclature()
-        db.session.commit()
     click.echo(f"Base à jour ; nomenclature : {added} élément(s) ajouté(s).")
 
 
@@ -60,14 +59,13 @@ def init_command():
 @click.option("--region", default="", help="Région, ex. Occitanie.")
 def create_organisation_command(code, name, kind, region):
     """Create a bailleur with its own copy of the default nomenclature."""
-    with write_intent():
-        try:
+    try:
+        with unit_of_work():
             organisation = create_organisation(
                 code=code, name=name, kind=OrganisationKind(kind), region=region
             )
-        except OrfiError as error:
-            fail(error)
-        db.session.commit()
+    except OrfiError as error:
+        fail(error)
     click.echo(f"Bailleur {organisation.code} créé.")
 
 
@@ -77,11 +75,10 @@ def create_organisation_command(code, name, kind, region):
 @click.option("--region", default="", help="Région couverte (vide : nationale).")
 def create_federation_command(code, name, region):
     """Create a federation (USH or a regional association)."""
-    with write_intent():
+    with unit_of_work():
         db.session.add(
             Federation(code=code.strip(), name=name.strip(), region=region.strip())
         )
-        db.session.commit()
     click.echo(f"Fédération {code} créée.")
 
 
@@ -102,8 +99,8 @@ def create_user_command(
     email, name, role, organisation_code, federation_code, password
 ):
     """Create a user of a bailleur (or of a federation, with --federation)."""
-    with write_intent():
-        try:
+    try:
+        with unit_of_work():
             organisation = (
                 get_organisation_by_code(organisation_code)
                 if organisation_code
@@ -124,9 +121,8 @@ def create_user_command(
                 organisation=organisation,
                 federation=federation,
             )
-        except OrfiError as error:
-            fail(error)
-        db.session.commit()
+    except OrfiError as error:
+        fail(error)
     click.echo(f"Compte {email} créé.")
 
 
