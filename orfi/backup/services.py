@@ -59,6 +59,7 @@ from orfi.backup.settings import (
 from orfi.backup.snapshot import count_rows
 from orfi.backup.sqlite import (
     check_sqlite_integrity,
+    create_private_file,
     diagnose_sqlite_file,
     dump_sqlite,
     restore_sqlite,
@@ -142,7 +143,7 @@ def create_backup(
         output = default_backup_path(backend)
         output.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     else:
-        output.parent.mkdir(parents=True, exist_ok=True)
+        output.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     if output.exists():
         raise BackupError(f"{output} existe déjà : choisissez un autre nom.")
     started = datetime.now(UTC)
@@ -269,6 +270,9 @@ def _target_damage(backend: str) -> Damage | None:
 
 def _count_target_rows() -> tuple[dict[str, int], Damage | None]:
     """Return the target's row counts, or the damage that stops SQLite reading them."""
+    if db.engine.dialect.name == "sqlite":
+        # Counting connects, which creates a missing file: 0600, not SQLite's 0644.
+        create_private_file(sqlite_path())
     try:
         return count_rows(), None
     except sa.exc.DBAPIError as error:
@@ -312,7 +316,7 @@ def _upgrade_schema() -> str | None:
 
 def _replace_photos(staged: Path, photos: Path) -> int:
     """Replace the photo folder's content by the staged photos; return their count."""
-    photos.mkdir(parents=True, exist_ok=True)
+    photos.mkdir(mode=0o700, parents=True, exist_ok=True)
     for entry in photos.iterdir():
         if entry.is_dir() and not entry.is_symlink():
             shutil.rmtree(entry)
@@ -341,7 +345,7 @@ def restore_backup(
     if not archive.is_file():
         raise BackupError(f"Archive introuvable : {archive}.")
     photos = photo_dir()
-    photos.parent.mkdir(parents=True, exist_ok=True)
+    photos.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(
         prefix=".orfi-restauration-", dir=photos.parent
     ) as work_name:
