@@ -134,10 +134,11 @@ def orfi(app: Flask, *args: str):
         return app.test_cli_runner().invoke(args=["orfi", *args])
 
 
-def restore(damaged: dict, source: dict, *flags: str, status: int):
-    """Run ``orfi restore`` of the source's archive on the damaged target; check it
+def restore(target: dict | Flask, source: dict, *flags: str, status: int):
+    """Run ``orfi restore`` of the source's archive on the (damaged) target; check it
     ends with ``status`` and a message, never a traceback."""
-    result = orfi(damaged["app"], "restore", str(source["archive"]), *flags)
+    app = target["app"] if isinstance(target, dict) else target
+    result = orfi(app, "restore", str(source["archive"]), *flags)
     assert result.exception is None or isinstance(result.exception, SystemExit), (
         result.output
     )
@@ -203,3 +204,27 @@ def test_restore_over_a_damaged_database_then_restores_again_as_usual(damaged, s
     again = restore(damaged, source, status=1)
     assert "La base cible n'est pas vide (2 fait(s)" in again.output
     assert len(_set_aside(damaged["path"].parent)) >= 1
+
+
+def test_a_locked_database_is_never_taken_for_a_damaged_one(
+    source, tmp_path, test_config
+):
+    """The application left running: its lock is no damage, the file stays put."""
+    folder = tmp_path / "instance"
+    folder.mkdir()
+    path = folder / "orfi.sqlite3"
+    path.write_bytes(source["database"].read_bytes())  # rollback journal: locks all
+    app = _sqlite_app({**test_config, "ORFI_SQLITE_BUSY_TIMEOUT": 0.1}, folder)
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        result = restore(app, source, "--force", status=1)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert "database is locked" in result.output
+    assert "Arrêtez l'application" in result.output
+    assert not _set_aside(folder)
+    assert path.read_bytes() == source["database"].read_bytes()
+    with app.app_context():
+        db.engine.dispose()

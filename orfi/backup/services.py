@@ -62,6 +62,7 @@ from orfi.backup.sqlite import (
     create_private_file,
     diagnose_sqlite_file,
     dump_sqlite,
+    is_damage,
     restore_sqlite,
 )
 from orfi.extensions import db
@@ -276,7 +277,7 @@ def _count_target_rows() -> tuple[dict[str, int], Damage | None]:
     try:
         return count_rows(), None
     except sa.exc.DBAPIError as error:
-        if db.engine.dialect.name != "sqlite":
+        if db.engine.dialect.name != "sqlite" or not is_damage(error.orig):
             raise
         db.engine.dispose()
         return {}, Damage(sqlite_path(), f"base illisible : {error.orig}")

@@ -140,18 +140,37 @@ def diagnose_sqlite_file(path: Path) -> str | None:
     if header != _HEADER:
         return "ce fichier n'est pas une base SQLite"
     try:
-        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        connection = sqlite3.connect(
+            f"file:{path}?mode=ro", uri=True, timeout=busy_timeout()
+        )
         try:
             rows = connection.execute(f"PRAGMA quick_check({_PROBLEMS})").fetchall()
         finally:
             connection.close()
     except sqlite3.Error as error:
-        return f"base illisible : {error}"
+        if is_damage(error):
+            return f"base illisible : {error}"
+        # Locked, unreadable by this account…: a healthy file must never go aside.
+        raise BackupError(
+            f"Lecture de la base SQLite {path} impossible ({error}) : rien n'a été "
+            "restauré. Arrêtez l'application (gunicorn, cron) et vérifiez les droits "
+            "du fichier."
+        ) from None
     problems = [line for (row,) in rows for line in str(row).splitlines()]
     if problems == ["ok"]:
         return None
     problems = [line for line in problems if not line.startswith("***")]
     return "base endommagée : " + "; ".join(problems[:_PROBLEMS])
+
+
+def is_damage(error: sqlite3.Error) -> bool:
+    """Tell whether SQLite refused a file for its content (corrupt, not a database),
+    not for a lock or a permission."""
+    code = getattr(error, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF in (
+        sqlite3.SQLITE_CORRUPT,
+        sqlite3.SQLITE_NOTADB,
+    )
 
 
 def aside_name(path: Path, now: datetime | None = None) -> Path:
