@@ -8,6 +8,7 @@ import os
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import quote
 
 import sqlalchemy as sa
 
@@ -140,8 +141,9 @@ def diagnose_sqlite_file(path: Path) -> str | None:
     if header != _HEADER:
         return "ce fichier n'est pas une base SQLite"
     try:
+        # A URI, for read-only: a path's "?", "#" or "%" must not be read as syntax.
         connection = sqlite3.connect(
-            f"file:{path}?mode=ro", uri=True, timeout=busy_timeout()
+            f"file:{quote(str(path))}?mode=ro", uri=True, timeout=busy_timeout()
         )
         try:
             rows = connection.execute(f"PRAGMA quick_check({_PROBLEMS})").fetchall()
