@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 
@@ -20,6 +21,8 @@ import orfi.privacy.commands  # noqa: F401
 import orfi.syntheses.commands  # noqa: F401
 from orfi.auth.models import Federation, Role
 from orfi.auth.services import create_user
+from orfi.backup.settings import BackupError, sqlite_path
+from orfi.backup.sqlite import create_private_file
 from orfi.commands import cli, fail
 from orfi.errors import OrfiError, ValidationError
 from orfi.extensions import db
@@ -35,15 +38,30 @@ def init_command():
     from flask_migrate import upgrade
 
     instance = Path(current_app.instance_path)
-    instance.mkdir(parents=True, exist_ok=True)
+    instance.mkdir(mode=0o700, parents=True, exist_ok=True)
     secret = instance / "secret_key"
     if not secret.exists() and not current_app.config["ORFI_SECRET_KEY"]:
-        secret.write_text(secrets.token_hex(32))
-        secret.chmod(0o600)
+        # Created 0600 at once: a write then a chmod leaves it readable meanwhile.
+        fd = os.open(secret, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_hex(32))
+    _create_private_database()
     upgrade()
     with unit_of_work():
         added = load_default_nomenclature()
     click.echo(f"Base à jour ; nomenclature : {added} élément(s) ajouté(s).")
+
+
+def _create_private_database() -> None:
+    """Create a new SQLite database file 0600 before SQLite creates it 0644; its
+    -wal and -shm files then take the same mode."""
+    if db.engine.dialect.name != "sqlite":
+        return
+    try:
+        path = sqlite_path()
+    except BackupError:
+        return  # an in-memory database has no file
+    create_private_file(path)
 
 
 @cli.command("create-organisation")
