@@ -19,7 +19,7 @@ import contextlib
 import contextvars
 from collections.abc import Iterator
 
-from flask import Flask, current_app, has_request_context
+from flask import Flask, current_app, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -80,8 +80,19 @@ def register(app: Flask) -> None:
     """Roll back, at the end of every request, whatever it left uncommitted; with
     ``ORFI_TRANSACTION_GUARD``, refuse a request's commits outside a unit of work."""
 
+    @app.before_request
+    def _enter_view() -> None:
+        request.environ[_IN_VIEW] = True
+
+    @app.after_request
+    def _leave_view(response):
+        # A streamed body (exports) is read after this: it only reads.
+        request.environ.pop(_IN_VIEW, None)
+        return response
+
     @app.teardown_request
     def _roll_back_leftovers(_exc: BaseException | None) -> None:
+        request.environ.pop(_IN_VIEW, None)
         db.session.rollback()
 
     # One listener for every app (the session is shared): it reads the config of the
@@ -90,10 +101,15 @@ def register(app: Flask) -> None:
         event.listen(db.session, "before_commit", _refuse_stray_commit)
 
 
+#: Set in the request's environment while its hooks and view run.
+_IN_VIEW = "orfi.in_view"
+
+
 def _refuse_stray_commit(_session: Session) -> None:
     if (
         _depth.get() == 0
         and has_request_context()
+        and request.environ.get(_IN_VIEW)
         and current_app.config.get("ORFI_TRANSACTION_GUARD")
     ):
         raise RuntimeError(
