@@ -206,6 +206,28 @@ def test_an_unknown_account_costs_a_password_hash_too(client, referent, monkeypa
     assert len(calls) == 1
 
 
+@pytest.mark.parametrize("email", [KNOWN, UNKNOWN])
+def test_a_locked_login_costs_a_password_hash_too(
+    client, referent, clock, monkeypatch, email
+):
+    """A locked login answered without hashing took 7 ms instead of ~100 ms: the
+    timing told an attacker the lock was on (issue 17)."""
+    for i in range(5):
+        attempt(client, email, f"mauvais-{i}")
+    calls = []
+    import orfi.auth.services as services
+
+    real = services.check_password_hash
+    monkeypatch.setattr(
+        services,
+        "check_password_hash",
+        lambda *args: calls.append(args) or real(*args),
+    )
+    refused = attempt(client, email, DEFAULT_PASSWORD)
+    assert refused.status_code == 200 and REFUSED in refused.text
+    assert len(calls) == 1
+
+
 def test_an_admin_password_reset_lifts_the_lock(client, referent, clock):
     for i in range(5):
         attempt(client, KNOWN, f"mauvais-{i}")
