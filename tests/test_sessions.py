@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from orfi.api.services import create_token
-from orfi.auth.models import Role
+from orfi.auth.models import Role, User
 from orfi.auth.services import set_user_password, update_user
 from orfi.extensions import db
 from orfi.reports.models import Report, ReportEvent, Status
@@ -362,3 +362,55 @@ def test_device_summary(agent, expected):
 )
 def test_truncated_network(address, expected):
     assert truncated_network(address) == expected
+
+
+# ---------------------------------------------------------------------- browser
+
+
+@pytest.mark.browser
+def test_the_sessions_page_in_a_browser(browser_session):
+    """Two devices of the référente; the phone ends the desk's session."""
+    email = browser_session.server.world.referent_email
+    desk = browser_session.new_page(viewport={"width": 1366, "height": 768})
+    browser_session.login(desk, email)
+    phone = browser_session.new_page()
+    browser_session.login(phone, email)
+    phone.goto("/compte/sessions")
+    cards = phone.locator(".token-card")
+    assert cards.count() >= 2
+    assert "Cette session" in cards.first.inner_text()
+    browser_session.screenshot(phone, "sessions-360")
+    desk.goto("/compte/sessions")
+    browser_session.screenshot(desk, "sessions-1366")
+    phone.get_by_role("button", name="Fermer toutes les autres sessions").click()
+    phone.wait_for_url("**/compte/sessions")
+    assert phone.locator(".token-card").count() == 1
+    desk.goto("/signalements/")
+    assert "/connexion" in desk.url
+    browser_session.assert_clean()
+
+
+@pytest.mark.browser
+def test_logout_everywhere_in_a_browser(browser_session):
+    """An administrator ends every session of the référente from her account page."""
+    server = browser_session.server
+    with server.app.app_context():
+        referent = db.session.scalar(
+            sa.select(User).where(User.email == server.world.referent_email)
+        )
+        make_user(referent.organisation, role=Role.ADMIN, email="admin-sessions@tmh.fr")
+        commit()
+        referent_id = referent.id
+    phone = browser_session.new_page()
+    browser_session.login(phone, server.world.referent_email)
+    for name, viewport in (("360", None), ("1366", {"width": 1366, "height": 768})):
+        admin = browser_session.new_page(**({"viewport": viewport} if viewport else {}))
+        browser_session.login(admin, "admin-sessions@tmh.fr")
+        admin.goto(f"/admin/utilisateurs/{referent_id}")
+        browser_session.screenshot(admin, f"admin-logout-everywhere-{name}")
+    admin.get_by_role("button", name="Déconnecter partout").click()
+    admin.wait_for_url(f"**/admin/utilisateurs/{referent_id}")
+    assert "déconnecté de partout" in admin.locator("main").inner_text()
+    phone.goto("/signalements/")
+    assert "/connexion" in phone.url
+    browser_session.assert_clean()
