@@ -241,7 +241,8 @@ def test_nobody_ends_the_session_of_someone_else(csrf_app, world):
     (victim_session,) = db.session.scalars(sa.select(UserSession.id)).all()
     attacker = login(csrf_app, "ref@exemple.fr")
     token = form_token(attacker, "/compte/sessions")
-    attacker.post(f"/compte/sessions/{victim_session}/fin", data={"csrf_token": token})
+    url = f"/compte/sessions/{victim_session}/fin"
+    assert attacker.post(url, data={"csrf_token": token}).status_code == 404
     assert_alive(victim)
 
 

@@ -15,14 +15,16 @@ from flask_login import current_user, login_required, login_url
 
 from orfi.auth.forms import EndSessionForm, LoginForm, PasswordChangeForm
 from orfi.auth.services import authenticate, change_own_password, load_user
+from orfi.errors import NotFound
 from orfi.extensions import login_manager
 from orfi.security import client_address
 from orfi.security.sessions import (
     close_session,
     current_session_id,
+    find_user_session,
     list_open_sessions,
     open_session,
-    revoke_user_session,
+    revoke_session,
     revoke_user_sessions,
     session_ended,
 )
@@ -147,12 +149,16 @@ def sessions():
 @bp.route("/compte/sessions/<int:session_id>/fin", methods=["POST"])
 @login_required
 def end_session(session_id: int):
-    """End one of the user's sessions (another device's, or this one)."""
+    """End one of the user's sessions (another device's, or this one); 404 for a
+    session that is not theirs."""
+    row = find_user_session(current_user.id, session_id)
+    if row is None:
+        raise NotFound("Session introuvable.")
     if EndSessionForm().validate_on_submit():
         if session_id == current_session_id():
             return logout()
         with unit_of_work():
-            ended = revoke_user_session(current_user.id, session_id)
+            ended = revoke_session(row)
         flash(
             "Session fermée." if ended else "Cette session était déjà fermée.",
             "success" if ended else "info",

@@ -240,12 +240,23 @@ def revoke_user_sessions(user_id: int, *, keep_current: bool = False) -> int:
     return ended
 
 
-def revoke_user_session(user_id: int, session_id: int) -> bool:
-    """End one session of the user; return False if it was not theirs or not live."""
-    ended = _revoke(UserSession.id == session_id, UserSession.user_id == user_id)
-    if ended:
-        logger.info("Session %s révoquée par son titulaire %s", session_id, user_id)
-    return bool(ended)
+def find_user_session(user_id: int, session_id: int) -> UserSession | None:
+    """Return the user's session row with this id (None: not theirs, or unknown)."""
+    return db.session.scalar(
+        sa.select(UserSession).where(
+            UserSession.id == session_id, UserSession.user_id == user_id
+        )
+    )
+
+
+def revoke_session(row: UserSession) -> bool:
+    """End the session of ``row``; return False if it had already ended."""
+    if row.revoked_at is not None:
+        return False
+    row.revoked_at = utcnow()
+    db.session.flush()
+    logger.info("Session %s révoquée par son titulaire %s", row.id, row.user_id)
+    return True
 
 
 def _aware(moment: datetime) -> datetime:
