@@ -115,6 +115,7 @@ def change_password():
     form = PasswordChangeForm()
     if form.validate_on_submit():
         user = current_user._get_current_object()
+        # A refused current password is counted by the throttle: committed too.
         with unit_of_work():
             errors = change_own_password(
                 user,
