@@ -47,6 +47,7 @@ from orfi.federation.native import min_count
 from orfi.federation.periods import Period
 from orfi.reports.additions import add_to_report
 from orfi.reports.qualification import mark_duplicate
+from orfi.security.models import UserSession
 from orfi.stats.services import TABLE_SLUGS
 from orfi.timezone import from_local, now_local
 from tests.factories import (
@@ -113,6 +114,15 @@ class Side:
     markers: dict[str, tuple[str, ...]]
     # Rows whose dependants (by foreign key, recursively) must not change.
     roots: tuple[tuple[str, int], ...]
+    login: SimpleNamespace | None = None  # a session of its owner (b_referent)
+
+
+def make_login(user) -> UserSession:
+    """A session of ``user``, as a login on another device leaves it."""
+    login = UserSession(key_hash=uuid.uuid4().hex * 2, user_id=user.id)
+    db.session.add(login)
+    db.session.flush()
+    return login
 
 
 def ref(row) -> SimpleNamespace:
@@ -264,6 +274,8 @@ def build_world() -> SimpleNamespace:
         for _ in range(2)
     ]
     b_tokens = [make_token(b_referent, "Jeton Zorglub")[0] for _ in range(2)]
+    b_logins = [make_login(b_referent) for _ in range(2)]
+    b_probe_user = make_user(b, email="sonde@zbrv.example", name="Sonde Zorglub")
 
     occitanie = make_federation(code="FEDOCC", name="USH Occitanie", region="Occitanie")
     bretagne = make_federation(code="FEDBZH", name="AR Bretagne", region="Bretagne")
@@ -307,6 +319,7 @@ def build_world() -> SimpleNamespace:
             "patrimoine": ("ZBRV", "Zephyr", "Quetzal", "QRES-01", "QBAT-07"),
         },
         roots=(("organisation", b.id), ("federation_import", b_import.id)),
+        login=ref(b_logins[0]),
     )
     a_2facts = (a_2, a_2b, a_2dup)
     side_a2 = Side(
@@ -354,6 +367,8 @@ def build_world() -> SimpleNamespace:
         intervention=ref(b_interventions[1]),
         token=ref(b_tokens[1]),
         federation_import=ref(b_probe_import),
+        login=ref(b_logins[1]),
+        user=ref(b_probe_user),
     )
 
     session = [Actor(key, user.email) for key, user in users_a.items()]
@@ -724,6 +739,15 @@ ROUTES: dict[str, Route] = {
     "api_tokens.revoke": obj(lambda s: {"token_id": s.token.id}, destructive=True),
     # ----------------------------------------------------------------- sessions
     "auth.logout": page(fresh_session=True),
+    "auth.sessions": page(),
+    "auth.end_session": obj(
+        lambda s: {"session_id": s.login.id if s.login else 0}, destructive=True
+    ),
+    # The caller's own other sessions (the walk's fresh logins, at most).
+    "auth.end_other_sessions": page(),
+    "admin.logout_everywhere": obj(
+        lambda s: {"user_id": s.user.id}, owner="b_admin", destructive=True
+    ),
     "auth.change_password": page(
         # The caller's own account only. The form is refused before any password
         # check: a wrong password would count against the login throttle.

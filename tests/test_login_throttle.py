@@ -192,17 +192,37 @@ def test_failures_store_no_email_or_address_in_clear(client, referent):
     assert "exemple" not in row.account_key and "203" not in row.address_key
 
 
-def test_an_unknown_account_costs_a_password_hash_too(client, referent, monkeypatch):
-    calls = []
+def count_password_hashes(monkeypatch) -> list:
+    """Return the list that each password check of a login will be appended to."""
     import orfi.auth.services as services
 
+    calls = []
     real = services.check_password_hash
     monkeypatch.setattr(
         services,
         "check_password_hash",
         lambda *args: calls.append(args) or real(*args),
     )
+    return calls
+
+
+def test_an_unknown_account_costs_a_password_hash_too(client, referent, monkeypatch):
+    calls = count_password_hashes(monkeypatch)
     attempt(client, UNKNOWN, "un-mot-de-passe-1")
+    assert len(calls) == 1
+
+
+@pytest.mark.parametrize("email", [KNOWN, UNKNOWN])
+def test_a_locked_login_costs_a_password_hash_too(
+    client, referent, clock, monkeypatch, email
+):
+    """A locked login answered without hashing took 7 ms instead of ~100 ms: the
+    timing told an attacker the lock was on (issue 17)."""
+    for i in range(5):
+        attempt(client, email, f"mauvais-{i}")
+    calls = count_password_hashes(monkeypatch)
+    refused = attempt(client, email, DEFAULT_PASSWORD)
+    assert refused.status_code == 200 and REFUSED in refused.text
     assert len(calls) == 1
 
 

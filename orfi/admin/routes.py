@@ -30,6 +30,7 @@ from orfi.admin.forms import (
 )
 from orfi.admin.services import list_agences, list_sector_residences, resolve_perimeter
 from orfi.auth.access import role_required
+from orfi.auth.forms import EndSessionForm
 from orfi.auth.models import Role, User
 from orfi.auth.services import (
     create_user,
@@ -47,6 +48,7 @@ from orfi.nomenclature.services import (
     list_families,
     update_category,
 )
+from orfi.security.sessions import list_open_sessions, revoke_user_sessions
 from orfi.transaction import unit_of_work
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -183,7 +185,32 @@ def edit_user(user_id: int):
         if saved is not None:
             flash(f"Compte de {user.name} enregistré.", "success")
             return redirect(url_for("admin.users"))
-    return render_template("admin/user_edit.html", form=form, user=user), _status()
+    return (
+        render_template(
+            "admin/user_edit.html",
+            form=form,
+            user=user,
+            open_sessions=len(list_open_sessions(user.id)),
+            logout_form=EndSessionForm(),
+        ),
+        _status(),
+    )
+
+
+@bp.route("/utilisateurs/<int:user_id>/deconnecter-partout", methods=["POST"])
+def logout_everywhere(user_id: int):
+    """End every session of a user (a lost phone, a shared computer left open)."""
+    user = get_user_in(current_user.organisation_id, user_id)
+    if EndSessionForm().validate_on_submit():
+        with unit_of_work():
+            ended = revoke_user_sessions(user.id)
+        plural = "s" if ended > 1 else ""
+        flash(
+            f"{user.name} est déconnecté de partout "
+            f"({ended} session{plural} fermée{plural}).",
+            "success",
+        )
+    return redirect(url_for("admin.edit_user", user_id=user.id))
 
 
 @bp.route("/utilisateurs/<int:user_id>/mot-de-passe", methods=["GET", "POST"])

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from orfi.api.models import ApiToken
 from orfi.auth.models import Role, User
+from orfi.auth.services import password_changed
 from orfi.database import utcnow
 from orfi.errors import NotFound, ValidationError
 from orfi.extensions import db
@@ -84,6 +85,13 @@ def get_own_token(user: User, token_id: int) -> ApiToken:
     if token is None:
         raise NotFound("Jeton introuvable.")
     return token
+
+
+@password_changed.connect
+def revoke_tokens_of(user: User, **_) -> None:
+    """Revoke ``user``'s tokens when their password changes (it may have leaked)."""
+    for token in list_tokens(user, active_only=True):
+        revoke_token(token)
 
 
 def revoke_token(token: ApiToken) -> bool:

@@ -63,3 +63,9 @@ class PasswordChangeForm(BaseForm):
         "Confirmez le nouveau mot de passe", "Confirmez le nouveau mot de passe."
     )
     submit = SubmitField("Changer le mot de passe")
+
+
+class EndSessionForm(BaseForm):
+    """A button that ends sessions (its CSRF token is all it carries)."""
+
+    submit = SubmitField("Fermer")

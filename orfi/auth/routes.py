@@ -1,4 +1,4 @@
-"""Login, logout and one's own password."""
+"""Login, logout, one's own password and one's open sessions."""
 
 from urllib.parse import urlsplit
 
@@ -13,14 +13,19 @@ from flask import (
 )
 from flask_login import current_user, login_required, login_url
 
-from orfi.auth.forms import LoginForm, PasswordChangeForm
+from orfi.auth.forms import EndSessionForm, LoginForm, PasswordChangeForm
 from orfi.auth.services import authenticate, change_own_password, load_user
+from orfi.errors import NotFound
 from orfi.extensions import login_manager
 from orfi.security import client_address
 from orfi.security.sessions import (
     close_session,
-    keep_session_after_password_change,
+    current_session_id,
+    find_user_session,
+    list_open_sessions,
     open_session,
+    revoke_session,
+    revoke_user_sessions,
     session_ended,
 )
 from orfi.transaction import unit_of_work
@@ -70,8 +75,9 @@ def login():
             user = authenticate(
                 form.email.data, form.password.data, address=client_address()
             )
+            if user is not None:
+                open_session(user, remember=form.remember.data)
         if user is not None:
-            open_session(user, remember=form.remember.data)
             return redirect(_safe_next(request.args.get("next")))
         refused = True
         form.password.errors.append(LOGIN_REFUSED)
@@ -95,8 +101,9 @@ def _remember_hint() -> str | None:
 @bp.route("/deconnexion", methods=["POST"])
 @login_required
 def logout():
-    """Close the session."""
-    close_session()
+    """Close the session, on the server too: a copy of the cookie opens nothing."""
+    with unit_of_work():
+        close_session()
     flash("Vous êtes déconnecté.", "info")
     return redirect(url_for("auth.login"))
 
@@ -117,10 +124,9 @@ def change_password():
                 address=client_address(),
             )
         if not errors:
-            keep_session_after_password_change(user)
             flash(
                 "Mot de passe changé. Vos sessions sur d'autres appareils "
-                "sont fermées.",
+                "sont fermées et vos jetons d'API révoqués.",
                 "success",
             )
             return redirect(url_for("main.home"))
@@ -128,3 +134,46 @@ def change_password():
             getattr(form, name).errors = [*getattr(form, name).errors, *messages]
     status = 422 if form.errors else 200
     return render_template("auth/password.html", form=form), status
+
+
+@bp.route("/compte/sessions")
+@login_required
+def sessions():
+    """The user's open sessions, this one first, and a way to end the others."""
+    current = current_session_id()
+    rows = sorted(list_open_sessions(current_user.id), key=lambda r: r.id != current)
+    return render_template(
+        "auth/sessions.html", sessions=rows, current=current, form=EndSessionForm()
+    )
+
+
+@bp.route("/compte/sessions/<int:session_id>/fin", methods=["POST"])
+@login_required
+def end_session(session_id: int):
+    """End one of the user's sessions (another device's, or this one); 404 for a
+    session that is not theirs."""
+    row = find_user_session(current_user.id, session_id)
+    if row is None:
+        raise NotFound("Session introuvable.")
+    if EndSessionForm().validate_on_submit():
+        if session_id == current_session_id():
+            return logout()
+        with unit_of_work():
+            ended = revoke_session(row)
+        flash(
+            "Session fermée." if ended else "Cette session était déjà fermée.",
+            "success" if ended else "info",
+        )
+    return redirect(url_for("auth.sessions"))
+
+
+@bp.route("/compte/sessions/fin-des-autres", methods=["POST"])
+@login_required
+def end_other_sessions():
+    """End every session of the user but this one."""
+    if EndSessionForm().validate_on_submit():
+        with unit_of_work():
+            ended = revoke_user_sessions(current_user.id, keep_current=True)
+        plural = "s" if ended > 1 else ""
+        flash(f"{ended} autre{plural} session{plural} fermée{plural}.", "success")
+    return redirect(url_for("auth.sessions"))

@@ -8,6 +8,7 @@ import secrets
 from collections.abc import Sequence
 
 import sqlalchemy as sa
+from blinker import Namespace
 from flask import current_app
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -16,8 +17,14 @@ from orfi.database import utcnow
 from orfi.errors import NotFound, ValidationError
 from orfi.extensions import db
 from orfi.patrimoine.models import Agence, Organisation, Residence
+from orfi.security.models import UserSession
 from orfi.security.passwords import password_problems
-from orfi.security.sessions import end_session, session_matches_password
+from orfi.security.sessions import (
+    current_key_hash,
+    end_session,
+    note_current_session,
+    revoke_user_sessions,
+)
 from orfi.security.throttle import (
     clear_login_failures,
     login_locked_until,
@@ -26,6 +33,12 @@ from orfi.security.throttle import (
 )
 
 logger = logging.getLogger(__name__)
+
+_signals = Namespace()
+#: Sent with the user whose password changed (by themselves or an administrator),
+#: inside the transaction that changes it: the API revokes the personal tokens then,
+#: since a password is changed when the old one may be known to someone else.
+password_changed = _signals.signal("password-changed")
 
 
 def normalise_email(email: str) -> str:
@@ -97,17 +110,18 @@ def authenticate(email: str, password: str, *, address: str) -> User | None:
     The work and the answer are the same whether the account exists or not: an unknown
     e-mail costs a password hash too, and the throttle counts the e-mail typed. While
     the e-mail or the client ``address`` is locked (see orfi.security.throttle), even
-    the right password gets None.
+    the right password gets None, after the same work.
     """
     login = normalise_email(email)
     serialise_login_attempts(login)
     if login_locked_until(login, address) is not None:
+        # The same time as a wrong password: a quick answer would reveal the lock.
+        _check_dummy_password(password)
         return None
     user = db.session.scalar(db.select(User).where(User.email == login))
     if user is None:
         # Spend the same time as a real check so that timing does not reveal accounts.
-        method = current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
-        check_password_hash(_dummy_hash(method), password)
+        _check_dummy_password(password)
         accepted = False
     else:
         accepted = user.check_password(password) and user.active
@@ -125,7 +139,9 @@ def change_own_password(
     """Give ``user`` the password ``new`` if ``current`` is theirs; return the errors.
 
     A wrong current password counts as a failed login (the page must not become a way
-    round the throttle); the caller commits in both cases.
+    round the throttle); the caller commits in both cases. On success the user's other
+    sessions end (this one goes on, as users expect) and their personal API tokens are
+    revoked.
     """
     login = normalise_email(user.email)
     serialise_login_attempts(login)
@@ -140,24 +156,49 @@ def change_own_password(
         return {"password": ["Choisissez un mot de passe différent de l'actuel."]}
     user.set_password(new)
     clear_login_failures(login)
+    revoke_user_sessions(user.id, keep_current=True)
+    password_changed.send(user)
     db.session.flush()
     logger.info("Mot de passe changé par son titulaire : %s", user.email)
     return {}
 
 
 def load_user(user_id: str) -> User | None:
-    """Return the user behind a session, or None if the account was deactivated or
-    its password changed since the session was opened (that ends the session)."""
-    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-    if user is None:
+    """Return the user behind a session, or None if the session was revoked (logout,
+    new password, « déconnecter partout »), is unknown to the server, or its account
+    was deactivated: that ends the session."""
+    key_hash = current_key_hash()
+    if key_hash is None or not user_id.isdigit():
+        end_session("session inconnue")
+        return None
+    row = db.session.execute(
+        _session_user(), {"user_id": int(user_id), "key_hash": key_hash}
+    ).first()
+    if row is None:
+        end_session("session inconnue")
+        return None
+    user, session_id, revoked_at = row
+    if revoked_at is not None:
+        end_session("session révoquée")
         return None
     if not user.active:
         end_session("compte désactivé")
         return None
-    if not session_matches_password(user.password_hash):
-        end_session("mot de passe changé")
-        return None
+    note_current_session(session_id)
     return user
+
+
+@functools.cache
+def _session_user() -> sa.Select:
+    # Built once: every request of a logged-in user runs it.
+    return (
+        sa.select(User, UserSession.id, UserSession.revoked_at)
+        .join(UserSession, UserSession.user_id == User.id)
+        .where(
+            User.id == sa.bindparam("user_id"),
+            UserSession.key_hash == sa.bindparam("key_hash"),
+        )
+    )
 
 
 #: Roles an administrator gives within their organisation (federation accounts are not
@@ -236,6 +277,8 @@ def update_user(
     user.agence = agence
     user.sector = list(sector)
     user.active = active
+    if "active" in changed and not active:
+        revoke_user_sessions(user.id)
     db.session.flush()
     if changed:
         logger.info(
@@ -247,14 +290,23 @@ def update_user(
 def set_user_password(user: User, password: str) -> None:
     """Give ``user`` a new password after checking the password rules.
 
-    The account's other sessions end, and its login lock (if any) is lifted.
+    The account's sessions end (all of them: an administrator sets it for someone
+    else), its personal API tokens are revoked, and its login lock (if any) lifted.
     """
     if problems := check_password_rules(password, user.email):
         raise ValidationError({"password": problems})
     user.set_password(password)
     clear_login_failures(normalise_email(user.email))
+    revoke_user_sessions(user.id)
+    password_changed.send(user)
     db.session.flush()
     logger.info("Mot de passe réinitialisé : %s", user.email)
+
+
+def _check_dummy_password(password: str) -> None:
+    """Spend the time of a password check, on a hash that matches nothing."""
+    method = current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
+    check_password_hash(_dummy_hash(method), password)
 
 
 @functools.cache

@@ -1,7 +1,9 @@
-"""Sessions that end: idle and absolute limits, remembered devices, password changes.
+"""Sessions that end: idle and absolute limits, remembered devices, revocation.
 
-The session is Flask's signed cookie. At login it receives the login time, the time
-last seen, whether the device is remembered and a stamp of the password hash:
+The session is Flask's signed cookie, backed by a row of the server
+(:class:`~orfi.security.models.UserSession`). At login the cookie receives a random
+key naming that row, the login time, the time last seen and whether the device is
+remembered:
 
 - not remembered: the session ends after ``ORFI_SESSION_IDLE_MINUTES`` without a
   request, and ``ORFI_SESSION_MAX_HOURS`` after the login in any case;
@@ -11,7 +13,10 @@ last seen, whether the device is remembered and a stamp of the password hash:
   old copy of the cookie is refused by the server, not only forgotten by the browser.
   Flask-Login's own remember cookie is never set: its value never expires on the
   server.
-- a new password, or a deactivated account, ends every other session of the account.
+- logout revokes the session's row: the cookie, and any copy taken before, opens
+  nothing any more; a new password (but the session that set it), a deactivated
+  account or an administrator's « déconnecter partout » revoke every row of the
+  account; a user may end any of their own sessions from « Mes sessions ».
 
 An ended session is an anonymous one: pages send to the login form, the API answers
 401, and the PWA keeps its unsent facts until the next login.
@@ -20,25 +25,31 @@ An ended session is an anonymous one: pages send to the login form, the API answ
 from __future__ import annotations
 
 import hashlib
-import hmac
+import ipaddress
 import logging
+import secrets
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from flask import Flask, current_app, g, request, session
+import sqlalchemy as sa
+from flask import Flask, current_app, g, has_request_context, request, session
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_login import login_user, logout_user
 
 from orfi.database import utcnow
+from orfi.extensions import db
+from orfi.security.models import UserSession
+from orfi.transaction import unit_of_work
 
 logger = logging.getLogger(__name__)
 
 LOGIN_AT = "orfi_login_at"
 SEEN_AT = "orfi_seen_at"
 REMEMBER = "orfi_remember"
-PASSWORD_STAMP = "orfi_password"
-_OUR_KEYS = (LOGIN_AT, SEEN_AT, REMEMBER, PASSWORD_STAMP)
+#: The random key of the session's row (its SHA-256 is what the row stores).
+SESSION_KEY = "orfi_session"
+_OUR_KEYS = (LOGIN_AT, SEEN_AT, REMEMBER, SESSION_KEY)
 _FLASK_LOGIN_KEYS = ("_user_id", "_fresh", "_id", "_remember_seconds")
 #: The time last seen is rewritten at most this often (each rewrite sends a cookie).
 SEEN_RESOLUTION_S = 60
@@ -70,8 +81,7 @@ class CookieSessionInterface(SecureCookieSessionInterface):
 def configure_sessions(app: Flask) -> None:
     """Set the cookie lifetimes and Flask-Login's session protection from settings."""
     app.session_interface = CookieSessionInterface()
-    remember = timedelta(days=app.config["ORFI_SESSION_REMEMBER_DAYS"])
-    longest = max(remember, timedelta(hours=app.config["ORFI_SESSION_MAX_HOURS"]))
+    longest = longest_lifetime(app.config)
     app.config["PERMANENT_SESSION_LIFETIME"] = longest
     # Never set by orfi; bounded all the same should anything set it.
     app.config["REMEMBER_COOKIE_DURATION"] = longest
@@ -106,45 +116,198 @@ def _now() -> float:
     return utcnow().timestamp()
 
 
-def password_stamp(password_hash: str) -> str:
-    """Return a short keyed digest of a password hash (it changes with the password)."""
-    secret = current_app.config["SECRET_KEY"]
-    key = secret if isinstance(secret, bytes) else str(secret).encode()
-    digest = hmac.new(key, f"password:{password_hash}".encode(), hashlib.sha256)
-    return digest.hexdigest()[:20]
+def longest_lifetime(config: Mapping[str, Any]) -> timedelta:
+    """Return the longest a session may last (remembered or not)."""
+    return max(
+        timedelta(days=config["ORFI_SESSION_REMEMBER_DAYS"]),
+        timedelta(hours=config["ORFI_SESSION_MAX_HOURS"]),
+    )
+
+
+def _key_hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def current_key_hash() -> str | None:
+    """Return what the current session's row is looked up by (None: no key, or no
+    request: a command)."""
+    key = session.get(SESSION_KEY) if has_request_context() else None
+    return _key_hash(key) if isinstance(key, str) and key else None
+
+
+_BROWSERS = (
+    ("Edg", "Edge"),
+    ("SamsungBrowser", "Samsung Internet"),
+    ("OPR", "Opera"),
+    ("Firefox", "Firefox"),
+    ("FxiOS", "Firefox"),
+    ("CriOS", "Chrome"),
+    ("Chrome", "Chrome"),
+    ("Safari", "Safari"),
+)
+_SYSTEMS = (
+    ("Android", "Android"),
+    ("iPhone", "iPhone"),
+    ("iPad", "iPad"),
+    ("Windows", "Windows"),
+    ("Mac OS X", "macOS"),
+    ("CrOS", "ChromeOS"),
+    ("Linux", "Linux"),
+)
+
+
+def device_summary(user_agent: str) -> str:
+    """Return "browser · system" from a user agent, and nothing more of it."""
+    browser = next((name for mark, name in _BROWSERS if mark in user_agent), "")
+    system = next((name for mark, name in _SYSTEMS if mark in user_agent), "")
+    return " · ".join(part for part in (browser, system) if part) or "Inconnu"
+
+
+def truncated_network(address: str | None) -> str:
+    """Return the /24 (IPv4) or /48 (IPv6) network of ``address`` ("" if none)."""
+    try:
+        ip = ipaddress.ip_address(address or "")
+    except ValueError:
+        return ""
+    prefix = 24 if ip.version == 4 else 48
+    return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False))
 
 
 def open_session(user: Any, *, remember: bool) -> None:
-    """Log ``user`` in with a fresh session (nothing kept from before the login)."""
+    """Log ``user`` in with a fresh session (nothing kept from before the login),
+    recorded in a new row (flushed, not committed)."""
     remember = remember and current_app.config["ORFI_SESSION_REMEMBER_DAYS"] > 0
+    now = utcnow()
+    _prune_sessions(now)
+    key = secrets.token_urlsafe(32)
+    db.session.add(
+        UserSession(
+            key_hash=_key_hash(key),
+            user_id=user.id,
+            created_at=now,
+            last_seen_at=now,
+            remember=remember,
+            device=device_summary(request.user_agent.string or ""),
+            network=truncated_network(request.remote_addr),
+        )
+    )
+    db.session.flush()
     session.clear()
     session.permanent = remember
     login_user(user, remember=False)
-    now = int(_now())
-    session[LOGIN_AT] = now
-    session[SEEN_AT] = now
+    session[SESSION_KEY] = key
+    session[LOGIN_AT] = session[SEEN_AT] = int(now.timestamp())
     session[REMEMBER] = remember
-    session[PASSWORD_STAMP] = password_stamp(user.password_hash)
+
+
+def _prune_sessions(now: datetime) -> None:
+    """Delete the rows of sessions that are over whatever happened to them."""
+    oldest = now - longest_lifetime(current_app.config)
+    db.session.execute(sa.delete(UserSession).where(UserSession.created_at < oldest))
 
 
 def close_session() -> None:
-    """Log the current user out and forget the session's times."""
+    """Log the current user out: revoke the session's row (flushed, not committed)
+    and forget the session's keys."""
+    key_hash = current_key_hash()
+    if key_hash is not None:
+        _revoke(UserSession.key_hash == key_hash)
     logout_user()
     for key in _OUR_KEYS:
         session.pop(key, None)
     session.permanent = False
 
 
-def keep_session_after_password_change(user: Any) -> None:
-    """Let the current session survive its own password change (the others end)."""
-    session[PASSWORD_STAMP] = password_stamp(user.password_hash)
-
-
-def session_matches_password(password_hash: str) -> bool:
-    """Whether the session was opened with the account's current password."""
-    return hmac.compare_digest(
-        str(session.get(PASSWORD_STAMP, "")), password_stamp(password_hash)
+def _revoke(*conditions) -> int:
+    """Revoke the live rows matching ``conditions``; return how many."""
+    result = db.session.execute(
+        sa.update(UserSession)
+        .where(*conditions, UserSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
     )
+    return result.rowcount
+
+
+def revoke_user_sessions(user_id: int, *, keep_current: bool = False) -> int:
+    """End every session of the user (but the current one if ``keep_current``);
+    return how many were live. Flushed, not committed."""
+    conditions = [UserSession.user_id == user_id]
+    key_hash = current_key_hash() if keep_current else None
+    if key_hash is not None:
+        conditions.append(UserSession.key_hash != key_hash)
+    ended = _revoke(*conditions)
+    logger.info("Sessions révoquées : compte %s, %d session(s)", user_id, ended)
+    return ended
+
+
+def find_user_session(user_id: int, session_id: int) -> UserSession | None:
+    """Return the user's session row with this id (None: not theirs, or unknown)."""
+    return db.session.scalar(
+        sa.select(UserSession).where(
+            UserSession.id == session_id, UserSession.user_id == user_id
+        )
+    )
+
+
+def revoke_session(row: UserSession) -> bool:
+    """End the session of ``row``; return False if it had already ended."""
+    if row.revoked_at is not None:
+        return False
+    row.revoked_at = utcnow()
+    db.session.flush()
+    logger.info("Session %s révoquée par son titulaire %s", row.id, row.user_id)
+    return True
+
+
+def _aware(moment: datetime) -> datetime:
+    # SQLite gives back naive datetimes; every stored time is UTC.
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def list_open_sessions(user_id: int) -> list[UserSession]:
+    """Return the user's sessions still open, the latest seen first."""
+    now = utcnow()
+    rows = db.session.scalars(
+        sa.select(UserSession)
+        .where(
+            UserSession.user_id == user_id,
+            UserSession.revoked_at.is_(None),
+            UserSession.created_at >= now - longest_lifetime(current_app.config),
+        )
+        .order_by(UserSession.last_seen_at.desc(), UserSession.id.desc())
+    ).all()
+    return [row for row in rows if _row_end_reason(row, now.timestamp()) is None]
+
+
+def _row_end_reason(row: UserSession, now: float) -> str | None:
+    """Why the session of ``row`` is over by its limits (as its cookie would say)."""
+    data = {
+        LOGIN_AT: _aware(row.created_at).timestamp(),
+        SEEN_AT: _aware(row.last_seen_at).timestamp(),
+        REMEMBER: row.remember,
+    }
+    return session_end_reason(data, now, current_app.config)
+
+
+def note_current_session(session_id: int) -> None:
+    """Remember, for this request, the id of the row of the current session."""
+    g.orfi_session_id = session_id
+
+
+def current_session_id() -> int | None:
+    """Return the id of the current session's row, once its user is loaded."""
+    return g.get("orfi_session_id")
+
+
+def _touch_session(key_hash: str, now: float) -> None:
+    """Note ``now`` as the time the session's row was last seen, in a short write
+    of its own (at most once a minute per session: a read stays a reader)."""
+    with unit_of_work():
+        db.session.execute(
+            sa.update(UserSession)
+            .where(UserSession.key_hash == key_hash, UserSession.revoked_at.is_(None))
+            .values(last_seen_at=datetime.fromtimestamp(now, UTC))
+        )
 
 
 def end_session(reason: str) -> None:
@@ -201,3 +364,5 @@ def check_session() -> None:
         end_session(reason)
     elif now - session[SEEN_AT] >= SEEN_RESOLUTION_S:
         session[SEEN_AT] = int(now)
+        if (key_hash := current_key_hash()) is not None:
+            _touch_session(key_hash, now)
