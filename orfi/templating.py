@@ -41,6 +41,7 @@ MENU: tuple[tuple[str, str, frozenset[Role]], ...] = (
 #: logged-in role: the main menu is already long.
 ACCOUNT_MENU: tuple[tuple[str, str], ...] = (
     ("auth.change_password", "Mon mot de passe"),
+    ("auth.sessions", "Mes sessions"),
 )
 
 
