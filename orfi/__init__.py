@@ -11,6 +11,7 @@ from typing import Any
 from flask import Flask, request
 from werkzeug.routing import IntegerConverter
 
+from orfi import characters
 from orfi.config import load_settings
 from orfi.database import configure_engine, declare_write_intent, reset_write_intent
 from orfi.extensions import csrf, db, login_manager, migrate
@@ -90,6 +91,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         configure_engine(db.engine, app.config["ORFI_SQLITE_BUSY_TIMEOUT"])
 
     _register_write_intent(app)
+    characters.register(app)
     _register_blueprints(app)
     from orfi import security
 
