@@ -25,29 +25,42 @@ _CONTROLS = "\x00-\x08\x0b\x0c\x0e-\x1f"
 BIDI_CONTROLS = "\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c"
 _REFUSED_MULTILINE = re.compile(f"[{_CONTROLS}{BIDI_CONTROLS}]")
 _REFUSED_SINGLE_LINE = re.compile(f"[{_LINE_BREAKS}{_CONTROLS}{BIDI_CONTROLS}]")
-_BIDI = re.compile(f"[{BIDI_CONTROLS}]")
+#: A bidi control; a C0 control character other than tabulation and line breaks
+#: (to search a whole column at once: ``Series.str.contains``).
+BIDI = re.compile(f"[{BIDI_CONTROLS}]")
+CONTROLS = re.compile(f"[{_CONTROLS}]")
 
 
-def refusal(text: str, *, multiline: bool = False, bidi: bool = True) -> str | None:
-    """Return why ``text`` may not be stored (French), or None when it may.
+def refused_character(
+    text: str, *, multiline: bool = False, bidi: bool = True
+) -> str | None:
+    """Return the first character of ``text`` that may not be stored, or None.
 
     A single-line text refuses tabulations and line breaks too; ``bidi=False`` lets
     bidi controls through (a text never shown, such as a password).
     """
     pattern = _REFUSED_MULTILINE if multiline else _REFUSED_SINGLE_LINE
-    found = next(
-        (
-            match
-            for match in pattern.finditer(text)
-            if bidi or not _BIDI.match(match.group())
-        ),
-        None,
-    )
-    if found is None:
+    for found in pattern.finditer(text):
+        if bidi or not BIDI.match(found.group()):
+            return found.group()
+    return None
+
+
+def code_point(character: str) -> str:
+    """Return how a message names ``character``: ``U+0000``."""
+    return f"U+{ord(character):04X}"
+
+
+def refusal(text: str, *, multiline: bool = False, bidi: bool = True) -> str | None:
+    """Return why ``text`` may not be stored (French), or None when it may.
+
+    See :func:`refused_character` for ``multiline`` and ``bidi``.
+    """
+    character = refused_character(text, multiline=multiline, bidi=bidi)
+    if character is None:
         return None
-    character = found.group()
-    code = f"U+{ord(character):04X}"
-    if _BIDI.match(character):
+    code = code_point(character)
+    if BIDI.match(character):
         return (
             f"Caractère invisible de sens d'écriture ({code}) interdit : "
             "retirez-le du texte."
@@ -57,6 +70,16 @@ def refusal(text: str, *, multiline: bool = False, bidi: bool = True) -> str | N
     return f"Caractère de contrôle ({code}) interdit : retirez-le du texte."
 
 
+def visible(text: str) -> str:
+    """Return ``text`` with each refused character replaced by « ? », to show it."""
+    return _REFUSED_SINGLE_LINE.sub("?", text)
+
+
+def without_bidi(text: str) -> str:
+    """Return ``text`` without its bidi controls."""
+    return BIDI.sub("", text)
+
+
 def query_refusals(items: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
     """Return the refusals of a query string's names and values, by name."""
     errors: dict[str, list[str]] = {}
@@ -64,7 +87,7 @@ def query_refusals(items: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
         problem = refusal(name) or refusal(value)
         if problem is not None:
             # The name itself may be what is refused: show it without the culprit.
-            shown = _REFUSED_SINGLE_LINE.sub("?", name)[:100] or "?"
+            shown = visible(name)[:100] or "?"
             errors.setdefault(shown, []).append(problem)
     return errors
 
