@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import io
+import json
 import pkgutil
 import re
 from datetime import timedelta
@@ -42,6 +43,7 @@ from tests.factories import (
     DEFAULT_PASSWORD,
     category,
     commit,
+    make_federation,
     make_report,
     make_tmh_world,
     make_user,
@@ -490,3 +492,30 @@ def test_the_login_still_works(client, world):
         data={"email": world["referent"].email, "password": DEFAULT_PASSWORD},
     )
     assert response.status_code == 302
+
+
+def test_a_federation_file_with_a_control_character_is_refused(client, auth, world):
+    """The bailleur's name of an imported file is stored: a NUL failed on PostgreSQL.
+
+    Its texts may hold line breaks and bidi controls: the file is another orfi's
+    export, whose names were checked where they were typed.
+    """
+    from orfi.federation.documents import build_bailleur_document
+    from orfi.federation.models import FederationImport
+    from orfi.federation.periods import parse_period
+
+    federation = make_federation(region=world["organisation"].region)
+    user = make_user(None, role=Role.FEDERATION, federation=federation)
+    period = parse_period(str(now_local().year))
+    document = build_bailleur_document(world["organisation"], period)
+    document["bailleur"] = {**document["bailleur"], "code": "EXT", "name": f"A{NUL}B"}
+    commit()
+    auth.login(user.email)
+    response = client.post(
+        "/federation/import",
+        data={"file": (io.BytesIO(json.dumps(document).encode()), "bailleur.json")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 422
+    assert "bailleur.name" in response.text and "U+0000" in response.text
+    assert _count(FederationImport) == 0
