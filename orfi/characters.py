@@ -88,7 +88,8 @@ def query_refusals(items: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
         if problem is not None:
             # The name itself may be what is refused: show it without the culprit.
             shown = visible(name)[:100] or "?"
-            errors.setdefault(shown, []).append(problem)
+            # A page lists the messages alone: each names its parameter.
+            errors.setdefault(shown, []).append(f"Paramètre « {shown} » : {problem}")
     return errors
 
 

@@ -416,14 +416,15 @@ def test_query_strings_refuse_the_attack(client, auth, world, attack):
 
     auth.login(world["referent"].email)
     logged = _count(AccessLogEntry)
-    for url in (
-        f"/signalements/?q=izards{character}",
-        f"/exports/signalements.csv?status=nouveau{character}",
-        f"/connexion?next=/{character}",
-        f"/signalements/?x{character}y=1",
+    for url, name in (
+        (f"/signalements/?q=izards{character}", "q"),
+        (f"/exports/signalements.csv?status=nouveau{character}", "status"),
+        (f"/connexion?next=/{character}", "next"),
+        (f"/signalements/?x{character}y=1", "x?y"),
     ):
         response = client.get(url)
         assert response.status_code == 400, url
+        assert f"Paramètre « {name} »" in response.text, url
         assert _code(character) in response.text, url
     assert _count(AccessLogEntry) == logged
 
