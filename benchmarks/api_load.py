@@ -42,7 +42,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-GUNICORN = ROOT / ".venv" / "bin" / "gunicorn"
+# The gunicorn of the virtualenv running this script (the project's .venv, or another).
+GUNICORN = Path(sys.executable).parent / "gunicorn"
 BUSY_TIMEOUT_S = 10
 
 

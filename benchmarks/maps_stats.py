@@ -243,7 +243,7 @@ def naive_map(user, filters, *, cluster: bool) -> str:
 
     from orfi.extensions import db
     from orfi.reports.models import Report
-    from orfi.reports.services import counted_reports, visible_reports
+    from orfi.reports.queries import counted_reports, visible_reports
     from orfi.timezone import to_local
 
     lo, hi = filters.period.bounds()

@@ -16,8 +16,9 @@ from orfi.extensions import db
 from orfi.nomenclature.models import Category
 from orfi.patrimoine.models import Agence, Organisation, OrganisationKind, Residence
 from orfi.patrimoine.services import create_organisation
+from orfi.reports.checks import ReportInput
+from orfi.reports.creation import create_report, derived_fields
 from orfi.reports.models import LocationSource, Report, Status
-from orfi.reports.services import ReportInput, create_report, derived_fields
 from orfi.timezone import from_local
 
 DEFAULT_PASSWORD = "motdepasse-42"

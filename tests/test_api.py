@@ -374,8 +374,9 @@ def test_lost_race_answers_with_the_winner(app, world, monkeypatch):
     The checks are made to miss the stored fact (as when the other send commits between
     check and insert, which PostgreSQL allows), so the conditional insert meets it.
     """
-    from orfi.reports import services
-    from orfi.reports.services import ReportInput, create_report
+    from orfi.reports import creation as services
+    from orfi.reports.checks import ReportInput
+    from orfi.reports.creation import create_report
 
     stored = make_report(world["gardien"])
     commit()
@@ -641,17 +642,19 @@ def test_resends_write_nothing(client, world):
     assert db.session.scalar(sa.select(sa.func.count()).select_from(ReportEvent)) == 0
 
 
-def test_sqlite_write_lock_is_held_for_the_inserts_only(app, client, world):
-    """Authentication and checks read first, in one statement outside any
-    transaction; BEGIN IMMEDIATE comes with the inserts, and COMMIT right after."""
+def test_sqlite_fact_is_checked_and_written_in_one_immediate_transaction(
+    app, client, world
+):
+    """On SQLite, authentication reads in a reader's transaction, ended first; the
+    fact is then checked and written in one transaction begun with BEGIN IMMEDIATE
+    (a deferred one that reads, then writes, fails under concurrent writers)."""
     if db.engine.dialect.name != "sqlite":
         pytest.skip("the write lock is SQLite's")
     make_report(world["gardien"])  # this year's reference counter exists
     fact, headers = new_fact(world), bearer(world["gardien_token"])
     db.session.commit()
     db.session.remove()
-    # The intake runs on the driver: watch what SQLite itself is asked, on new
-    # connections (the pool's are let go first).
+    # Watch what SQLite itself is asked, on new connections (the pool's are let go).
     seen: list[str] = []
 
     def trace(dbapi_connection, _record):
@@ -667,24 +670,25 @@ def test_sqlite_write_lock_is_held_for_the_inserts_only(app, client, world):
         sa.event.remove(db.engine, "connect", trace)
         db.engine.dispose()
     assert response.status_code == 201
-    seen = [s for s in seen if not s.startswith("PRAGMA")]
-    # The first use of a token notes its date, in a short transaction of its own.
-    touch = seen.index("UPDATE api_token SET")
-    assert seen[touch - 1 : touch + 2] == ["BEGIN IMMEDIATE", seen[touch], "COMMIT"]
-    del seen[touch - 1 : touch + 2]
-    # The token and the checks are read by one SELECT, with no transaction at all:
-    # it holds no lock.
-    first = seen.index("BEGIN IMMEDIATE")
-    assert [s for s in seen[:first] if s.startswith("BEGIN")] == [], seen
-    assert len([s for s in seen[:first] if s.startswith("SELECT")]) == 1, seen
-    # Under the lock: the writes only (a resend stored since the checks stores nothing:
-    # the fact's INSERT is conditional on its UUID being free), then COMMIT.
-    assert seen[first:] == [
-        "BEGIN IMMEDIATE",
-        "INSERT INTO reference_counter",
-        "INSERT INTO report",
-        "COMMIT",
-    ], seen
+    transactions: list[list[str]] = []
+    for statement in seen:
+        if statement.startswith("BEGIN"):
+            transactions.append([])
+        if transactions and not statement.startswith("PRAGMA"):
+            transactions[-1].append(statement)
+    writes = ("INSERT", "UPDATE", "DELETE")
+    for transaction in transactions:
+        if any(s.startswith(writes) for s in transaction):
+            assert transaction[0] == "BEGIN IMMEDIATE", transactions
+        else:
+            assert transaction[0] == "BEGIN", transactions
+    filing = transactions[-1]
+    assert filing[0] == "BEGIN IMMEDIATE" and filing[-1] == "COMMIT", transactions
+    assert "INSERT INTO reference_counter" in filing, transactions
+    assert "INSERT INTO report" in filing, transactions
+    # The token's owner was read before, in a reader's transaction of its own.
+    assert transactions[0][0] == "BEGIN", transactions
+    assert any(s.startswith("SELECT") for s in transactions[0]), transactions
 
 
 def test_driver_statements_store_values_as_the_orm_does(client, world):
@@ -734,7 +738,7 @@ def test_driver_statements_store_values_as_the_orm_does(client, world):
 def test_resend_answers_exactly_what_reading_the_fact_answers(client, world):
     """A resend is answered from the driver's rows: the same body as the read endpoint
     (ORM), with a bâtiment, a duplicate's original, optional codes and photos."""
-    from orfi.reports.services import mark_duplicate
+    from orfi.reports.qualification import mark_duplicate
     from tests.factories import make_batiment, make_photo
 
     batiment = make_batiment(world["residence"])

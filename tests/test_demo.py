@@ -29,8 +29,8 @@ from orfi.demo.world import (
 )
 from orfi.extensions import db
 from orfi.patrimoine.models import Agence, Organisation, OrganisationKind, Residence
+from orfi.reports.creation import derived_fields
 from orfi.reports.models import ReferenceCounter, Report, ReportEvent
-from orfi.reports.services import derived_fields
 from orfi.timezone import to_local
 from tests.factories import category, commit, make_organisation, make_user
 from tests.helpers import AuthActions, empty_tables
@@ -282,7 +282,8 @@ class TestOneDemo:
         )
 
     def test_a_fact_filed_after_the_demo_gets_the_next_reference(self, demo):
-        from orfi.reports.services import ReportInput, create_report
+        from orfi.reports.checks import ReportInput
+        from orfi.reports.creation import create_report
 
         counters = db.session.execute(
             sa.select(

@@ -14,13 +14,9 @@ from orfi.database import utcnow
 from orfi.errors import AccessDenied, ValidationError
 from orfi.extensions import db
 from orfi.reports.models import Report, ReportEvent
-from orfi.reports.services import (
-    counted_reports,
-    mark_duplicate,
-    nearby_reports,
-    unmark_duplicate,
-    visible_reports,
-)
+from orfi.reports.nearby import nearby_reports
+from orfi.reports.qualification import mark_duplicate, unmark_duplicate
+from orfi.reports.queries import counted_reports, visible_reports
 from tests.factories import (
     category,
     commit,

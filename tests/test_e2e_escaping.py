@@ -23,7 +23,8 @@ from orfi.extensions import db
 from orfi.nomenclature.models import Family
 from orfi.nomenclature.services import add_category
 from orfi.patrimoine.models import OrganisationKind
-from orfi.reports.services import ReportInput, create_report
+from orfi.reports.checks import ReportInput
+from orfi.reports.creation import create_report
 from tests.browser import BrowserSession, LiveServer
 from tests.factories import make_organisation, make_residence, make_user
 from tests.payloads import PAYLOADS

@@ -26,8 +26,9 @@ from orfi.auth.models import User
 from orfi.database import utcnow
 from orfi.extensions import db
 from orfi.photos.models import Photo
+from orfi.reports.checks import ReportInput
+from orfi.reports.creation import create_report
 from orfi.reports.models import Report, ReportEvent
-from orfi.reports.services import ReportInput, create_report
 from tests.browser import (
     CHROMIUM,
     CHROMIUM_ARGS,

@@ -63,13 +63,11 @@ from orfi.patrimoine.models import (
     OrganisationKind,
     Residence,
 )
+from orfi.reports.additions import add_to_report
+from orfi.reports.checks import ReportInput
+from orfi.reports.creation import create_report
 from orfi.reports.models import Report, Status, Victime
-from orfi.reports.services import (
-    ReportInput,
-    add_to_report,
-    create_report,
-    qualify_report,
-)
+from orfi.reports.qualification import qualify_report
 from orfi.syntheses.services import (
     build_message,
     build_synthesis,

@@ -20,7 +20,7 @@ from orfi.exports.services import HEADER, ExportQuery, iter_rows
 from orfi.exports.spreadsheet import BOM, neutralise
 from orfi.extensions import db
 from orfi.reports.models import Report, Status
-from orfi.reports.services import ReportFilters
+from orfi.reports.queries import ReportFilters
 from orfi.timezone import to_local
 from tests.factories import (
     category,

@@ -41,8 +41,9 @@ from orfi.federation.periods import Period, month_text, parse_month, parse_perio
 from orfi.federation.rollup import Area, Cell, check_rows, roll_up
 from orfi.nomenclature.services import load_default_nomenclature
 from orfi.patrimoine.models import Residence
+from orfi.reports.creation import derived_fields
 from orfi.reports.models import Report
-from orfi.reports.services import derived_fields, mark_duplicate
+from orfi.reports.qualification import mark_duplicate
 from orfi.timezone import from_local, to_local
 from tests.factories import (
     DEFAULT_PASSWORD,

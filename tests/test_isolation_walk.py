@@ -45,7 +45,8 @@ from orfi.federation.imports import import_documents
 from orfi.federation.models import FederationImport
 from orfi.federation.native import min_count
 from orfi.federation.periods import Period
-from orfi.reports.services import add_to_report, mark_duplicate
+from orfi.reports.additions import add_to_report
+from orfi.reports.qualification import mark_duplicate
 from orfi.stats.services import TABLE_SLUGS
 from orfi.timezone import from_local, now_local
 from tests.factories import (

@@ -40,8 +40,8 @@ from orfi.privacy.models import (
 )
 from orfi.privacy.purge import purge
 from orfi.privacy.retention import RetentionPolicy, add_months
+from orfi.reports.creation import derived_fields
 from orfi.reports.models import LocationSource, Report, ReportEvent, Status, Suite
-from orfi.reports.services import derived_fields
 from orfi.timezone import from_local, to_local
 from tests.factories import (
     commit,

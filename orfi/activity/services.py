@@ -26,7 +26,7 @@ from orfi.extensions import db
 from orfi.followup.models import Partner
 from orfi.patrimoine.models import Organisation, Residence
 from orfi.reports.models import Report
-from orfi.reports.services import visible_reports
+from orfi.reports.queries import visible_reports
 from orfi.timezone import now_local
 
 logger = logging.getLogger(__name__)

@@ -8,9 +8,9 @@ from orfi.api.services import create_token
 from orfi.auth.models import User
 from orfi.auth.services import normalise_email
 from orfi.commands import cli, fail
-from orfi.database import write_intent
 from orfi.errors import OrfiError, ValidationError
 from orfi.extensions import db
+from orfi.transaction import unit_of_work
 
 
 @cli.command("create-token")
@@ -22,17 +22,18 @@ def create_token_command(email, name):
     """Create a personal API token for EMAIL and print it (shown once only)."""
     from orfi.api import models  # noqa: F401  (tables known even without the app)
 
-    with write_intent():
-        try:
+    try:
+        with unit_of_work():
             user = db.session.scalar(
                 db.select(User).where(User.email == normalise_email(email))
             )
             if user is None:
                 raise ValidationError({"email": ["Aucun compte avec cette adresse."]})
             token, secret = create_token(user, name)
-        except OrfiError as error:
-            fail(error)
-        db.session.commit()
-    click.echo(f"Jeton « {token.name} » créé pour {user.email}.")
+            # Read before the commit expires them.
+            token_name, user_email = token.name, user.email
+    except OrfiError as error:
+        fail(error)
+    click.echo(f"Jeton « {token_name} » créé pour {user_email}.")
     click.echo("Copiez-le maintenant : il ne sera plus jamais affiché.")
     click.echo(secret)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import uuid as uuid_module
 from collections.abc import Mapping
 from datetime import datetime
-from types import SimpleNamespace
 from typing import Any, TypeVar
 
 import pydantic
@@ -26,10 +25,10 @@ from orfi.api.contract import (
 from orfi.auth.models import User
 from orfi.choices import Choice
 from orfi.errors import ValidationError
-from orfi.extensions import db
 from orfi.nomenclature.models import Category
-from orfi.patrimoine.models import Batiment, Residence
+from orfi.patrimoine.models import Residence
 from orfi.photos.models import Photo
+from orfi.reports.checks import ReportInput
 from orfi.reports.models import (
     Intervention,
     Lieu,
@@ -39,7 +38,8 @@ from orfi.reports.models import (
     Suite,
     Victime,
 )
-from orfi.reports.services import NearbyFact, NewReport, ReportFilters, ReportInput
+from orfi.reports.nearby import NearbyFact
+from orfi.reports.queries import ReportFilters
 from orfi.timezone import to_local
 
 M = TypeVar("M", bound=Contract)
@@ -260,22 +260,6 @@ def report_json(report: Report, photos: list[Photo]) -> dict:
         "photos": [photo_json(p) for p in photos],
         "url": uuid_url("reports.detail", "report_uuid", report.uuid),
     }
-
-
-def new_report_json(new: NewReport, author) -> dict:
-    """Render a fact just stored from its values, as :func:`report_json` renders it
-    from the database (no query: this answers every fact filed)."""
-    values = new.values
-    batiment_id = values["batiment_id"]
-    view = SimpleNamespace(
-        **values,
-        category=new.category,
-        residence=new.residence,
-        batiment=None if batiment_id is None else db.session.get(Batiment, batiment_id),
-        duplicate_of=None,
-        author=SimpleNamespace(id=author.id, name=author.name),
-    )
-    return report_json(view, [])
 
 
 def nearby_json(fact: NearbyFact, user: User) -> dict:

@@ -9,9 +9,7 @@ browser session (the PWA), whose writes need the ``X-CSRFToken`` header.
 from __future__ import annotations
 
 import contextlib
-import threading
 import uuid
-import weakref
 from collections.abc import Iterator
 
 from flask import (
@@ -29,7 +27,7 @@ from flask import (
 )
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
-from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from werkzeug.exceptions import MethodNotAllowed
 
 from orfi import database
 from orfi.api import models  # noqa: F401  (the metadata must know the tables)
@@ -46,7 +44,6 @@ from orfi.api.openapi import build_openapi
 from orfi.api.payloads import (
     json_object,
     nearby_json,
-    new_report_json,
     nomenclature_json,
     page_json,
     parse,
@@ -60,16 +57,14 @@ from orfi.api.payloads import (
 )
 from orfi.api.services import (
     TOKEN_ROLES,
-    TokenUse,
     authenticate_digest,
     create_token,
     get_own_token,
     list_tokens,
-    read_stored_fact,
-    read_token_and_intake,
     record_token_use,
     revoke_token,
     token_digest,
+    token_use_is_due,
 )
 from orfi.auth.access import FILERS, QUALIFIERS, role_required
 from orfi.auth.models import Role, User
@@ -88,21 +83,13 @@ from orfi.photos.services import (
     photos_by_report,
     read_upload,
 )
+from orfi.reports.additions import add_to_report, get_report_for_addition
+from orfi.reports.creation import create_report
 from orfi.reports.models import Report
-from orfi.reports.services import (
-    NEARBY_RADIUS_M,
-    NEARBY_WINDOW,
-    add_to_report,
-    filtered_reports,
-    get_report_for_addition,
-    get_visible_report,
-    mark_duplicate,
-    nearby_reports,
-    prepare_report,
-    qualify_report,
-    store_report,
-    unmark_duplicate,
-)
+from orfi.reports.nearby import NEARBY_RADIUS_M, NEARBY_WINDOW, nearby_reports
+from orfi.reports.qualification import mark_duplicate, qualify_report, unmark_duplicate
+from orfi.reports.queries import filtered_reports, get_visible_report
+from orfi.transaction import unit_of_work
 from orfi.writers import writer_turn
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -115,9 +102,6 @@ bp.record_once(lambda state: state.app.register_blueprint(pages))
 
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _PUBLIC_ENDPOINTS = frozenset({"api.openapi"})
-#: Write endpoints that read and check first, then end that transaction themselves so
-#: that SQLite's write lock is held by their inserts alone (see _reading).
-_READ_THEN_WRITE = frozenset({"api.create", "api.upload_photo"})
 
 
 def _reading() -> contextlib.AbstractContextManager[None]:
@@ -125,25 +109,38 @@ def _reading() -> contextlib.AbstractContextManager[None]:
 
     On SQLite a write request's transaction starts with BEGIN IMMEDIATE, which holds the
     database's single write lock until the commit; other writers wait for it in SQLite's
-    busy handler, which sleeps (1, 2, 5… up to 100 ms) between tries. Authentication and
-    the domain checks only read: run them in a plain transaction, end it with
-    :func:`_end_read_transaction`, and the write lock is held for the inserts alone.
-    Filing a fact goes further: it reads with no transaction at all (see create).
+    busy handler, which sleeps (1, 2, 5… up to 100 ms) between tries. Authentication
+    only reads: run it in a plain transaction, end it with
+    :func:`_end_read_transaction`, and the write lock is held by the view's unit of
+    work alone.
     """
     return database.read_intent()
 
 
 def _end_read_transaction(*keep) -> None:
-    """End the reader's transaction; ``keep`` stay loaded (no reload inside the write
-    transaction that the next statement opens). Only SQLite needs it: PostgreSQL locks
-    rows, not the database."""
+    """End the reader's transaction; ``keep`` stay loaded. Only SQLite needs it:
+    PostgreSQL locks rows, not the database."""
     if db.session.get_bind().dialect.name != "sqlite":
         return
-    for instance in keep:
+    with _kept(*keep):
+        db.session.rollback()  # nothing was written: this only releases the snapshot
+
+
+@contextlib.contextmanager
+def _kept(*instances) -> Iterator[None]:
+    """Keep ``instances`` loaded across the end of a transaction in the block.
+
+    Ending a transaction expires what the session holds; the next use of an expired
+    caller would reload it, opening a transaction before the view's own — on SQLite,
+    a writer's one, taken outside the writers' queue (see create).
+    """
+    for instance in instances:
         db.session.expunge(instance)
-    db.session.rollback()  # nothing was written: this only releases the snapshot
-    for instance in keep:
-        db.session.add(instance)
+    try:
+        yield
+    finally:
+        for instance in instances:
+            db.session.add(instance)
 
 
 def _problem(status: int, error: str, description: str):
@@ -156,31 +153,17 @@ def _problem(status: int, error: str, description: str):
 
 @bp.before_request
 def _authenticate():
-    """Find the caller: a bearer token, else the session (with CSRF on writes)."""
+    """Find the caller: a bearer token, else the session (with CSRF on writes).
+
+    Before anything else, so that a refused token answers 401 whatever the body.
+    """
     if request.endpoint in _PUBLIC_ENDPOINTS:
         return None
-    header = request.headers.get("Authorization")
     writing = request.method not in _SAFE_METHODS
-    # Write endpoints that check before writing end the reading transaction themselves.
-    phased = request.endpoint in _READ_THEN_WRITE
-    reading = database.autocommit_reads() if phased else _reading()
+    header = request.headers.get("Authorization")
     if header is not None:
-        scheme, _, secret = header.strip().partition(" ")
-        digest = token_digest(secret.strip()) if scheme.lower() == "bearer" else None
-        if digest is None:
-            return _bad_token()
-        if request.endpoint == "api.create":
-            g.api_token_digest = digest  # read with the fact's rows: see create
-            return None
-        with reading:
-            use = authenticate_digest(digest)
-        if use is None:
-            return _bad_token()
-        if writing and not phased:
-            _end_read_transaction()
-        _accept_token(use, in_write_transaction=writing and not phased)
-        return None
-    with reading:
+        return _authenticate_token(header, writing)
+    with _reading():
         user = current_user._get_current_object()
         authenticated = user.is_authenticated
     if not authenticated:
@@ -201,71 +184,37 @@ def _authenticate():
             "other_user",
             "La session appartient à un autre utilisateur que celui de cette page.",
         )
-    if writing and not phased:
+    if writing:
         _end_read_transaction(user)
     g.api_caller, g.api_user, g.api_token = user, user, None
     return None
 
 
+def _authenticate_token(header: str, writing: bool):
+    """Accept the request's bearer token, or answer 401."""
+    scheme, _, secret = header.strip().partition(" ")
+    digest = token_digest(secret.strip()) if scheme.lower() == "bearer" else None
+    if digest is None:
+        return _bad_token()
+    with _reading():
+        use = authenticate_digest(digest)
+    if use is None:
+        return _bad_token()
+    user = use.caller
+    due = token_use_is_due(use)
+    if writing or due:
+        _end_read_transaction(user)
+    if due:
+        # A short write of its own, at most hourly per token: a read request must
+        # not turn its reader's transaction into a writer's.
+        with _kept(user), unit_of_work():
+            record_token_use(use)
+    g.api_caller, g.api_user, g.api_token = user, user, use
+    return None
+
+
 def _bad_token():
     return _problem(401, "authentication", "Jeton d'API inconnu, révoqué ou mal formé.")
-
-
-def _accept_token(use: TokenUse, *, in_write_transaction: bool) -> None:
-    record_token_use(use, in_write_transaction=in_write_transaction)
-    g.api_caller, g.api_token = use.caller, use
-
-
-@contextlib.contextmanager
-def _token_first() -> Iterator[None]:
-    """Answer 401 rather than the block's error if the request's token, not read yet
-    (see create), is not valid: a caller learns nothing before authenticating."""
-    try:
-        yield
-    except (HTTPException, ValidationError):
-        digest = g.get("api_token_digest")
-        if digest is not None:
-            with database.autocommit_reads():
-                use = authenticate_digest(digest, _intake_cursor())
-            if use is None:
-                abort(_bad_token())
-        raise
-
-
-#: Each worker thread's own DBAPI connection for filing facts, by engine: taken out of
-#: the pool once (``detach``), so that filing a fact pays neither a checkout nor the
-#: pool's reset; see _give_back_intake_connection.
-_intake = threading.local()
-
-
-def _intake_cursor():
-    """A cursor on this thread's intake connection (opened on first use)."""
-    connection = g.get("intake_connection")
-    if connection is None:
-        held = _intake.__dict__.setdefault("connections", weakref.WeakKeyDictionary())
-        connection = held.get(db.engine)
-        if connection is None:
-            connection = db.engine.raw_connection()
-            connection.detach()  # ours now: the pool neither counts nor resets it
-            held[db.engine] = connection
-        g.intake_connection = connection
-    return connection.cursor()
-
-
-@bp.teardown_request
-def _give_back_intake_connection(exc) -> None:
-    connection = g.pop("intake_connection", None)
-    if connection is None:
-        return
-    try:
-        connection.rollback()  # ends a read transaction the driver may hold open
-    except Exception:  # noqa: BLE001  (a broken connection is dropped, below)
-        exc = exc or True
-    if exc is not None:
-        # After any error, the next request starts from a new connection.
-        _intake.connections.pop(db.engine, None)
-        with contextlib.suppress(Exception):
-            connection.close()
 
 
 @bp.after_app_request
@@ -283,20 +232,8 @@ def _allow_header(response):
     return response
 
 
-@contextlib.contextmanager
-def _rolled_back_on_error() -> Iterator[None]:
-    """Roll back at once on error (not at teardown): the write lock goes with it."""
-    try:
-        yield
-    except BaseException:
-        db.session.rollback()
-        raise
-
-
 def _caller() -> User:
-    """The caller as a User (loaded on first need when a token authenticated)."""
-    if g.get("api_user") is None:
-        g.api_user = db.session.get(User, g.api_caller.id)
+    """The caller, whether a token or the session authenticated them."""
     return g.api_user
 
 
@@ -405,40 +342,20 @@ def list_reports():
 
 @bp.post("/reports")
 def create():
-    """File a fact; a UUID already stored answers 200 with the stored fact.
-
-    The hot path of the intake: the caller is a row, the checks read rows, the fact is
-    written by plain INSERTs and shown from its values (see benchmarks/api_load.py).
-    """
-    digest = g.get("api_token_digest")
-    if digest is None:  # a session
+    """File a fact; a UUID already stored answers 200 with the stored fact."""
+    if g.api_token is None:  # a session's role first, as the pages check it
         _check_role(*FILERS)
-    with _token_first():
-        data = parse_report_input(
-            _body(), description_max=current_app.config["ORFI_DESCRIPTION_MAX_LENGTH"]
-        )
-    # The checks read a few rows, with the token if any, in one statement and no
-    # transaction (none to end on SQLite); the write transaction then begins, under
-    # the writers' queue. Both run on the driver's connection: see Prepared.
-    cursor = _intake_cursor()
-    with database.autocommit_reads(), _api_field_names():
-        rows = None
-        if digest is not None:
-            use, rows = read_token_and_intake(digest, data, cursor)
-            if use is None:
-                return _bad_token()
-            _accept_token(use, in_write_transaction=False)
-            _check_role(*FILERS)
-        caller = g.api_caller
-        stored_id, new = prepare_report(caller, data, cursor, rows)
-    if stored_id is None:
-        with writer_turn(db.engine), database.driver_transaction(g.intake_connection):
-            stored_id, created = store_report(caller, new, cursor)
-        if created:
-            return jsonify(new_report_json(new, caller)), 201
-    # A resend, or the same UUID stored by a concurrent send: the stored fact.
-    view, photos = read_stored_fact(cursor, stored_id)
-    return jsonify(report_json(view, photos)), 200
+    data = parse_report_input(
+        _body(), description_max=current_app.config["ORFI_DESCRIPTION_MAX_LENGTH"]
+    )
+    user = _require(*FILERS)
+    # SQLite's writers queue on a file lock rather than in its sleeping busy handler
+    # (see orfi.writers); the checks read under the write lock, so that a resend
+    # racing its first send finds it stored.
+    with writer_turn(db.engine), unit_of_work(), _api_field_names():
+        report, created = create_report(user, data)
+        # Rendered before the commit expires the fact: from the rows loaded.
+        return _report_response(report, 201 if created else 200, new=created)
 
 
 @bp.get("/reports/nearby")
@@ -476,7 +393,7 @@ def qualify(report_uuid: uuid.UUID):
     category_id = change.category_id or report.category_id
     gravity = change.gravity if "gravity" in change.model_fields_set else report.gravity
     comment = change.comment
-    with _api_field_names():
+    with unit_of_work(), _api_field_names():
         qualify_report(
             user,
             report,
@@ -485,9 +402,7 @@ def qualify(report_uuid: uuid.UUID):
             gravity=gravity,
             comment=comment.strip(),
         )
-    response = _report_response(report)
-    db.session.commit()
-    return response
+        return _report_response(report)  # before the commit expires the fact
 
 
 @bp.put("/reports/<uuid:report_uuid>/duplicate")
@@ -498,19 +413,21 @@ def duplicate(report_uuid: uuid.UUID):
     _require(*QUALIFIERS)
     mark = parse(Duplicate, _body())
     original_uuid, comment = mark.original, mark.comment
-    if original_uuid is None:
-        unmark_duplicate(user, report, comment=comment)
-    else:
-        try:
-            original = get_visible_report(user, original_uuid)
-        except NotFound:
-            raise ValidationError(
-                {"original": ["Fait d'origine introuvable."]}
-            ) from None
-        mark_duplicate(user, report, original, comment=comment)
-    response = _report_response(report)
-    db.session.commit()
-    return response
+    with unit_of_work():
+        if original_uuid is None:
+            unmark_duplicate(user, report, comment=comment)
+        else:
+            original = _original(user, original_uuid)
+            mark_duplicate(user, report, original, comment=comment)
+        return _report_response(report)  # before the commit expires the fact
+
+
+def _original(user: User, original_uuid: uuid.UUID) -> Report:
+    """The fact a duplicate points to, or a 422 naming ``original``."""
+    try:
+        return get_visible_report(user, original_uuid)
+    except NotFound:
+        raise ValidationError({"original": ["Fait d'origine introuvable."]}) from None
 
 
 @bp.post("/reports/<uuid:report_uuid>/additions")
@@ -520,15 +437,15 @@ def additions(report_uuid: uuid.UUID):
     report = get_report_for_addition(user, report_uuid)
     addition = parse(NewAddition, _body())
     client_uuid, comment = addition.uuid, addition.comment
-    event, created = add_to_report(
-        user, report, comment=comment, client_uuid=client_uuid
-    )
-    body = {
-        "uuid": str(event.client_uuid),
-        "comment": event.comment,
-        "report": {"uuid": str(report.uuid), "reference": report.reference},
-    }
-    db.session.commit()
+    with unit_of_work():
+        event, created = add_to_report(
+            user, report, comment=comment, client_uuid=client_uuid
+        )
+        body = {
+            "uuid": str(event.client_uuid),
+            "comment": event.comment,
+            "report": {"uuid": str(report.uuid), "reference": report.reference},
+        }
     return jsonify(body), 201 if created else 200
 
 
@@ -557,14 +474,14 @@ def upload_photo(report_uuid: uuid.UUID):
     sent = parse(PhotoUpload, fields)
     photo_uuid, upload = sent.uuid, sent.photo
     image = clean_image(read_upload(upload.stream, upload.filename), upload.filename)
-    photo, created = add_photo(user, report, image, photo_uuid=photo_uuid)
-    body = photo_json(photo)
+    organisation_id, created = report.organisation_id, False
     try:
-        db.session.commit()
+        with unit_of_work():
+            photo, created = add_photo(user, report, image, photo_uuid=photo_uuid)
+            body = photo_json(photo)
     except Exception:
-        db.session.rollback()
-        if created:
-            discard_files(report.organisation_id, [photo.uuid])
+        if created:  # the commit failed: the files written for nothing go too
+            discard_files(organisation_id, [photo.uuid])
         raise
     return jsonify(body), 201 if created else 200
 
@@ -594,14 +511,13 @@ def tokens():
     status = 200
     if form.validate_on_submit():
         try:
-            created, secret = create_token(current_user, form.name.data)
+            with unit_of_work():
+                created, secret = create_token(current_user, form.name.data)
         except ValidationError as error:
-            db.session.rollback()
             for messages in error.errors.values():
                 form.name.errors = [*form.name.errors, *messages]
             status = 422
         else:
-            db.session.commit()
             form = TokenForm(formdata=None)
     elif request.method == "POST":
         status = 422
@@ -625,8 +541,9 @@ def revoke(token_id: int):
     form = RevokeTokenForm()
     if not form.validate_on_submit():
         abort(400)
-    token = get_own_token(current_user, token_id)
-    if revoke_token(token):
-        db.session.commit()
-        flash(f"Jeton « {token.name} » révoqué : il n'ouvre plus l'API.", "success")
+    with unit_of_work():
+        token = get_own_token(current_user, token_id)
+        name, revoked = token.name, revoke_token(token)
+    if revoked:
+        flash(f"Jeton « {name} » révoqué : il n'ouvre plus l'API.", "success")
     return redirect(url_for("api_tokens.tokens"))

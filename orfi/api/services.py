@@ -7,28 +7,16 @@ import hashlib
 import logging
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from types import SimpleNamespace
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
 from orfi.api.models import ApiToken
 from orfi.auth.models import Role, User
-from orfi.database import prepared, utcnow, write_intent
+from orfi.database import utcnow
 from orfi.errors import NotFound, ValidationError
 from orfi.extensions import db
-from orfi.nomenclature.models import Category
-from orfi.patrimoine.models import Batiment, Residence
-from orfi.photos.models import Photo
-from orfi.reports.models import Report
-from orfi.reports.services import (
-    IntakeRows,
-    ReportInput,
-    intake_rows,
-    intake_select,
-    intake_values,
-    is_storable_text,
-)
+from orfi.reports.checks import is_storable_text
 
 logger = logging.getLogger(__name__)
 
@@ -110,39 +98,23 @@ def revoke_token(token: ApiToken) -> bool:
 
 @dataclass(frozen=True)
 class TokenUse:
-    """A valid token as a request uses it: its owner, and when it was last used.
-
-    ``caller`` is a row (or namespace) of the owner's columns (id, name, role,
-    organisation_id, agence_id…), which is all that filing a fact needs; load the
-    User when more is.
-    """
+    """A valid token as a request uses it: its owner, and when it was last used."""
 
     token_id: int
-    caller: sa.Row | SimpleNamespace
+    caller: User
     last_used_at: datetime | None
 
 
 @functools.cache
 def _token_by_hash() -> sa.Select:
-    # Built once: every API request runs it.
-    user, token = User.__table__.c, ApiToken.__table__.c
+    # Built once: every API request runs it (SQLAlchemy caches its compiled form).
     return (
-        sa.select(
-            user.id,
-            user.name,
-            user.email,
-            user.role,
-            user.organisation_id,
-            user.federation_id,
-            user.agence_id,
-            token.id.label("token_id"),
-            token.last_used_at,
-        )  # fmt: skip
-        .join_from(User.__table__, ApiToken.__table__, token.user_id == user.id)
+        sa.select(User, ApiToken.id, ApiToken.last_used_at)
+        .join(ApiToken, ApiToken.user_id == User.id)
         .where(
-            token.token_hash == sa.bindparam("digest"),
-            token.revoked_at.is_(None),
-            user.active.is_(True),
+            ApiToken.token_hash == sa.bindparam("digest"),
+            ApiToken.revoked_at.is_(None),
+            User.active.is_(True),
         )
     )
 
@@ -158,153 +130,30 @@ def token_digest(secret: str) -> str | None:
     return hash_token(secret)
 
 
-def authenticate_digest(digest: str, cursor=None) -> TokenUse | None:
+def authenticate_digest(digest: str) -> TokenUse | None:
     """Return the use of the active token of an active user whose secret has this
-    :func:`token_digest` (read with ``cursor``, a DBAPI cursor, if given; else on
-    the session)."""
-    if cursor is not None:
-        statement = prepared(db.engine.dialect, _token_by_hash)
-        row = statement.first(cursor, {"digest": digest})
-    else:
-        connection = db.session.connection()
-        row = connection.execute(_token_by_hash(), {"digest": digest}).first()
+    :func:`token_digest`, its owner loaded in the session; None if there is none."""
+    row = db.session.execute(_token_by_hash(), {"digest": digest}).first()
     if row is None:
         return None
-    return TokenUse(token_id=row.token_id, caller=row, last_used_at=row.last_used_at)
+    user, token_id, last_used_at = row
+    return TokenUse(token_id=token_id, caller=user, last_used_at=last_used_at)
 
 
-_CALLER = (
-    "id",
-    "name",
-    "email",
-    "role",
-    "organisation_id",
-    "federation_id",
-    "agence_id",
-)
-
-
-@functools.cache
-def _token_and_intake() -> sa.Select:
-    # The owner of the token with the rows of the fact it files: one statement.
-    user, token = User.__table__, ApiToken.__table__
-    return intake_select(
-        token.c.token_hash == sa.bindparam("digest"),
-        token.c.revoked_at.is_(None),
-        user.c.active.is_(True),
-        columns=(
-            *(user.c[name].label(f"caller_{name}") for name in _CALLER),
-            token.c.id.label("token_id"),
-            token.c.last_used_at.label("token_last_used_at"),
-        ),
-        users=user.join(token, token.c.user_id == user.c.id),
-    )
-
-
-def read_token_and_intake(
-    digest: str, data: ReportInput, cursor
-) -> tuple[TokenUse | None, IntakeRows | None]:
-    """Authenticate a token and read the rows of the fact ``data`` it files, in one
-    statement on ``cursor`` (a DBAPI cursor): filing a fact, the API's busiest
-    request, reads the database once before it writes. (None, None) for no valid
-    token; see :func:`orfi.reports.services.intake_rows` for the rows."""
-    row = prepared(db.engine.dialect, _token_and_intake).first(
-        cursor, {**intake_values(data), "digest": digest}
-    )
-    if row is None:
-        return None, None
-    caller = SimpleNamespace(
-        **{name: getattr(row, f"caller_{name}") for name in _CALLER}
-    )
-    use = TokenUse(row.token_id, caller, row.token_last_used_at)
-    return use, intake_rows(row)
-
-
-def record_token_use(use: TokenUse, *, in_write_transaction: bool) -> None:
-    """Note when a token was last used (at most once per hour per token).
-
-    A write request updates the row in its own transaction. A read request must not
-    turn its transaction into a write one (SQLite would refuse to upgrade it under
-    concurrent writers), so it writes in a separate short transaction.
-    """
-    now = utcnow()
+def token_use_is_due(use: TokenUse) -> bool:
+    """Return whether this use must be noted (``last_used_at`` at most hourly)."""
     last = use.last_used_at
-    if last is not None and last.tzinfo is None:  # SQLite returns naive UTC
-        last = last.replace(tzinfo=now.tzinfo)
-    if last is not None and now - last < LAST_USED_PRECISION:
-        return
-    touch = (
-        sa.update(ApiToken.__table__)
-        .where(ApiToken.__table__.c.id == use.token_id)
-        .values(last_used_at=now)
+    if last is None:
+        return True
+    if last.tzinfo is None:  # SQLite returns naive UTC
+        last = last.replace(tzinfo=UTC)
+    return utcnow() - last >= LAST_USED_PRECISION
+
+
+def record_token_use(use: TokenUse) -> None:
+    """Note now as when the token was last used (flushed, not committed)."""
+    db.session.execute(
+        sa.update(ApiToken)
+        .where(ApiToken.id == use.token_id)
+        .values(last_used_at=utcnow())
     )
-    if in_write_transaction:
-        db.session.execute(touch)
-        return
-    with write_intent(), db.engine.begin() as connection:
-        connection.execute(touch)
-
-
-# A fact sent again is answered with the stored fact: read it, its names and its
-# photos in two statements on the intake's own connection (see orfi.database.Prepared)
-# rather than through the ORM's lazy loads, one per relation.
-
-
-def _stored_fact() -> sa.Select:
-    report, category = Report.__table__, Category.__table__
-    residence, batiment = Residence.__table__, Batiment.__table__
-    author, original = User.__table__, Report.__table__.alias("original")
-    return (
-        sa.select(
-            report,
-            category.c.code.label("category_code"),
-            category.c.label.label("category_label"),
-            residence.c.reference.label("residence_reference"),
-            residence.c.name.label("residence_name"),
-            batiment.c.reference.label("batiment_reference"),
-            author.c.name.label("author_name"),
-            original.c.uuid.label("original_uuid"),
-        )
-        .join(category, report.c.category_id == category.c.id)
-        .join(residence, report.c.residence_id == residence.c.id)
-        .join(author, report.c.author_id == author.c.id)
-        .outerjoin(batiment, report.c.batiment_id == batiment.c.id)
-        .outerjoin(original, report.c.duplicate_of_id == original.c.id)
-        .where(report.c.id == sa.bindparam("report_id"))
-    )
-
-
-def _stored_photos() -> sa.Select:
-    photo = Photo.__table__
-    return (
-        sa.select(photo.c.uuid, photo.c.position, photo.c.width, photo.c.height)
-        .where(photo.c.report_id == sa.bindparam("report_id"))
-        .order_by(photo.c.position)
-    )
-
-
-def read_stored_fact(cursor, report_id: int) -> tuple[SimpleNamespace, list]:
-    """Return a stored fact as the API renders it (see payloads.report_json), and its
-    photos, read with ``cursor`` (a DBAPI cursor)."""
-    dialect = db.engine.dialect
-    row = prepared(dialect, _stored_fact).first(cursor, {"report_id": report_id})
-    photos = prepared(dialect, _stored_photos).all(cursor, {"report_id": report_id})
-    view = SimpleNamespace(
-        **row._asdict(),
-        category=SimpleNamespace(
-            id=row.category_id, code=row.category_code, label=row.category_label
-        ),
-        residence=SimpleNamespace(
-            id=row.residence_id,
-            reference=row.residence_reference,
-            name=row.residence_name,
-        ),
-        batiment=None
-        if row.batiment_id is None
-        else SimpleNamespace(id=row.batiment_id, reference=row.batiment_reference),
-        duplicate_of=None
-        if row.original_uuid is None
-        else SimpleNamespace(uuid=row.original_uuid),
-        author=SimpleNamespace(id=row.author_id, name=row.author_name),
-    )
-    return view, photos

@@ -25,7 +25,7 @@ from orfi.exports.services import (
 )
 from orfi.reports.forms import FilterForm
 from orfi.reports.models import Status
-from orfi.reports.services import ReportFilters
+from orfi.reports.queries import ReportFilters
 from orfi.timezone import now_local
 
 bp = Blueprint("exports", __name__, url_prefix="/exports")

@@ -33,7 +33,7 @@ from orfi.reports.models import (
     Suite,
     Victime,
 )
-from orfi.reports.services import ReportFilters, counted_reports, filtered_reports
+from orfi.reports.queries import ReportFilters, counted_reports, filtered_reports
 from orfi.timezone import to_local
 
 logger = logging.getLogger(__name__)

@@ -21,7 +21,7 @@ from orfi.federation.rollup import DEFAULT_MIN_COUNT, Area, Cell, StatRow, roll_
 from orfi.nomenclature.models import Category, Family
 from orfi.patrimoine.models import Residence
 from orfi.reports.models import Report
-from orfi.reports.services import counted_reports
+from orfi.reports.queries import counted_reports
 
 logger = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ from orfi.followup.models import (
     Partner,
 )
 from orfi.reports.models import STAFF_VICTIMS, Report, ReportEvent, Status, Suite
-from orfi.reports.services import counted_reports, visible_reports
+from orfi.reports.queries import counted_reports, visible_reports
 from orfi.timezone import now_local, to_local
 
 logger = logging.getLogger(__name__)

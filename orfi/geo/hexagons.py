@@ -1,7 +1,7 @@
 """H3 hexagonal cells: resolutions per zoom, vectorised parents, counts and outlines.
 
 Facts carry their H3 cells at resolutions 7 and 9 as 64-bit integers (see
-``orfi.reports.services.derived_fields``). Counting them per cell happens in the
+``orfi.reports.creation.derived_fields``). Counting them per cell happens in the
 database (``GROUP BY h3_r9``); this module turns those few rows into coarser cells,
 centres, outlines and GeoDataFrames without a Python loop over facts.
 """

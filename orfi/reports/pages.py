@@ -13,11 +13,8 @@ from flask_login import current_user
 from orfi.auth.access import QUALIFIERS
 from orfi.nomenclature.services import list_categories
 from orfi.reports.forms import DuplicateForm, QualifyForm, UnmarkDuplicateForm
-from orfi.reports.services import (
-    duplicate_candidates,
-    frequent_category_ids,
-    list_duplicates,
-)
+from orfi.reports.qualification import duplicate_candidates, list_duplicates
+from orfi.reports.queries import frequent_category_ids
 
 
 def category_choices(with_frequent: bool) -> dict[str, list[tuple[int, str]]]:

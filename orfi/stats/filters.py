@@ -27,7 +27,7 @@ from orfi.nomenclature.models import Category, Family
 from orfi.nomenclature.services import list_categories
 from orfi.patrimoine.models import Agence, Residence
 from orfi.reports.models import Lieu, Report, Status
-from orfi.reports.services import counted_reports, visible_reports
+from orfi.reports.queries import counted_reports, visible_reports
 from orfi.timezone import from_local, now_local
 
 logger = logging.getLogger(__name__)

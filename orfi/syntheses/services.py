@@ -29,7 +29,7 @@ from orfi.extensions import db
 from orfi.nomenclature.models import Category
 from orfi.patrimoine.models import Agence, Organisation, Residence
 from orfi.reports.models import STAFF_VICTIMS, Report
-from orfi.reports.services import counted_reports
+from orfi.reports.queries import counted_reports
 from orfi.syntheses.models import Synthesis
 from orfi.timezone import from_local, now_local
 

@@ -1,0 +1,180 @@
+"""Filing a fact: the one way, for the field form and the API alike.
+
+A fact is filed exactly once per client UUID: a resend (a lost answer, the PWA's
+outbox) gets the stored fact back. Sends of one UUID racing each other meet on the
+UUID's unique index (see :func:`store_report`).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import uuid as uuid_module
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm.attributes import set_committed_value
+
+from orfi.auth.models import User
+from orfi.database import utcnow
+from orfi.errors import ValidationError
+from orfi.extensions import db
+from orfi.geo.points import h3_cell
+from orfi.reports.checks import (
+    CheckedInput,
+    InputRows,
+    ReportInput,
+    checked_input,
+    read_input_rows,
+)
+from orfi.reports.models import STAFF_VICTIMS, LocationSource, Report, Status
+from orfi.reports.numbering import UPSERTS, give_back_reference, next_reference
+from orfi.timezone import from_local, now_local, to_local
+
+logger = logging.getLogger(__name__)
+
+
+def derived_fields(occurred_at: datetime, latitude: float, longitude: float) -> dict:
+    """Return the columns computed from time and position (calendar parts, H3 cells)."""
+    local = to_local(occurred_at)
+    return {
+        "occurred_month": local.year * 100 + local.month,
+        "occurred_weekday": local.weekday(),
+        "occurred_hour": local.hour,
+        "h3_r7": h3_cell(latitude, longitude, 7),
+        "h3_r9": h3_cell(latitude, longitude, 9),
+    }
+
+
+def find_report_by_uuid(report_uuid: uuid_module.UUID) -> Report | None:
+    """Return the fact with this client UUID, whoever filed it."""
+    return db.session.scalar(db.select(Report).where(Report.uuid == report_uuid))
+
+
+def create_report(user: User, data: ReportInput) -> tuple[Report, bool]:
+    """File a fact for ``user``; return it and whether it was created now (written in
+    the session's transaction, not committed: the caller's unit of work commits).
+
+    A UUID the client already sent returns the stored fact instead of a second one, so a
+    resend after a lost answer never files the fact twice.
+    """
+    rows = read_input_rows(user, data)
+    if rows.stored_id is not None and (existing := find_report_by_uuid(data.uuid)):
+        return _resent_report(user, existing), False
+    return store_report(user, build_report(user, data, rows))
+
+
+@dataclass
+class NewReport:
+    """A checked fact, ready to be stored: its columns' values by attribute (no id,
+    no reference yet), and the rows its checks loaded."""
+
+    values: dict
+    checked: CheckedInput
+
+
+def build_report(
+    user: User, data: ReportInput, rows: InputRows | None = None
+) -> NewReport:
+    """Check ``data`` for ``user`` and compute the new fact, not stored yet; raise
+    ValidationError with every error by field (``rows``: see checked_input)."""
+    checked = checked_input(user, data, rows)
+    if checked.errors:
+        raise ValidationError(checked.errors)
+    residence = checked.residence
+    occurred_at = data.occurred_at
+    if occurred_at.tzinfo is None:
+        occurred_at = from_local(occurred_at)
+    if data.latitude is None:
+        latitude, longitude = residence.latitude, residence.longitude
+        source, accuracy = LocationSource.RESIDENCE, None
+    else:
+        latitude, longitude = data.latitude, data.longitude
+        source = data.location_source or LocationSource.GPS
+        accuracy = data.gps_accuracy_m
+    staff = data.victime in STAFF_VICTIMS
+    values = {
+        "uuid": data.uuid or uuid_module.uuid4(),
+        "organisation_id": residence.organisation_id,
+        "residence_id": residence.id,
+        "batiment_id": data.batiment_id,
+        "category_id": checked.category.id,
+        "author_id": user.id,
+        "occurred_at": occurred_at,
+        "created_at": utcnow(),
+        "latitude": latitude,
+        "longitude": longitude,
+        "gps_accuracy_m": accuracy,
+        "location_source": source,
+        "lieu": data.lieu,
+        "victime": data.victime,
+        "arret_travail_jours": data.arret_travail_jours if staff else None,
+        "mission_service_public": bool(data.mission_service_public and staff),
+        "suite": data.suite,
+        "intervention": data.intervention,
+        "damage_cost_eur": data.damage_cost_eur,
+        "gravity": data.gravity,
+        "description": (data.description or "").strip(),
+        "status": Status.NOUVEAU,
+        **derived_fields(occurred_at, latitude, longitude),
+    }
+    return NewReport(values, checked)
+
+
+def store_report(user: User, new: NewReport) -> tuple[Report, bool]:
+    """Number and insert a fact built by :func:`build_report`; return the stored fact
+    and whether it is this one.
+
+    One ORM INSERT … ON CONFLICT DO NOTHING … RETURNING: the unit of work's flush costs
+    several times more, for one row whose every value is known. Two sends of one UUID
+    may both find it free (PostgreSQL lets them check at once): the second one's
+    insert stores nothing, its reference number is given back and the first send's
+    fact is returned.
+    """
+    residence = new.checked.residence
+    year = now_local().year
+    values = {
+        **new.values,
+        "reference": next_reference(
+            residence.organisation_id, residence.organisation.code, year
+        ),
+    }
+    dialect = db.session.get_bind().dialect.name
+    report = db.session.scalar(_insert_unless_stored(dialect), [values])
+    if report is None:
+        # The counter's row stays locked until this transaction ends: no other fact
+        # took a number since ours, which can be given back.
+        give_back_reference(residence.organisation_id, year)
+        return _resent_report(user, find_report_by_uuid(values["uuid"])), False
+    # The fact holds the rows the checks loaded: the session's identity map is weak,
+    # and would otherwise read them again to show the fact (its author, the caller,
+    # is held by the request).
+    for name, row in (
+        ("residence", residence),
+        ("category", new.checked.category),
+        ("batiment", new.checked.batiment),
+    ):
+        set_committed_value(report, name, row)
+    # No "created" event: the row itself says who filed it and when (its history
+    # holds what changed since).
+    logger.info("Fait %s enregistré par l'utilisateur %s", report.reference, user.id)
+    return report, True
+
+
+@functools.cache
+def _insert_unless_stored(dialect: str) -> sa.Insert:
+    """INSERT of a fact that stores nothing if its UUID is taken (RETURNING no row);
+    built once per dialect."""
+    return (
+        UPSERTS[dialect](Report)
+        .on_conflict_do_nothing(index_elements=[Report.uuid])
+        .returning(Report)
+    )
+
+
+def _resent_report(user: User, existing: Report) -> Report:
+    """Return the stored fact a client sent again, if it is this user's."""
+    if existing.author_id != user.id:
+        raise ValidationError({"uuid": ["Cet identifiant est déjà utilisé."]})
+    return existing
