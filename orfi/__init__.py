@@ -11,7 +11,7 @@ from typing import Any
 from flask import Flask, request
 from werkzeug.routing import IntegerConverter
 
-from orfi import transaction
+from orfi import characters, transaction
 from orfi.config import load_settings
 from orfi.database import configure_engine, declare_write_intent, reset_write_intent
 from orfi.extensions import csrf, db, login_manager, migrate
@@ -92,6 +92,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     _register_write_intent(app)
     transaction.register(app)
+    characters.register(app)
     _register_blueprints(app)
     from orfi import security
 

@@ -3,15 +3,37 @@
 from collections.abc import Mapping
 
 from flask_wtf import FlaskForm
+from wtforms import PasswordField, TextAreaField
 from wtforms.i18n import get_translations
+from wtforms.validators import StopValidation
+
+from orfi.characters import refusal
 
 
 def _strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
+def refuse_characters(form, field) -> None:
+    """Refuse control characters and bidi controls in what was posted to ``field``.
+
+    Only a text area may hold tabulations and line breaks. A password is never
+    shown: bidi controls in it spoof nothing, and refusing them could lock out a
+    password chosen before this check.
+    """
+    multiline = isinstance(field, TextAreaField)
+    shown = not isinstance(field, PasswordField)
+    for value in field.raw_data or ():
+        if isinstance(value, str):
+            problem = refusal(value, multiline=multiline, bidi=shown)
+            if problem is not None:
+                # Stop: the field's other checks would only add noise about it.
+                raise StopValidation(problem)
+
+
 class BaseForm(FlaskForm):
-    """A CSRF-protected form, in French, whose text inputs are stripped."""
+    """A CSRF-protected form, in French, whose text inputs are stripped and refuse
+    control and bidi characters (every field, before its own checks)."""
 
     class Meta:
         locales = ("fr_FR", "fr")
@@ -23,7 +45,10 @@ class BaseForm(FlaskForm):
         def bind_field(self, form, unbound_field, options):
             filters = unbound_field.kwargs.get("filters", ())
             bound_filters = [_strip, *filters]
-            return unbound_field.bind(form=form, filters=bound_filters, **options)
+            field = unbound_field.bind(form=form, filters=bound_filters, **options)
+            # First in the chain: a NUL byte must never reach a query or a write.
+            field.validators = [refuse_characters, *field.validators]
+            return field
 
 
 def attach_errors(

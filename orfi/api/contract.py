@@ -28,6 +28,7 @@ from pydantic_core import PydanticCustomError
 
 from orfi import limits
 from orfi.auth.models import Role
+from orfi.characters import refusal
 from orfi.choices import Choice
 from orfi.reports.models import (
     Intervention,
@@ -150,8 +151,12 @@ def _storable(text: str) -> bool:
     return "\x00" not in text
 
 
-def text(max_length: int) -> Any:
-    """A string of at most ``max_length`` characters; null reads as ''."""
+def text(max_length: int, *, multiline: bool = True) -> Any:
+    """A string of at most ``max_length`` characters; null reads as ''.
+
+    The one text type of every model: no control character (a single line also
+    refuses tabulations and line breaks) and no bidi control, as in the forms.
+    """
 
     def read(value: Any) -> str:
         if value is None:
@@ -162,6 +167,9 @@ def text(max_length: int) -> Any:
             fail(f"{max_length} caractères au plus.")
         if not _storable(value):
             fail("Le texte contient des caractères invalides.")
+        problem = refusal(value, multiline=multiline)
+        if problem is not None:
+            fail(problem)
         return value
 
     return Annotated[
@@ -193,9 +201,15 @@ def choice(enum: type[Choice]) -> Any:
 def _read_uuid(value: Any) -> UUID:
     if isinstance(value, str) and len(value) <= 45:
         try:
-            return UUID(value)
+            parsed = UUID(value)
         except ValueError:
             pass
+        else:
+            # The nil UUID is what a client sends when it forgot to choose one: two
+            # such clients would take each other's facts for resends.
+            if parsed.int == 0:
+                fail("UUID nul refusé : choisissez un UUID aléatoire (version 4).")
+            return parsed
     fail("UUID attendu (ex. 3f2b6c1e-8d5a-4f57-9a1e-2c4b7d9e0f13).")
 
 
@@ -225,6 +239,8 @@ def _read_day(value: Any) -> date:
 
 
 Uuid = _typed(UUID, _read_uuid)
+#: A UUID that may be absent (its default) but not null: null reads as no UUID.
+OptionalUuid = Annotated[UUID, BeforeValidator(_read_uuid)]
 #: An ISO 8601 date and time; without an offset it is Paris time.
 Moment = _typed(datetime, _read_moment)
 #: An ISO 8601 date (``2026-11-21``).
@@ -323,10 +339,21 @@ class Duplicate(Contract):
     comment: Comment = ""
 
 
+def _no_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
+
+
 class NewAddition(Contract):
     """A complement to a fact filed by someone else (idempotent by ``uuid``)."""
 
-    uuid: Uuid | None = None
+    # Optional but not nullable: absent, orfi chooses; null is refused (the default
+    # is not validated, and is left out of the schema, which says "a UUID").
+    uuid: OptionalUuid = Field(
+        None,
+        description="Choisi par le client : un renvoi du même UUID rend le "
+        "complément déjà enregistré. Absent : orfi en choisit un.",
+        json_schema_extra=_no_default,
+    )
     comment: Comment = ""
 
 

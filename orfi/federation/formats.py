@@ -19,6 +19,7 @@ from typing import IO, Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError as SchemaError
 
+from orfi.characters import refusal, visible
 from orfi.errors import ValidationError
 from orfi.exports.spreadsheet import BOM, DELIMITER, iter_csv, write_xlsx
 
@@ -251,10 +252,33 @@ def read_documents(raw: bytes, filename: str = "") -> list[dict]:
         )
     else:
         document = _document_from_csv(text)
-    problems = validation_problems(document)
+    problems = validation_problems(document) or _character_problems(document)
     if problems:
         raise ValidationError({"file": problems})
     return _documents(document)
+
+
+def _character_problems(document: Any) -> list[str]:
+    """Where the document's texts hold a control character (a NUL fails PostgreSQL).
+
+    Line breaks and bidi controls pass: the file is another orfi's export, whose
+    names were checked where they were typed.
+    """
+    problems: list[str] = []
+    pending: list[tuple[str, Any]] = [("document", document)]
+    while pending:
+        where, node = pending.pop()
+        if isinstance(node, str):
+            problem = refusal(node, multiline=True, bidi=False)
+            if problem:
+                problems.append(f"{visible(where)} : {problem}")
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                inner = key if where == "document" else f"{where}.{key}"
+                pending += [(inner, key), (inner, value)]
+        elif isinstance(node, list):
+            pending += [(f"{where}[{i}]", item) for i, item in enumerate(node)]
+    return problems[:_MAX_ERRORS]
 
 
 def _decode(raw: bytes) -> str:

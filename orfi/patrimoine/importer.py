@@ -14,10 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
+import pandas as pd
 import sqlalchemy as sa
 from werkzeug.datastructures import FileStorage
 from werkzeug.utils import secure_filename
 
+from orfi.characters import BIDI, CONTROLS, code_point, visible, without_bidi
 from orfi.database import utcnow
 from orfi.errors import ImportFileError
 from orfi.extensions import db
@@ -42,6 +44,14 @@ IMPORTED_FIELDS = (
     "qpv_code",
     "qpv_generation",
 )
+#: Text columns an import stores, and how a rejection names them.
+_TEXT_COLUMNS = {
+    "reference": "référence",
+    "name": "nom",
+    "address": "adresse",
+    "commune_name": "nom de commune",
+    "agence": "agence",
+}
 #: Rows written between two flushes (and two progress updates).
 BATCH_SIZE = 1000
 
@@ -75,11 +85,54 @@ def load_patrimoine(
 ) -> PatrimoineData:
     """Read, validate and locate in QPVs a patrimoine file, or raise ImportFileError."""
     try:
-        return read_patrimoine_with_qpv(
+        data = read_patrimoine_with_qpv(
             path, qpv_path=qpv_file, qpv_generation=qpv_generation, layer=layer
         )
     except PatrimoineFileError as error:
         raise ImportFileError(str(error)) from error
+    _check_characters(data)
+    return data
+
+
+def _check_characters(data: PatrimoineData) -> None:
+    """Reject the rows whose stored text holds a control character; drop bidi ones.
+
+    A NUL byte would fail PostgreSQL's write of the whole import (SQLite would keep
+    it): such a row is rejected like any invalid row, naming its line and column. A
+    spreadsheet cell may hold tabulations and line breaks (an address on two lines):
+    they are kept. Bidi controls, invisible, would let a name show other than what
+    it is; they are removed rather than refused, so that a mark copied along with a
+    name does not cost the résidence.
+    """
+    frame = data.residences
+    refused: dict[int, RejectedRow] = {}
+    for name, label in _TEXT_COLUMNS.items():
+        if name not in frame.columns:
+            continue
+        values = frame[name].tolist()
+        # One search over the column: tens of thousands of clean cells cost nothing.
+        whole = "\n".join(value for value in values if isinstance(value, str))
+        if not (CONTROLS.search(whole) or BIDI.search(whole)):
+            continue
+        for position, value in enumerate(values):
+            found = CONTROLS.search(value) if isinstance(value, str) else None
+            if found is not None and position not in refused:
+                refused[position] = RejectedRow(
+                    int(frame["line"].iat[position]),
+                    visible(str(frame["reference"].iat[position])),
+                    f"colonne « {label} » : caractère de contrôle "
+                    f"{code_point(found.group())} interdit",
+                )
+        frame[name] = pd.Series(
+            [without_bidi(v) if isinstance(v, str) else v for v in values],
+            index=frame.index,
+            dtype=object,
+        )
+    if refused:
+        data.residences = frame.drop(index=frame.index[sorted(refused)])
+        data.rejected = sorted(
+            [*data.rejected, *refused.values()], key=lambda row: row.line
+        )
 
 
 def _agence_ids(organisation: Organisation, names: Iterable[str]) -> tuple[dict, int]:
