@@ -19,6 +19,7 @@ from flask_login import current_user
 from orfi.auth.access import role_required
 from orfi.auth.models import Role
 from orfi.extensions import db
+from orfi.forms import page_number
 from orfi.privacy import models  # noqa: F401  (the metadata must know the tables)
 from orfi.privacy.forms import PURGE_LINES, AccessLogFilterForm
 from orfi.privacy.models import ReportAnonymisation
@@ -106,7 +107,7 @@ def access_log():
     form.user.choices = [("", "Tous"), (PURGE_LINES, "orfi (purges)")] + [
         (str(user.id), f"{user.name} ({user.email})") for user in users
     ]
-    filters = LogFilters(page=max(request.args.get("page", 1, type=int), 1))
+    filters = LogFilters(page=page_number(request.args))
     if form.validate():
         choice = form.user.data or ""
         filters.purge_only = choice == PURGE_LINES
