@@ -65,6 +65,10 @@ def _refused() -> Response:
     return response
 
 
+#: The methods that read what they are asked for.
+_READS = frozenset({"GET", "HEAD"})
+
+
 @bp.after_app_request
 def _record_access(response: Response) -> Response:
     """Record a successful read of a logged endpoint by a logged-in user.
@@ -74,7 +78,8 @@ def _record_access(response: Response) -> Response:
     answered; see :class:`orfi.privacy.services.Access` for what happens when it
     cannot be.
     """
-    if request.endpoint not in LOGGED_ENDPOINTS or request.method != "GET":
+    # HEAD answers a GET's headers (an export's row count): it is a read too.
+    if request.endpoint not in LOGGED_ENDPOINTS or request.method not in _READS:
         return response
     if not 200 <= response.status_code < 300:
         return response
