@@ -32,6 +32,7 @@ from tests.factories import (
     make_token,
     make_user,
 )
+from tests.helpers import field_errors
 
 #: Beyond a PostgreSQL integer, beyond SQLite's (and bigint's) 64 bits, a negative
 #: id, beyond any column.
@@ -130,6 +131,7 @@ def world(app):
         "emails": [admin.email, federation_user.email],
         "ids": ids,
         "bearer": {"Authorization": f"Bearer {secret}"},
+        "reference": fact.reference,
     }
 
 
@@ -196,7 +198,7 @@ def _crashes(client, url: str, queries: list[dict]) -> list[str]:
         try:
             status = client.get(url, query_string=query).status_code
         except Exception as error:  # noqa: BLE001 (the test reports them all)
-            status = f"{type(error).__name__}: {str(error)[:120]}"
+            status = f"{type(error).__name__}: {str(error).splitlines()[0][:120]}"
         if status == 500 or isinstance(status, str):
             asked = sorted(query) if len(query) == 1 else "all"
             found.append(f"{url} {asked}={next(iter(query.values()))}: {status}")
@@ -263,3 +265,48 @@ def _row_counts() -> dict[str, int]:
         table.name: db.session.scalar(sa.select(sa.func.count()).select_from(table))
         for table in db.metadata.sorted_tables
     }
+
+
+# ------------------------------------------------ what people and programs are told
+
+
+@pytest.mark.parametrize("value", [str(2**31), str(2**63), "-1", str(10**30)])
+def test_an_id_out_of_range_is_explained_next_to_its_filter(client, auth, world, value):
+    """The list shows a French message next to the filter, as for any non-id."""
+    auth.login(world["emails"][0])
+    response = client.get("/signalements/", query_string={"category": value})
+    assert response.status_code == 200
+    assert "Choix non valide" in field_errors(response.text, "category")
+    response = client.get(
+        "/exports/signalements.csv", query_string={"residence": value}
+    )
+    assert response.status_code == 400
+    assert "Choix non valide" in response.text
+
+
+@pytest.mark.parametrize("value", [str(2**63), str(10**30)])
+def test_a_page_beyond_the_limit_is_an_empty_page(client, auth, world, value):
+    """Like a page past the last one: an empty list, not the first page."""
+    auth.login(world["emails"][0])
+    response = client.get("/signalements/", query_string={"page": value})
+    assert response.status_code == 200
+    assert world["reference"] not in response.text
+    assert world["reference"] in client.get("/signalements/").text
+
+
+def test_the_api_names_the_parameter_out_of_range(client, world):
+    """The API answers 422 naming the parameter, with the bounds in French."""
+    for name, value in (("category_id", 2**31), ("page", 2**63), ("per_page", -1)):
+        response = client.get(
+            "/api/v1/reports", query_string={name: value}, headers=world["bearer"]
+        )
+        assert response.status_code == 422, response.json
+        assert list(response.json["fields"]) == [name]
+
+
+def test_statistics_explain_a_residence_out_of_range(client, auth, world):
+    """The statistics page reads its filters with the same bounds."""
+    auth.login(world["emails"][0])
+    response = client.get("/statistiques/", query_string={"residence": str(2**63)})
+    assert response.status_code == 200
+    assert "Valeur invalide." in response.text
