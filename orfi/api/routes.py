@@ -251,24 +251,32 @@ def _require(*roles: Role) -> User:
 #: Deepest nesting of arrays and objects a JSON body may have: the API's bodies are
 #: flat objects, and Python's parser overflows its stack near 1,000 levels.
 JSON_DEPTH_MAX = 20
-_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
-_JSON_BRACKET = re.compile(rb"[][{}]")
+# A string (skipped whole: brackets inside it are text) or a bracket.
+_JSON_TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"|[][{}]', re.DOTALL)
 
 
-def _json_depth(data: bytes) -> int:
-    """The deepest nesting of ``data``'s arrays and objects (outside strings)."""
-    depth = deepest = 0
-    for bracket in _JSON_BRACKET.findall(_JSON_STRING.sub(b"", data)):
-        depth += 1 if bracket in b"[{" else -1
-        deepest = max(deepest, depth)
-    return deepest
+def _too_deep(data: bytes) -> bool:
+    """Whether ``data`` nests arrays and objects deeper than ``JSON_DEPTH_MAX``.
+
+    One pass that stops at the first level too many: a large body costs no list.
+    """
+    depth = 0
+    for token in _JSON_TOKEN.finditer(data):
+        bracket = token.group()
+        if bracket in (b"[", b"{"):
+            depth += 1
+            if depth > JSON_DEPTH_MAX:
+                return True
+        elif bracket in (b"]", b"}"):
+            depth -= 1
+    return False
 
 
 def _body() -> dict:
     """The request's JSON object, or a 422 naming ``body`` (400: nested too deep)."""
     if not request.is_json:
         abort(415, description="Corps JSON attendu (Content-Type: application/json).")
-    if _json_depth(request.get_data(cache=True)) > JSON_DEPTH_MAX:
+    if _too_deep(request.get_data(cache=True)):
         raise UnreadableBody(
             {"body": [f"JSON trop imbriqué : {JSON_DEPTH_MAX} niveaux au plus."]}
         )
