@@ -28,6 +28,13 @@ class ValidationError(OrfiError):
         self.errors = errors
 
 
+class UnreadableBody(ValidationError):
+    """Raised when a request's body cannot be read at all (e.g. JSON nested too deep):
+    a 400, whose ``errors`` name the body."""
+
+    status_code = 400
+
+
 class AccessDenied(OrfiError):
     """Raised when the user may not act on an object they can see."""
 

@@ -9,6 +9,8 @@ from wtforms.validators import StopValidation
 
 from orfi.characters import refusal
 
+from orfi import limits
+
 
 def _strip(value):
     return value.strip() if isinstance(value, str) else value
@@ -69,3 +71,53 @@ def attach_errors(
         if target is None:
             target = getattr(form, fallback) if fallback else next(iter(form))
         target.errors = [*target.errors, *messages]
+
+
+# ------------------------------------------------------------- integers of a query
+# A number beyond its column's range (2^31 for an id on PostgreSQL, 2^63 on SQLite)
+# makes the database refuse the query: it is refused here, at the boundary, once.
+
+#: The message of a number that is not one, or out of its range.
+NOT_AN_ID = "Valeur invalide."
+
+
+def bounded_int(
+    value: object, *, minimum: int = 1, maximum: int = limits.ID_MAX
+) -> int | None:
+    """``value`` (a query's text, or an int) between the bounds; None if empty.
+
+    Raise ValueError (with a French message) if it is no integer or out of range.
+    """
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise ValueError(NOT_AN_ID)
+    if not isinstance(value, int):
+        text = str(value).strip()
+        digits = text[1:] if text[:1] in "+-" else text
+        # ASCII digits only, and few: int() would take "１", "1_0" and 4,000 digits.
+        if not (digits.isascii() and digits.isdigit() and len(digits) <= 20):
+            raise ValueError(NOT_AN_ID)
+        value = int(text)
+    if not minimum <= value <= maximum:
+        raise ValueError(NOT_AN_ID)
+    return value
+
+
+def optional_id(value: object) -> int | None:
+    """The ``coerce`` of a SelectField naming a row: '' is None, a non-id refused."""
+    return bounded_int(value)
+
+
+def page_number(args: Mapping[str, str]) -> int:
+    """The ``page`` of a list's query string, from 1 to ``limits.PAGE_MAX``.
+
+    Like a page past the last one, a page beyond the limit shows an empty list; what
+    is no page number shows the first page.
+    """
+    text = (args.get("page") or "").strip().removeprefix("+")
+    if not (text.isascii() and text.isdigit()):
+        return 1
+    if len(text.lstrip("0")) > len(str(limits.PAGE_MAX)):
+        return limits.PAGE_MAX
+    return min(max(int(text), 1), limits.PAGE_MAX)

@@ -132,6 +132,23 @@ def test_a_csv_export_records_its_filters_and_row_count(client, auth, world):
     assert entry.user_id == a["referent"].id
 
 
+@pytest.mark.parametrize("fmt", ["csv", "xlsx", "geojson"])
+def test_a_head_on_an_export_is_recorded_like_a_get(client, auth, world, fmt):
+    """HEAD answers the row count a GET would: it is an export read, logged as one."""
+    a = world["AAA"]
+    login(auth, a["referent"])
+
+    response = client.head(f"/exports/signalements.{fmt}")
+    assert response.status_code == 200
+    assert response.headers["X-Orfi-Row-Count"] == "1"
+
+    [entry] = entries()
+    assert entry.action is AccessAction.EXPORT
+    assert entry.object_type == "reports"
+    assert entry.detail.startswith(f"{fmt.upper()}, 1 fait(s)")
+    assert entry.user_id == a["referent"].id
+
+
 def test_api_reads_record_one_entry_each(client, world):
     a = world["AAA"]
     headers = {"Authorization": f"Bearer {a['token']}"}

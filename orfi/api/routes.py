@@ -9,6 +9,7 @@ browser session (the PWA), whose writes need the ``X-CSRFToken`` header.
 from __future__ import annotations
 
 import contextlib
+import re
 import uuid
 from collections.abc import Iterator
 
@@ -69,7 +70,7 @@ from orfi.api.services import (
 from orfi.auth.access import FILERS, QUALIFIERS, role_required
 from orfi.auth.models import Role, User
 from orfi.auth.perimeter import visible_residences
-from orfi.errors import NotFound, ValidationError
+from orfi.errors import NotFound, UnreadableBody, ValidationError
 from orfi.extensions import csrf, db
 from orfi.nomenclature.services import list_categories
 from orfi.patrimoine.models import Residence
@@ -247,10 +248,38 @@ def _require(*roles: Role) -> User:
     return _caller()
 
 
+#: Deepest nesting of arrays and objects a JSON body may have: the API's bodies are
+#: flat objects, and Python's parser overflows its stack near 1,000 levels.
+JSON_DEPTH_MAX = 20
+# A string (skipped whole: brackets inside it are text) or a bracket.
+_JSON_TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"|[][{}]', re.DOTALL)
+
+
+def _too_deep(data: bytes) -> bool:
+    """Whether ``data`` nests arrays and objects deeper than ``JSON_DEPTH_MAX``.
+
+    One pass that stops at the first level too many: a large body costs no list.
+    """
+    depth = 0
+    for token in _JSON_TOKEN.finditer(data):
+        bracket = token.group()
+        if bracket in (b"[", b"{"):
+            depth += 1
+            if depth > JSON_DEPTH_MAX:
+                return True
+        elif bracket in (b"]", b"}"):
+            depth -= 1
+    return False
+
+
 def _body() -> dict:
-    """The request's JSON object, or a 422 naming ``body``."""
+    """The request's JSON object, or a 422 naming ``body`` (400: nested too deep)."""
     if not request.is_json:
         abort(415, description="Corps JSON attendu (Content-Type: application/json).")
+    if _too_deep(request.get_data(cache=True)):
+        raise UnreadableBody(
+            {"body": [f"JSON trop imbriqué : {JSON_DEPTH_MAX} niveaux au plus."]}
+        )
     return json_object(request.get_json(silent=True))
 
 

@@ -20,7 +20,7 @@ from orfi.auth.access import FILERS, QUALIFIERS, READERS, role_required
 from orfi.auth.models import Role
 from orfi.auth.perimeter import list_residences
 from orfi.errors import ValidationError
-from orfi.forms import attach_errors
+from orfi.forms import attach_errors, page_number
 from orfi.nomenclature.services import list_categories
 from orfi.photos.models import MAX_PHOTOS
 from orfi.photos.services import add_photo, check_uploads, discard_files
@@ -221,7 +221,7 @@ def confirmation(report_uuid: uuid.UUID):
 
 
 def _filters_from(form: FilterForm) -> ReportFilters:
-    page = request.args.get("page", 1, type=int)
+    page = page_number(request.args)
     if not form.validate():
         return ReportFilters(page=page)
     return ReportFilters(
@@ -230,7 +230,7 @@ def _filters_from(form: FilterForm) -> ReportFilters:
         category_id=form.category.data,
         residence_id=form.residence.data,
         status=Status.coerce(form.status.data),
-        page=max(page, 1),
+        page=page,
     )
 
 

@@ -40,7 +40,7 @@ from orfi.followup.services import (
     reads_followup,
     save_complaint,
 )
-from orfi.forms import attach_errors
+from orfi.forms import attach_errors, page_number
 from orfi.reports.models import STAFF_VICTIMS, Report
 from orfi.reports.queries import get_visible_report
 from orfi.timezone import now_local
@@ -187,7 +187,7 @@ def overdue():
     page = list_overdue_reports(
         current_user,
         days,
-        page=max(request.args.get("page", 1, type=int), 1),
+        page=page_number(request.args),
         per_page=current_app.config["ORFI_PAGE_SIZE"],
     )
     return render_template("followup/overdue.html", page=page, days=days)

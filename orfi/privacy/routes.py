@@ -19,6 +19,7 @@ from flask_login import current_user
 from orfi.auth.access import role_required
 from orfi.auth.models import Role
 from orfi.extensions import db
+from orfi.forms import page_number
 from orfi.privacy import models  # noqa: F401  (the metadata must know the tables)
 from orfi.privacy.forms import PURGE_LINES, AccessLogFilterForm
 from orfi.privacy.models import ReportAnonymisation
@@ -64,6 +65,10 @@ def _refused() -> Response:
     return response
 
 
+#: The methods that read what they are asked for.
+_READS = frozenset({"GET", "HEAD"})
+
+
 @bp.after_app_request
 def _record_access(response: Response) -> Response:
     """Record a successful read of a logged endpoint by a logged-in user.
@@ -73,7 +78,8 @@ def _record_access(response: Response) -> Response:
     answered; see :class:`orfi.privacy.services.Access` for what happens when it
     cannot be.
     """
-    if request.endpoint not in LOGGED_ENDPOINTS or request.method != "GET":
+    # HEAD answers a GET's headers (an export's row count): it is a read too.
+    if request.endpoint not in LOGGED_ENDPOINTS or request.method not in _READS:
         return response
     if not 200 <= response.status_code < 300:
         return response
@@ -106,7 +112,7 @@ def access_log():
     form.user.choices = [("", "Tous"), (PURGE_LINES, "orfi (purges)")] + [
         (str(user.id), f"{user.name} ({user.email})") for user in users
     ]
-    filters = LogFilters(page=max(request.args.get("page", 1, type=int), 1))
+    filters = LogFilters(page=page_number(request.args))
     if form.validate():
         choice = form.user.data or ""
         filters.purge_only = choice == PURGE_LINES

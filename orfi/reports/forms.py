@@ -20,7 +20,7 @@ from wtforms.validators import InputRequired, NumberRange, Optional, ValidationE
 from wtforms.widgets import HiddenInput
 
 from orfi import limits
-from orfi.forms import BaseForm
+from orfi.forms import BaseForm, optional_id
 from orfi.reports.models import (
     GRAVITY_LABELS,
     Intervention,
@@ -31,10 +31,6 @@ from orfi.reports.models import (
 )
 
 NOT_SPECIFIED = ("", "— Non précisé —")
-
-
-def _optional_int(value):
-    return int(value) if value not in (None, "") else None
 
 
 def _int_message(label: str) -> str:
@@ -48,18 +44,18 @@ class ReportForm(BaseForm):
     # Choices are checked by the service, which says why in French (inactive, sector…).
     category = SelectField(
         "Catégorie",
-        coerce=_optional_int,
+        coerce=optional_id,
         validate_choice=False,
         validators=[InputRequired("Choisissez une catégorie.")],
     )
     residence = SelectField(
         "Résidence",
-        coerce=_optional_int,
+        coerce=optional_id,
         validate_choice=False,
         validators=[InputRequired("Choisissez une résidence.")],
     )
     batiment = SelectField(
-        "Bâtiment ou entrée", coerce=_optional_int, validate_choice=False
+        "Bâtiment ou entrée", coerce=optional_id, validate_choice=False
     )
     occurred_at = DateTimeLocalField(
         "Date et heure du fait",
@@ -140,8 +136,8 @@ class FilterForm(BaseForm):
 
     date_from = DateField("Du", validators=[Optional()])
     date_to = DateField("Au", validators=[Optional()])
-    category = SelectField("Catégorie", coerce=_optional_int, validate_choice=False)
-    residence = SelectField("Résidence", coerce=_optional_int, validate_choice=False)
+    category = SelectField("Catégorie", coerce=optional_id, validate_choice=False)
+    residence = SelectField("Résidence", coerce=optional_id, validate_choice=False)
     status = SelectField(
         "Statut", choices=[("", "Tous"), *Status.choices()], default=""
     )
@@ -155,7 +151,7 @@ class FilterForm(BaseForm):
 class QualifyForm(BaseForm):
     """The référent's qualification of a fact."""
 
-    category = SelectField("Catégorie", coerce=_optional_int)
+    category = SelectField("Catégorie", coerce=optional_id)
     status = SelectField("Statut", choices=Status.choices())
     gravity = SelectField(
         "Gravité",

@@ -23,6 +23,7 @@ from orfi.auth.models import User
 from orfi.auth.perimeter import visible_residences
 from orfi.choices import Choice
 from orfi.extensions import db
+from orfi.forms import bounded_int
 from orfi.nomenclature.models import Category, Family
 from orfi.nomenclature.services import list_categories
 from orfi.patrimoine.models import Agence, Residence
@@ -314,13 +315,10 @@ def _read_place(
 
 
 def _int_arg(args: Mapping[str, str], name: str, errors: dict[str, str]) -> int | None:
-    raw = (args.get(name) or "").strip()
-    if not raw:
-        return None
     try:
-        return int(raw)
-    except ValueError:
-        errors[name] = "Valeur invalide."
+        return bounded_int(args.get(name))
+    except ValueError as error:
+        errors[name] = str(error)
         return None
 
 
