@@ -7,9 +7,8 @@ from wtforms import PasswordField, TextAreaField
 from wtforms.i18n import get_translations
 from wtforms.validators import StopValidation
 
-from orfi.characters import refusal
-
 from orfi import limits
+from orfi.characters import refusal
 
 
 def _strip(value):
