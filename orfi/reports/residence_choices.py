@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from orfi.auth.models import Role, User, user_residence
+from orfi.auth.models import User, user_residence
+from orfi.auth.perimeter import visible_residences
 from orfi.extensions import db
 from orfi.patrimoine.models import Batiment, Residence
 
@@ -39,16 +40,12 @@ class ResidenceChoices:
 
 
 def filing_query(user: User) -> sa.Select:
-    """Return a query of the résidences ``user`` may file for (filing_residences)."""
-    query = db.select(Residence)
-    if user.organisation_id is None or user.role is Role.FEDERATION:
-        return query.where(sa.false())
-    query = query.where(Residence.organisation_id == user.organisation_id)
-    if user.role is Role.GARDIEN:
-        return query.where(Residence.id.in_(_sector_ids(user)))
-    if user.agence_id is not None:
-        query = query.where(Residence.agence_id == user.agence_id)
-    return query
+    """Return a query of the résidences ``user`` may file for (filing_residences).
+
+    The résidences a user files for are those they read: a gardien's sector, else the
+    organisation's (an agence's for a chef d'agence).
+    """
+    return visible_residences(user)
 
 
 def _sector_ids(user: User) -> sa.Select:
