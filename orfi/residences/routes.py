@@ -9,6 +9,7 @@ from orfi.auth.perimeter import get_visible_residence, list_residences
 from orfi.errors import ImportFileError
 from orfi.extensions import db
 from orfi.geo.patrimoine_columns import COLUMN_ALIASES
+from orfi.geo.patrimoine_limits import ImportLimits
 from orfi.patrimoine.forms import ImportPatrimoineForm
 from orfi.patrimoine.importer import import_uploaded_patrimoine
 from orfi.residences.services import count_reports_by_residence
@@ -56,6 +57,7 @@ def import_patrimoine():
                 qpv_file=current_app.config["ORFI_QPV_FILE"] or None,
                 qpv_generation=current_app.config["ORFI_QPV_GENERATION"],
                 strict=form.strict.data,
+                limits=ImportLimits.from_config(current_app.config),
             )
         except ImportFileError as error:
             db.session.rollback()
