@@ -15,7 +15,11 @@ import sqlalchemy as sa
 from orfi.auth.models import Role, user_residence
 from orfi.extensions import db
 from orfi.patrimoine.models import Residence
-from orfi.reports.residence_choices import FORM_RESIDENCES_MAX, SEARCH_RESULTS_MAX
+from orfi.reports.residence_choices import (
+    FILTER_RESIDENCES_MAX,
+    FORM_RESIDENCES_MAX,
+    SEARCH_RESULTS_MAX,
+)
 from tests.factories import (
     category,
     commit,
@@ -191,3 +195,36 @@ def test_form_sent_back_keeps_a_searched_residence(client, auth, big):
     assert response.status_code == 422
     assert str(far.id) in residence_options(response.text)
     assert len(residence_options(response.text)) <= FORM_RESIDENCES_MAX + 1
+
+
+def test_residences_page_is_paged_and_searched(client, auth, big):
+    auth.login(big["referent"].email)
+    first = client.get("/patrimoine/residences")
+    assert first.status_code == 200
+    assert len(first.data) < FORM_MAX_BYTES
+    rows = parse(first.text).select("tbody tr")
+    assert len(rows) == 50
+    assert "Suivantes" in first.text
+    assert client.get("/patrimoine/residences?page=100").status_code == 200
+    assert client.get(f"/patrimoine/residences?page={2**70}").status_code == 200
+    found = client.get("/patrimoine/residences", query_string={"q": "izards"})
+    names = [r.th.get_text() for r in parse(found.text).select("tbody tr")]
+    assert names == [big["residence"].label]  # never the other bailleur's
+
+
+def test_facts_filter_lists_a_bounded_few_and_keeps_the_asked_one(client, auth, big):
+    auth.login(big["referent"].email)
+    page = client.get("/signalements/")
+    assert page.status_code == 200
+    assert len(page.data) < FORM_MAX_BYTES
+    select = parse(page.text).find("select", id="residence")
+    assert len(select.find_all("option")) <= FILTER_RESIDENCES_MAX + 1
+    assert "Liste limitée" in page.text
+    far = db.session.scalar(
+        sa.select(Residence).where(Residence.reference == "GEN004999")
+    )
+    chosen = client.get(f"/signalements/?residence={far.id}")
+    selected = parse(chosen.text).select_one("#residence option[selected]")
+    assert selected["value"] == str(far.id)
+    stranger = client.get(f"/signalements/?residence={big['stranger'].id}")
+    assert str(big["stranger"].id) not in residence_options(stranger.text)

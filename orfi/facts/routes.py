@@ -20,7 +20,6 @@ from flask_login import current_user
 
 from orfi.auth.access import FILERS, QUALIFIERS, READERS, role_required
 from orfi.auth.models import Role
-from orfi.auth.perimeter import list_residences
 from orfi.errors import ValidationError
 from orfi.extensions import db
 from orfi.forms import attach_errors
@@ -58,11 +57,13 @@ from orfi.reports.queries import (
     list_reports,
 )
 from orfi.reports.residence_choices import (
+    FILTER_RESIDENCES_MAX,
     FORM_RESIDENCES_MAX,
     SEARCH_MAX_LENGTH,
     SEARCH_MIN_LENGTH,
     SEARCH_RESULTS_MAX,
     choice_batiments,
+    find_residences,
     form_choices,
     residence_item,
     search_residences,
@@ -323,9 +324,14 @@ def _filter_form() -> FilterForm:
         (c.id, c.display)
         for c in list_categories(current_user.organisation_id, active_only=False)
     ]
-    form.residence.choices = [("", "Toutes")] + [
-        (r.id, r.label) for r in list_residences(current_user)
-    ]
+    # A bounded list, whatever the perimeter; the one asked for (a résidence's page
+    # links here) is always among the choices.
+    residences, truncated = search_residences(current_user, limit=FILTER_RESIDENCES_MAX)
+    chosen = request.args.get("residence", type=int)
+    if chosen and all(r.id != chosen for r in residences):
+        residences += find_residences(current_user, [chosen])
+    form.residence.choices = [("", "Toutes")] + [(r.id, r.label) for r in residences]
+    form.residences_truncated = truncated
     return form
 
 

@@ -20,7 +20,6 @@ import pyogrio
 import shapely
 
 from orfi.geo.patrimoine_columns import PatrimoineFileError
-from orfi.limits import french
 
 #: Size of the file sent (a zip as sent).
 MAX_FILE_BYTES = 50 * 1024 * 1024
@@ -31,6 +30,12 @@ MAX_ROWS = 50_000
 #: Points (vertices) of all the geometries of a layer, and of one geometry.
 MAX_POINTS = 1_000_000
 MAX_POINTS_PER_FEATURE = 10_000
+
+
+def french(number: int) -> str:
+    """``number`` as French text writes it (``50 000``): orfi.limits is above geo."""
+    return f"{number:,}".replace(",", " ")
+
 
 #: Settings that lower or raise each limit (``ORFI_IMPORT_MAX_ROWS``…).
 _SETTINGS = {

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from orfi import limits
 from orfi.auth.models import User, user_residence
 from orfi.auth.perimeter import visible_residences
 from orfi.extensions import db
@@ -26,6 +27,8 @@ SEARCH_RESULTS_MAX = 20
 #: Shortest and longest search text.
 SEARCH_MIN_LENGTH = 2
 SEARCH_MAX_LENGTH = 100
+#: Résidences offered by the lists' filter (a résidence's page links to its facts).
+FILTER_RESIDENCES_MAX = 100
 #: Bâtiments of one résidence carried in the form or a search result.
 BATIMENTS_MAX = 200
 
@@ -134,12 +137,13 @@ def search_residences(
     *,
     position: tuple[float, float] | None = None,
     limit: int = SEARCH_RESULTS_MAX,
+    offset: int = 0,
 ) -> tuple[list[Residence], bool]:
     """Return the résidences of ``user``'s filing perimeter matching ``text``.
 
     ``text`` is looked for in the name, reference, address and commune; the nearest
-    to ``position`` come first when it is known, else by name. At most ``limit``; the
-    boolean says whether more matched.
+    to ``position`` come first when it is known, else by name. At most ``limit``
+    after the first ``offset``; the boolean says whether more matched.
     """
     query = filing_query(user)
     words = text.split()
@@ -162,8 +166,16 @@ def search_residences(
         query = query.order_by(_distance_order(*position), Residence.id)
     else:
         query = query.order_by(Residence.name, Residence.id)
-    found = list(db.session.scalars(query.limit(limit + 1)))
+    found = list(db.session.scalars(query.offset(offset).limit(limit + 1)))
     return found[:limit], len(found) > limit
+
+
+def find_residences(user: User, ids: list[int]) -> list[Residence]:
+    """Return the résidences of ``ids`` that ``user`` may file for (others ignored)."""
+    ids = [i for i in ids if 0 < i <= limits.ID_MAX]
+    if not ids:
+        return []
+    return list(db.session.scalars(filing_query(user).where(Residence.id.in_(ids))))
 
 
 def residence_item(residence: Residence, batiments: list[Batiment]) -> dict:
