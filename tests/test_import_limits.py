@@ -232,3 +232,15 @@ def test_limits_come_from_the_settings():
     limits = ImportLimits.from_config({"ORFI_IMPORT_MAX_ROWS": "10"})
     assert limits.max_rows == 10
     assert limits.max_points == ImportLimits().max_points
+
+
+def test_the_command_refuses_too_with_the_settings(app, runner, admin, tmp_path):
+    app.config["ORFI_IMPORT_MAX_ROWS"] = 2
+    path = tmp_path / "p.csv"
+    path.write_bytes(big_csv(3))
+    result = runner.invoke(
+        args=["orfi", "import-patrimoine", str(path), "--organisation", "TMH"]
+    )
+    assert result.exit_code == 1
+    assert "plus de 2 lignes" in result.output
+    assert count_residences() == 0

@@ -14,6 +14,7 @@ from orfi.commands import cli, fail
 from orfi.database import write_intent
 from orfi.errors import OrfiError, ValidationError
 from orfi.extensions import db
+from orfi.geo.patrimoine_limits import ImportLimits
 from orfi.patrimoine.importer import ImportResult, import_residences, load_patrimoine
 from orfi.patrimoine.services import get_organisation_by_code
 
@@ -70,7 +71,11 @@ def import_patrimoine_command(
 
     try:
         data = load_patrimoine(
-            file, qpv_file=qpv_file, qpv_generation=generation, layer=layer
+            file,
+            qpv_file=qpv_file,
+            qpv_generation=generation,
+            layer=layer,
+            limits=ImportLimits.from_config(current_app.config),
         )
     except OrfiError as error:
         fail(error)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from orfi import limits
-from orfi.auth.models import User, user_residence
+from orfi.auth.models import Role, User, user_residence
 from orfi.auth.perimeter import visible_residences
 from orfi.extensions import db
 from orfi.patrimoine.models import Batiment, Residence
@@ -82,11 +82,15 @@ def form_choices(
     """
     query = filing_query(user)
     if position is not None:
-        order = [_distance_order(*position), Residence.id]
+        found = list(
+            db.session.scalars(
+                query.order_by(_distance_order(*position), Residence.id).limit(
+                    limit + 1
+                )
+            )
+        )
     else:
-        in_sector = sa.case((Residence.id.in_(_sector_ids(user)), 0), else_=1)
-        order = [in_sector, Residence.name, Residence.id]
-    found = list(db.session.scalars(query.order_by(*order).limit(limit + 1)))
+        found = _sector_first(user, query, limit + 1)
     truncated = len(found) > limit
     residences = found[:limit]
     if chosen_id is not None and all(r.id != chosen_id for r in residences):
@@ -99,6 +103,27 @@ def form_choices(
         choice_batiments(residences), key=lambda b: (rank[b.residence_id], b.reference)
     )
     return ResidenceChoices(residences, batiments, truncated)
+
+
+def _sector_first(user: User, query: sa.Select, count: int) -> list[Residence]:
+    """The first ``count`` résidences of ``query``: the user's sector, then the rest.
+
+    By reference, which the (organisation, reference) unique index keeps in order: the
+    database reads ``count`` rows rather than sorting the whole patrimoine.
+    """
+    in_sector = Residence.id.in_(_sector_ids(user))
+    found = list(
+        db.session.scalars(
+            query.where(in_sector).order_by(Residence.reference).limit(count)
+        )
+    )
+    if len(found) < count and user.role is not Role.GARDIEN:
+        found += db.session.scalars(
+            query.where(~in_sector)
+            .order_by(Residence.reference)
+            .limit(count - len(found))
+        )
+    return found
 
 
 def choice_batiments(residences: list[Residence]) -> list[Batiment]:
