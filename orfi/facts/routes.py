@@ -21,7 +21,6 @@ from flask_login import current_user
 from orfi.auth.access import FILERS, QUALIFIERS, READERS, role_required
 from orfi.auth.models import Role
 from orfi.errors import ValidationError
-from orfi.extensions import db
 from orfi.forms import attach_errors
 from orfi.geo.points import is_valid_position
 from orfi.nomenclature.services import list_categories
@@ -69,6 +68,7 @@ from orfi.reports.residence_choices import (
     search_residences,
 )
 from orfi.timezone import now_local
+from orfi.transaction import unit_of_work
 
 bp = Blueprint("reports", __name__, url_prefix="/signalements")
 
@@ -124,22 +124,21 @@ def _file_from_form(form: ReportForm):
         return None
     stored: list[uuid.UUID] = []
     try:
-        data = _input_from_form(form)
-        if photo_errors:
-            raise ValidationError(
-                {**check_report_input(current_user, data), **photo_errors}
-            )
-        report, created = create_report(current_user, data)
-        if created:  # a resent form already brought its photos the first time
-            for image in images:
-                photo, _new = add_photo(current_user, report, image)
-                stored.append(photo.uuid)
+        with unit_of_work():
+            data = _input_from_form(form)
+            if photo_errors:
+                raise ValidationError(
+                    {**check_report_input(current_user, data), **photo_errors}
+                )
+            report, created = create_report(current_user, data)
+            if created:  # a resent form already brought its photos the first time
+                for image in images:
+                    photo, _new = add_photo(current_user, report, image)
+                    stored.append(photo.uuid)
     except ValidationError as error:
-        db.session.rollback()
         discard_files(current_user.organisation_id, stored)
         _attach_errors(form, error.errors)
         return None
-    db.session.commit()
     return report
 
 
@@ -368,19 +367,18 @@ def qualify(report_uuid: uuid.UUID):
     form = qualify_form(report, formdata=request.form)
     if form.validate():
         try:
-            event = qualify_report(
-                current_user,
-                report,
-                category_id=form.category.data,
-                status=Status(form.status.data),
-                gravity=int(form.gravity.data) if form.gravity.data else None,
-                comment=form.comment.data or "",
-            )
+            with unit_of_work():
+                event = qualify_report(
+                    current_user,
+                    report,
+                    category_id=form.category.data,
+                    status=Status(form.status.data),
+                    gravity=int(form.gravity.data) if form.gravity.data else None,
+                    comment=form.comment.data or "",
+                )
         except ValidationError as error:
-            db.session.rollback()
             _attach_errors(form, error.errors)
         else:
-            db.session.commit()
             flash(
                 "Qualification enregistrée." if event else "Aucun changement.",
                 "success",
@@ -408,14 +406,13 @@ def mark_as_duplicate(report_uuid: uuid.UUID):
                         ]
                     }
                 )
-            mark_duplicate(
-                current_user, report, original, comment=form.comment.data or ""
-            )
+            with unit_of_work():
+                mark_duplicate(
+                    current_user, report, original, comment=form.comment.data or ""
+                )
         except ValidationError as error:
-            db.session.rollback()
             _attach_errors(form, error.errors)
         else:
-            db.session.commit()
             flash(
                 f"Fait marqué comme doublon de {report.duplicate_of.reference} : "
                 "il ne compte plus dans les statistiques.",
@@ -432,8 +429,9 @@ def unmark_as_duplicate(report_uuid: uuid.UUID):
     report = get_visible_report(current_user, report_uuid)
     if not UnmarkDuplicateForm().validate_on_submit():
         abort(400)
-    if unmark_duplicate(current_user, report):
-        db.session.commit()
+    with unit_of_work():
+        unmarked = unmark_duplicate(current_user, report)
+    if unmarked:
         flash("Ce fait n'est plus un doublon : il compte à nouveau.", "success")
     return redirect(url_for("reports.detail", report_uuid=report.uuid))
 
