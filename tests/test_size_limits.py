@@ -228,3 +228,14 @@ def test_facts_filter_lists_a_bounded_few_and_keeps_the_asked_one(client, auth, 
     assert selected["value"] == str(far.id)
     stranger = client.get(f"/signalements/?residence={big['stranger'].id}")
     assert str(big["stranger"].id) not in residence_options(stranger.text)
+
+
+def test_form_sent_back_with_an_absurd_residence_id_is_no_500(client, auth, big):
+    auth.login(big["referent"].email)
+    for value in (str(2**70), "-1", "0", str(big["stranger"].id)):
+        response = client.post(
+            "/signalements/nouveau",
+            data={"residence": value, "category": "", "occurred_at": ""},
+        )
+        assert response.status_code == 422, value
+        assert value not in residence_options(response.text)

@@ -94,9 +94,7 @@ def form_choices(
     truncated = len(found) > limit
     residences = found[:limit]
     if chosen_id is not None and all(r.id != chosen_id for r in residences):
-        chosen = db.session.scalar(query.where(Residence.id == chosen_id))
-        if chosen is not None:
-            residences.append(chosen)
+        residences += find_residences(user, [chosen_id])
     residences.sort(key=lambda r: (r.name, r.id))
     rank = {r.id: index for index, r in enumerate(residences)}
     batiments = sorted(
