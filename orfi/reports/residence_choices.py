@@ -109,12 +109,13 @@ def _sector_first(user: User, query: sa.Select, count: int) -> list[Residence]:
     By reference, which the (organisation, reference) unique index keeps in order: the
     database reads ``count`` rows rather than sorting the whole patrimoine.
     """
-    in_sector = Residence.id.in_(_sector_ids(user))
-    found = list(
-        db.session.scalars(
-            query.where(in_sector).order_by(Residence.reference).limit(count)
-        )
+    link = user_residence.c
+    # A join from the user's links: an empty sector costs nothing.
+    sector = query.join(user_residence, link.residence_id == Residence.id).where(
+        link.user_id == user.id
     )
+    found = list(db.session.scalars(sector.order_by(Residence.reference).limit(count)))
+    in_sector = Residence.id.in_(_sector_ids(user))
     if len(found) < count and user.role is not Role.GARDIEN:
         found += db.session.scalars(
             query.where(~in_sector)
