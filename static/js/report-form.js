@@ -652,7 +652,7 @@
       if (item.address) {
         var address = document.createElement("span");
         address.className = "hint";
-        address.textContent = " — " + item.address;
+        address.textContent = item.address;
         button.appendChild(address);
       }
       button.addEventListener("click", function () {
