@@ -858,6 +858,13 @@ ROUTES: dict[str, Route] = {
     "reports.mine": page(
         queries=lambda s: [{}, list_filters(s)], owner="b_gardien", owner_sees=True
     ),
+    "reports.residence_search": page(
+        queries=lambda s: [
+            {"q": s.residence.reference},
+            {"latitude": TOULOUSE[0], "longitude": TOULOUSE[1]},
+        ],
+        owner_sees=True,
+    ),
     "reports.new": page(
         body=lambda s: [
             report_form(s),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from orfi.auth.models import Role, User
+from orfi.auth.models import Role, User, user_residence
 from orfi.errors import NotFound
 from orfi.extensions import db
 from orfi.patrimoine.models import Residence
@@ -21,7 +21,9 @@ def visible_residences(user: User) -> sa.Select:
         return query.where(sa.false())
     query = query.where(Residence.organisation_id == user.organisation_id)
     if user.role is Role.GARDIEN:
-        sector_ids = [r.id for r in user.sector]
+        # A subquery: a sector of thousands is never loaded to be filtered on.
+        link = user_residence.c
+        sector_ids = sa.select(link.residence_id).where(link.user_id == user.id)
         return query.where(Residence.id.in_(sector_ids))
     if user.agence_id is not None:
         query = query.where(Residence.agence_id == user.agence_id)

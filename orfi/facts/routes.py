@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import uuid
 
 from flask import (
@@ -9,6 +10,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -18,14 +20,14 @@ from flask_login import current_user
 
 from orfi.auth.access import FILERS, QUALIFIERS, READERS, role_required
 from orfi.auth.models import Role
-from orfi.auth.perimeter import list_residences
 from orfi.errors import ValidationError
 from orfi.forms import attach_errors, page_number
+from orfi.geo.points import is_valid_position
 from orfi.nomenclature.services import list_categories
 from orfi.photos.models import MAX_PHOTOS
 from orfi.photos.services import add_photo, check_uploads, discard_files
 from orfi.privacy.heuristics import find_personal_data, load_hints, name_findings
-from orfi.reports.checks import ReportInput, check_report_input, filing_residences
+from orfi.reports.checks import ReportInput, check_report_input
 from orfi.reports.creation import create_report
 from orfi.reports.forms import (
     DuplicateForm,
@@ -52,6 +54,18 @@ from orfi.reports.queries import (
     find_visible_report_by_reference,
     get_visible_report,
     list_reports,
+)
+from orfi.reports.residence_choices import (
+    FILTER_RESIDENCES_MAX,
+    FORM_RESIDENCES_MAX,
+    SEARCH_MAX_LENGTH,
+    SEARCH_MIN_LENGTH,
+    SEARCH_RESULTS_MAX,
+    choice_batiments,
+    find_residences,
+    form_choices,
+    residence_item,
+    search_residences,
 )
 from orfi.timezone import now_local
 from orfi.transaction import unit_of_work
@@ -128,42 +142,61 @@ def _file_from_form(form: ReportForm):
     return report
 
 
+def _posted_position(form: ReportForm) -> tuple[float, float] | None:
+    """The position a form sent back with errors carries, if it is a valid one."""
+    lat, lon = form.latitude.data, form.longitude.data
+    if (
+        isinstance(lat, float)
+        and isinstance(lon, float)
+        and is_valid_position(lat, lon)
+    ):
+        return lat, lon
+    return None
+
+
 @bp.route("/nouveau", methods=["GET", "POST"])
 @role_required(*FILERS)
 def new():
     """The field form: file a fact in one screen."""
-    residences = filing_residences(current_user)
     form = ReportForm()
+    status = 200
+    if request.method == "POST":
+        report = _file_from_form(form)
+        if report is not None:
+            return redirect(url_for("reports.confirmation", report_uuid=report.uuid))
+        status = 422
+    # A bounded few résidences, whatever the patrimoine: the search finds the others.
+    choices = form_choices(
+        current_user,
+        position=_posted_position(form) if status == 422 else None,
+        chosen_id=form.residence.data if status == 422 else None,
+    )
+    residences = choices.residences
     form.category.choices = category_choices(with_frequent=True)
     form.residence.choices = [(r.id, r.label) for r in residences]
-    batiments = [b for r in residences for b in r.batiments]
     form.batiment.choices = [("", "— Non précisé —")] + [
-        (b.id, f"{b.reference} {b.address}".strip()) for b in batiments
+        (b.id, f"{b.reference} {b.address}".strip()) for b in choices.batiments
     ]
-    status = 200
     if request.method == "GET":
         form.client_uuid.data = str(uuid.uuid4())
         form.occurred_at.data = now_local().replace(
             second=0, microsecond=0, tzinfo=None
         )
-        if len(residences) == 1:
+        if len(residences) == 1 and not choices.truncated:
             form.residence.data = residences[0].id
-    else:
-        report = _file_from_form(form)
-        if report is not None:
-            return redirect(url_for("reports.confirmation", report_uuid=report.uuid))
-        status = 422
-    sector = [
-        {"id": r.id, "name": r.name, "lat": r.latitude, "lon": r.longitude}
-        for r in residences
-    ]
     map_config = {
         "tileUrl": current_app.config["ORFI_TILE_URL"],
         "tileAttribution": current_app.config["ORFI_TILE_ATTRIBUTION"],
         "coarseAccuracyM": current_app.config["ORFI_COARSE_ACCURACY_M"],
         "maxDistanceM": current_app.config["ORFI_MAX_DISTANCE_FROM_RESIDENCE_M"],
-        "residences": sector,
-        "batiments": {str(b.id): b.residence_id for b in batiments},
+        "residences": [
+            {"id": r.id, "name": r.name, "lat": r.latitude, "lon": r.longitude}
+            for r in residences
+        ],
+        "batiments": {str(b.id): b.residence_id for b in choices.batiments},
+        "truncated": choices.truncated,
+        "searchUrl": url_for("reports.residence_search"),
+        "searchMinLength": SEARCH_MIN_LENGTH,
     }
     return (
         render_template(
@@ -174,8 +207,58 @@ def new():
             description_max=current_app.config["ORFI_DESCRIPTION_MAX_LENGTH"],
             description_hints=load_hints(),
             has_residences=bool(residences),
+            truncated=choices.truncated,
+            search_max_length=SEARCH_MAX_LENGTH,
         ),
         status,
+    )
+
+
+def _query_position() -> tuple[float, float] | None:
+    """The ``latitude``/``longitude`` of the query string, or None; ValidationError
+    (naming the field) when they are given but not a position."""
+    raw = {name: request.args.get(name, "") for name in ("latitude", "longitude")}
+    if not raw["latitude"] and not raw["longitude"]:
+        return None
+    try:
+        lat, lon = float(raw["latitude"]), float(raw["longitude"])
+    except ValueError:
+        lat = lon = math.nan
+    if not is_valid_position(lat, lon):
+        raise ValidationError(
+            {"latitude": ["Position invalide : latitude et longitude en degrés."]}
+        )
+    return lat, lon
+
+
+@bp.get("/nouveau/residences")
+@role_required(*FILERS)
+def residence_search():
+    """Résidences of the filing perimeter matching ``q`` (JSON, at most a few)."""
+    text = request.args.get("q", "").strip()
+    try:
+        position = _query_position()
+        if len(text) > SEARCH_MAX_LENGTH:
+            raise ValidationError({"q": [f"{SEARCH_MAX_LENGTH} caractères au plus."]})
+        if len(text) < SEARCH_MIN_LENGTH and position is None:
+            raise ValidationError(
+                {"q": [f"Tapez au moins {SEARCH_MIN_LENGTH} caractères."]}
+            )
+    except ValidationError as error:
+        return jsonify({"error": "Recherche invalide.", "errors": error.errors}), 400
+    limit = FORM_RESIDENCES_MAX if not text else SEARCH_RESULTS_MAX
+    found, truncated = search_residences(
+        current_user, text, position=position, limit=limit
+    )
+    batiments = choice_batiments(found)
+    return jsonify(
+        {
+            "items": [
+                residence_item(r, [b for b in batiments if b.residence_id == r.id])
+                for r in found
+            ],
+            "truncated": truncated,
+        }
     )
 
 
@@ -240,9 +323,14 @@ def _filter_form() -> FilterForm:
         (c.id, c.display)
         for c in list_categories(current_user.organisation_id, active_only=False)
     ]
-    form.residence.choices = [("", "Toutes")] + [
-        (r.id, r.label) for r in list_residences(current_user)
-    ]
+    # A bounded list, whatever the perimeter; the one asked for (a résidence's page
+    # links here) is always among the choices.
+    residences, truncated = search_residences(current_user, limit=FILTER_RESIDENCES_MAX)
+    chosen = request.args.get("residence", type=int)
+    if chosen and all(r.id != chosen for r in residences):
+        residences += find_residences(current_user, [chosen])
+    form.residence.choices = [("", "Toutes")] + [(r.id, r.label) for r in residences]
+    form.residences_truncated = truncated
     return form
 
 

@@ -18,6 +18,7 @@ from orfi.geo.patrimoine_columns import (
     require_columns,
     unused_warning,
 )
+from orfi.geo.patrimoine_limits import ImportLimits
 from orfi.geo.patrimoine_rows import PatrimoineData, RejectedRow, normalise_rows
 
 logger = logging.getLogger(__name__)
@@ -52,7 +53,7 @@ def _sniff_delimiter(header: str) -> str:
     return best if counts[best] else ","
 
 
-def read_csv_file(path: Path) -> PatrimoineData:
+def read_csv_file(path: Path, limits: ImportLimits | None = None) -> PatrimoineData:
     """Read a delimited text file: see :func:`~.patrimoine_io.read_patrimoine`."""
     raw = path.read_bytes()
     text, encoding = _decode(raw)
@@ -66,7 +67,7 @@ def read_csv_file(path: Path) -> PatrimoineData:
         delimiter = _sniff_delimiter(first)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
-        records = list(reader)
+        records = (limits or ImportLimits()).count_rows(reader)
     except csv.Error as error:
         raise PatrimoineFileError(
             f"Fichier CSV illisible ({error}). Vérifiez les guillemets."

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from orfi.geo.patrimoine_columns import PatrimoineFileError
 from orfi.geo.patrimoine_csv import read_csv_file
+from orfi.geo.patrimoine_limits import ImportLimits
 from orfi.geo.patrimoine_rows import PatrimoineData
 from orfi.geo.patrimoine_vector import read_vector_file
 from orfi.geo.qpv_layer import assign_qpv, load_qpv_layer
@@ -36,7 +37,12 @@ logger = logging.getLogger(__name__)
 CSV_SUFFIXES = frozenset({".csv", ".txt", ".tsv"})
 
 
-def read_patrimoine(path: str | Path, *, layer: str | None = None) -> PatrimoineData:
+def read_patrimoine(
+    path: str | Path,
+    *,
+    layer: str | None = None,
+    limits: ImportLimits | None = None,
+) -> PatrimoineData:
     """Read and validate a patrimoine file; return valid résidences and rejected rows.
 
     Parameters
@@ -49,6 +55,8 @@ def read_patrimoine(path: str | Path, *, layer: str | None = None) -> Patrimoine
         its ``.cpg``...).
     layer : str, optional
         Layer to read in a multi-layer file; the first one by default.
+    limits : ImportLimits, optional
+        Size, rows and points a file may not exceed; the defaults when None.
 
     Returns
     -------
@@ -58,14 +66,17 @@ def read_patrimoine(path: str | Path, *, layer: str | None = None) -> Patrimoine
     Raises
     ------
     PatrimoineFileError
-        The file is missing, unreadable, has no CRS (vector) or lacks a required column.
+        The file is missing, unreadable, has no CRS (vector), lacks a required column
+        or is beyond one of ``limits``.
     """
     path = Path(path)
+    limits = limits or ImportLimits()
     if not path.is_file():
         raise PatrimoineFileError(f"Fichier introuvable : {path.name}.")
+    limits.check_file_size(path)
     if path.suffix.lower() in CSV_SUFFIXES:
-        return read_csv_file(path)
-    return read_vector_file(path, layer)
+        return read_csv_file(path, limits)
+    return read_vector_file(path, layer, limits)
 
 
 def read_patrimoine_with_qpv(
@@ -74,6 +85,7 @@ def read_patrimoine_with_qpv(
     qpv_path: str | Path | None,
     qpv_generation: str,
     layer: str | None = None,
+    limits: ImportLimits | None = None,
 ) -> PatrimoineData:
     """Read a patrimoine file and fill each résidence's QPV from ``qpv_path``.
 
@@ -87,12 +99,14 @@ def read_patrimoine_with_qpv(
         Generation of that layer.
     layer : str, optional
         Layer of a multi-layer patrimoine file.
+    limits : ImportLimits, optional
+        See :func:`read_patrimoine`.
 
     Returns
     -------
     PatrimoineData
     """
-    data = read_patrimoine(path, layer=layer)
+    data = read_patrimoine(path, layer=layer, limits=limits)
     if qpv_path is not None:
         data.residences = assign_qpv(
             data.residences, load_qpv_layer(qpv_path), qpv_generation

@@ -18,6 +18,7 @@ from orfi.geo.patrimoine_columns import (
     unused_warning,
 )
 from orfi.geo.patrimoine_coordinates import WGS84
+from orfi.geo.patrimoine_limits import ImportLimits
 from orfi.geo.patrimoine_rows import PatrimoineData, normalise_rows
 
 logger = logging.getLogger(__name__)
@@ -57,7 +58,9 @@ def dataset_path(path: Path) -> tuple[str, list[str]]:
     )
 
 
-def read_vector_file(path: Path, layer: str | None) -> PatrimoineData:
+def read_vector_file(
+    path: Path, layer: str | None, limits: ImportLimits | None = None
+) -> PatrimoineData:
     """Read a vector file: see :func:`~.patrimoine_io.read_patrimoine`."""
     source, warnings = dataset_path(path)
     try:
@@ -76,6 +79,7 @@ def read_vector_file(path: Path, layer: str | None) -> PatrimoineData:
                 f"Le fichier contient {len(layers)} couches : seule « {layer} » est "
                 "importée."
             )
+        (limits or ImportLimits()).check_vector(path, source, layer)
         frame = gpd.read_file(source, layer=layer)
     except PatrimoineFileError:
         raise

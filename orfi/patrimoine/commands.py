@@ -12,6 +12,7 @@ from flask import current_app
 
 from orfi.commands import cli, fail
 from orfi.errors import OrfiError, ValidationError
+from orfi.geo.patrimoine_limits import ImportLimits
 from orfi.patrimoine.importer import ImportResult, import_residences, load_patrimoine
 from orfi.patrimoine.services import get_organisation_by_code
 from orfi.transaction import unit_of_work
@@ -69,7 +70,11 @@ def import_patrimoine_command(
 
     try:
         data = load_patrimoine(
-            file, qpv_file=qpv_file, qpv_generation=generation, layer=layer
+            file,
+            qpv_file=qpv_file,
+            qpv_generation=generation,
+            layer=layer,
+            limits=ImportLimits.from_config(current_app.config),
         )
     except OrfiError as error:
         fail(error)

@@ -25,6 +25,7 @@ from orfi.errors import ImportFileError
 from orfi.extensions import db
 from orfi.geo.patrimoine_columns import PatrimoineFileError
 from orfi.geo.patrimoine_io import read_patrimoine_with_qpv
+from orfi.geo.patrimoine_limits import ImportLimits
 from orfi.geo.patrimoine_rows import PatrimoineData, RejectedRow
 from orfi.patrimoine.models import Agence, Organisation, Residence
 from orfi.patrimoine.services import get_or_create_agence
@@ -82,11 +83,16 @@ def load_patrimoine(
     qpv_file: str | Path | None,
     qpv_generation: str,
     layer: str | None = None,
+    limits: ImportLimits | None = None,
 ) -> PatrimoineData:
     """Read, validate and locate in QPVs a patrimoine file, or raise ImportFileError."""
     try:
         data = read_patrimoine_with_qpv(
-            path, qpv_path=qpv_file, qpv_generation=qpv_generation, layer=layer
+            path,
+            qpv_path=qpv_file,
+            qpv_generation=qpv_generation,
+            layer=layer,
+            limits=limits,
         )
     except PatrimoineFileError as error:
         raise ImportFileError(str(error)) from error
@@ -259,10 +265,15 @@ def import_patrimoine_file(
     layer: str | None = None,
     strict: bool = False,
     progress: Callable[[int], None] | None = None,
+    limits: ImportLimits | None = None,
 ) -> ImportResult:
     """Read ``path`` and import its résidences into ``organisation`` (flushes only)."""
     data = load_patrimoine(
-        path, qpv_file=qpv_file, qpv_generation=qpv_generation, layer=layer
+        path,
+        qpv_file=qpv_file,
+        qpv_generation=qpv_generation,
+        layer=layer,
+        limits=limits,
     )
     result = import_residences(
         organisation,
@@ -284,6 +295,7 @@ def import_uploaded_patrimoine(
     qpv_file: str | Path | None,
     qpv_generation: str,
     strict: bool = False,
+    limits: ImportLimits | None = None,
 ) -> ImportResult:
     """Import an uploaded file: keep it in a private temporary folder while reading."""
     original = upload.filename or ""
@@ -300,4 +312,5 @@ def import_uploaded_patrimoine(
             qpv_file=qpv_file,
             qpv_generation=qpv_generation,
             strict=strict,
+            limits=limits,
         )

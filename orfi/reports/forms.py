@@ -142,6 +142,8 @@ class FilterForm(BaseForm):
         "Statut", choices=[("", "Tous"), *Status.choices()], default=""
     )
     submit = SubmitField("Filtrer")
+    #: Whether the résidence choices leave some of the perimeter out (set by the view).
+    residences_truncated = False
 
     def validate_date_to(self, field):
         if field.data and self.date_from.data and field.data < self.date_from.data:

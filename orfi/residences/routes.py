@@ -1,17 +1,23 @@
 """Résidences: list and detail for readers, import for administrators."""
 
-from flask import Blueprint, abort, current_app, render_template
+from flask import Blueprint, abort, current_app, render_template, request
 from flask_login import current_user
 
+from orfi import limits
 from orfi.auth.access import READERS, role_required
 from orfi.auth.models import Role
-from orfi.auth.perimeter import get_visible_residence, list_residences
+from orfi.auth.perimeter import get_visible_residence
 from orfi.errors import ImportFileError
 from orfi.geo.patrimoine_columns import COLUMN_ALIASES
+from orfi.geo.patrimoine_limits import ImportLimits
 from orfi.patrimoine.forms import ImportPatrimoineForm
 from orfi.patrimoine.importer import import_uploaded_patrimoine
+from orfi.reports.residence_choices import SEARCH_MAX_LENGTH, search_residences
 from orfi.residences.services import count_reports_by_residence
 from orfi.transaction import unit_of_work
+
+#: Résidences on one page of the list.
+PER_PAGE = 50
 
 # Named "patrimoine" as before the move, so that endpoints and URLs stay the same.
 bp = Blueprint("patrimoine", __name__, url_prefix="/patrimoine")
@@ -20,11 +26,25 @@ bp = Blueprint("patrimoine", __name__, url_prefix="/patrimoine")
 @bp.route("/residences")
 @role_required(*READERS)
 def residences():
-    """List the résidences of the user's perimeter with their number of facts."""
-    items = list_residences(current_user)
+    """List the résidences of the user's perimeter with their number of facts.
+
+    A page of PER_PAGE at most, and a search (name, reference, address, commune): a
+    bailleur may hold tens of thousands.
+    """
+    text = request.args.get("q", "").strip()[:SEARCH_MAX_LENGTH]
+    page = min(max(request.args.get("page", 1, type=int), 1), limits.PAGE_MAX)
+    items, more = search_residences(
+        current_user, text, limit=PER_PAGE, offset=(page - 1) * PER_PAGE
+    )
     counts = count_reports_by_residence([r.id for r in items])
     return render_template(
-        "patrimoine/residences.html", residences=items, counts=counts
+        "patrimoine/residences.html",
+        residences=items,
+        counts=counts,
+        q=text,
+        page=page,
+        more=more,
+        search_max_length=SEARCH_MAX_LENGTH,
     )
 
 
@@ -57,6 +77,7 @@ def import_patrimoine():
                     qpv_file=current_app.config["ORFI_QPV_FILE"] or None,
                     qpv_generation=current_app.config["ORFI_QPV_GENERATION"],
                     strict=form.strict.data,
+                    limits=ImportLimits.from_config(current_app.config),
                 )
                 if form.dry_run.data or not result.written:
                     work.discard()

@@ -150,26 +150,7 @@
     // Without a base map, the sector's résidences give the map its meaning.
     var permanentLabels = !config.tileUrl && residences.length <= 12;
     residences.forEach(function (r) {
-      // An element, not a string: Leaflet would read a string as HTML.
-      var label = document.createElement("span");
-      label.textContent = r.name;
-      var circle = L.circleMarker([r.lat, r.lon], residenceStyle(false))
-        .bindTooltip(label, {
-          permanent: permanentLabels,
-          direction: "bottom",
-          offset: [0, 6],
-          className: "residence-label",
-        })
-        .addTo(map);
-      circle.on("click", function (event) {
-        L.DomEvent.stopPropagation(event);
-        if (inputs.residence) {
-          inputs.residence.value = String(r.id);
-          residenceTouched = true;
-          onResidenceChanged();
-        }
-      });
-      residenceLayers[String(r.id)] = circle;
+      addResidenceMarker(r, permanentLabels);
     });
     fitToSector();
     declutterLabels();
@@ -178,6 +159,33 @@
     map.on("click", function (event) {
       setPositionFromMap(event.latlng);
     });
+  }
+
+  function addResidenceMarker(r, permanentLabel) {
+    if (!map || residenceLayers[String(r.id)]) {
+      return;
+    }
+    var L = window.L;
+    // An element, not a string: Leaflet would read a string as HTML.
+    var label = document.createElement("span");
+    label.textContent = r.name;
+    var circle = L.circleMarker([r.lat, r.lon], residenceStyle(false))
+      .bindTooltip(label, {
+        permanent: Boolean(permanentLabel),
+        direction: "bottom",
+        offset: [0, 6],
+        className: "residence-label",
+      })
+      .addTo(map);
+    circle.on("click", function (event) {
+      L.DomEvent.stopPropagation(event);
+      if (inputs.residence) {
+        inputs.residence.value = String(r.id);
+        residenceTouched = true;
+        onResidenceChanged();
+      }
+    });
+    residenceLayers[String(r.id)] = circle;
   }
 
   /* Permanent labels of résidences close to each other overlap into an unreadable
@@ -338,6 +346,7 @@
     if (position && !residenceTouched) {
       selectNearestResidence(position);
     }
+    scheduleNearest(position);
     highlightResidence();
     filterBatiments();
     checkDistance(false);
@@ -515,6 +524,193 @@
     if (!selectedStillValid) {
       inputs.batiment.value = "";
     }
+  }
+
+  /* ------------------------------------------------- other résidences */
+
+  // The page carries only a few résidences (config.truncated): with a position, the
+  // server is asked for the nearest ones; a search finds any other one. Without
+  // network, both fall back on the résidences this copy of the page carries.
+  var searchBox = $("residence-search");
+  var searchInput = $("residence-search-input");
+  var searchStatus = $("residence-search-status");
+  var searchResults = $("residence-search-results");
+  var nearestTimer = null;
+  var nearestAsked = null;
+  var NEAREST_AGAIN_M = 200; // ask again only when the position moved that far
+
+  function ensureOption(select, value, label) {
+    if (!select || value === null || value === undefined || value === "") {
+      return;
+    }
+    var key = String(value);
+    var found = Array.prototype.some.call(select.options, function (option) {
+      return option.value === key;
+    });
+    if (!found) {
+      var option = document.createElement("option");
+      option.value = key;
+      option.textContent = label || key;
+      select.appendChild(option);
+    }
+  }
+
+  function addResidence(item) {
+    var key = String(item.id);
+    if (!residencesById[key]) {
+      var r = { id: item.id, name: item.name, lat: item.lat, lon: item.lon };
+      residencesById[key] = r;
+      if (typeof r.lat === "number" && typeof r.lon === "number") {
+        residences.push(r);
+        addResidenceMarker(r, false);
+      }
+    }
+    ensureOption(inputs.residence, item.id, item.label || item.name);
+    config.batiments = config.batiments || {};
+    (item.batiments || []).forEach(function (b) {
+      config.batiments[String(b.id)] = item.id;
+      ensureOption(inputs.batiment, b.id, b.label);
+    });
+  }
+
+  function fetchResidences(params) {
+    var query = Object.keys(params)
+      .map(function (name) {
+        return name + "=" + encodeURIComponent(params[name]);
+      })
+      .join("&");
+    return fetch(config.searchUrl + "?" + query, {
+      credentials: "same-origin",
+      headers: { Accept: "application/json" },
+    }).then(function (response) {
+      if (!response.ok) {
+        throw new Error("HTTP " + response.status);
+      }
+      return response.json();
+    });
+  }
+
+  function scheduleNearest(position) {
+    if (!config.truncated || !config.searchUrl || !position || !navigator.onLine) {
+      return;
+    }
+    if (nearestAsked && haversineM(position.lat, position.lon, nearestAsked.lat, nearestAsked.lon) < NEAREST_AGAIN_M) {
+      return;
+    }
+    clearTimeout(nearestTimer);
+    nearestTimer = setTimeout(function () {
+      nearestAsked = position;
+      fetchResidences({ latitude: position.lat.toFixed(6), longitude: position.lon.toFixed(6) })
+        .then(function (body) {
+          (body.items || []).forEach(addResidence);
+          var now = currentPosition();
+          if (now && !residenceTouched) {
+            selectNearestResidence(now);
+          }
+          highlightResidence();
+          filterBatiments();
+          checkDistance(false);
+        })
+        .catch(function () {
+          nearestAsked = null; // the cached résidences do; try again on the next fix
+        });
+    }, 300);
+  }
+
+  function localMatches(text) {
+    var words = text.toLocaleLowerCase("fr").split(/\s+/);
+    var items = [];
+    Array.prototype.forEach.call(inputs.residence ? inputs.residence.options : [], function (option) {
+      var label = option.textContent.toLocaleLowerCase("fr");
+      if (option.value && words.every(function (w) { return label.indexOf(w) !== -1; })) {
+        var r = residencesById[option.value] || {};
+        items.push({ id: option.value, name: r.name || option.textContent, label: option.textContent });
+      }
+    });
+    return items.slice(0, 20);
+  }
+
+  function chooseResidence(item) {
+    addResidence(item);
+    inputs.residence.value = String(item.id);
+    residenceTouched = true;
+    onResidenceChanged();
+    scheduleNearby();
+    searchResults.textContent = "";
+    searchStatus.textContent = "Résidence choisie : " + (item.label || item.name) + ".";
+    inputs.residence.focus();
+  }
+
+  function showMatches(items, truncated, note) {
+    searchResults.textContent = "";
+    items.forEach(function (item) {
+      var li = document.createElement("li");
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "button search-result";
+      button.textContent = item.label || item.name;
+      if (item.address) {
+        var address = document.createElement("span");
+        address.className = "hint";
+        address.textContent = item.address;
+        button.appendChild(address);
+      }
+      button.addEventListener("click", function () {
+        chooseResidence(item);
+      });
+      li.appendChild(button);
+      searchResults.appendChild(li);
+    });
+    var text = items.length
+      ? items.length + (items.length > 1 ? " résidences trouvées" : " résidence trouvée")
+      : "Aucune résidence trouvée";
+    if (truncated) {
+      text += " (les premières seulement : précisez la recherche)";
+    }
+    searchStatus.textContent = text + "." + (note ? " " + note : "");
+  }
+
+  function runSearch() {
+    var text = searchInput.value.trim();
+    var min = config.searchMinLength || 2;
+    if (text.length < min) {
+      searchStatus.textContent = "Tapez au moins " + min + " caractères.";
+      return;
+    }
+    var offlineNote = "Hors connexion : recherche parmi les résidences gardées sur ce téléphone.";
+    if (!navigator.onLine) {
+      showMatches(localMatches(text), false, offlineNote);
+      return;
+    }
+    searchStatus.textContent = "Recherche…";
+    var params = { q: text };
+    var position = currentPosition();
+    if (position) {
+      params.latitude = position.lat.toFixed(6);
+      params.longitude = position.lon.toFixed(6);
+    }
+    fetchResidences(params).then(
+      function (body) {
+        showMatches(body.items || [], body.truncated);
+      },
+      function () {
+        showMatches(localMatches(text), false, offlineNote);
+      }
+    );
+  }
+
+  function initSearch() {
+    if (!searchBox || !searchInput || !inputs.residence) {
+      return;
+    }
+    searchBox.classList.remove("is-hidden");
+    $("residence-search-button").addEventListener("click", runSearch);
+    searchInput.addEventListener("keydown", function (event) {
+      if (event.key === "Enter") {
+        event.preventDefault(); // Enter searches; it does not send the fact
+        runSearch();
+      }
+    });
   }
 
   /* --------------------------------------------------------------- victime */
@@ -1040,6 +1236,8 @@
     } else {
       set("client_uuid", item.uuid);
       set("category", p.category_id);
+      // A résidence found by a search is not among the page's options.
+      ensureOption(inputs.residence, p.residence_id, (item.summary || {}).residence);
       set("residence", p.residence_id);
       set("batiment", p.batiment_id);
       set("occurred_at", p.occurred_at);
@@ -1293,6 +1491,7 @@
 
   function start() {
     initMap();
+    initSearch();
     if (inputs.residence) {
       inputs.residence.addEventListener("change", function () {
         residenceTouched = true;

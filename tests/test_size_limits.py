@@ -1,0 +1,241 @@
+"""Issue 17, point 4: pages do not grow with the patrimoine (field form, search).
+
+A bailleur with thousands of résidences is built in bulk; the field form must stay
+small and list at most its cap, and the résidence search must stay within the user's
+perimeter and its own cap. Run on PostgreSQL too (ORFI_TEST_DATABASE_URL).
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import sqlalchemy as sa
+
+from orfi.auth.models import Role, user_residence
+from orfi.extensions import db
+from orfi.patrimoine.models import Residence
+from orfi.reports.residence_choices import (
+    FILTER_RESIDENCES_MAX,
+    FORM_RESIDENCES_MAX,
+    SEARCH_RESULTS_MAX,
+)
+from tests.factories import (
+    category,
+    commit,
+    make_batiment,
+    make_organisation,
+    make_residence,
+    make_tmh_world,
+    make_user,
+)
+from tests.helpers import parse
+
+#: The field form of a 5,000-résidence bailleur stays under this weight.
+FORM_MAX_BYTES = 120_000
+
+
+def add_residences(organisation, count: int, *, prefix: str = "GEN") -> None:
+    """Insert ``count`` résidences of ``organisation`` around Toulouse, in bulk."""
+    rows = [
+        {
+            "organisation_id": organisation.id,
+            "reference": f"{prefix}{n:06d}",
+            "name": f"{prefix.title()} Résidence {n:06d}",
+            "address": f"{n} avenue des Tests",
+            "commune_insee": "31555",
+            "commune_name": "Toulouse",
+            "logements": 10,
+            "latitude": 43.50 + (n % 100) * 0.002,
+            "longitude": 1.35 + (n // 100) * 0.002,
+        }
+        for n in range(count)
+    ]
+    db.session.execute(sa.insert(Residence), rows)
+
+
+@pytest.fixture
+def big(app):
+    """TMH with 5,000 more résidences, and another bailleur holding the same names."""
+    world = make_tmh_world()
+    category(world["organisation"], "AB01")
+    add_residences(world["organisation"], 5_000)
+    other = make_organisation(code="OPH", name="Autre bailleur")
+    add_residences(other, 300)
+    world["stranger"] = make_residence(other, name="Les Izards", reference="IZ-OPH")
+    world["admin"] = make_user(world["organisation"], role=Role.ADMIN)
+    commit()
+    return world
+
+
+def form_config(html: str) -> dict:
+    return json.loads(parse(html).find(id="report-config").string)
+
+
+def residence_options(html: str) -> list[str]:
+    select = parse(html).find("select", id="residence")
+    return [o["value"] for o in select.find_all("option") if o.get("value")]
+
+
+def test_field_form_of_a_big_patrimoine_stays_small(client, auth, big):
+    auth.login(big["referent"].email)
+    page = client.get("/signalements/nouveau")
+    assert page.status_code == 200
+    assert len(page.data) < FORM_MAX_BYTES, len(page.data)
+    options = residence_options(page.text)
+    assert 0 < len(options) <= FORM_RESIDENCES_MAX
+    config = form_config(page.text)
+    assert len(config["residences"]) <= FORM_RESIDENCES_MAX
+    assert config["truncated"] is True
+    assert 'id="residence-search-input"' in page.text
+
+
+def test_field_form_of_a_gardien_with_a_big_sector_stays_small(client, auth, big):
+    organisation = big["organisation"]
+    gardien = make_user(organisation, role=Role.GARDIEN)
+    ids = db.session.scalars(
+        sa.select(Residence.id).where(Residence.organisation_id == organisation.id)
+    ).all()
+    db.session.execute(
+        sa.insert(user_residence),
+        [{"user_id": gardien.id, "residence_id": i} for i in ids],
+    )
+    commit()
+    auth.login(gardien.email)
+    page = client.get("/signalements/nouveau")
+    assert page.status_code == 200
+    assert len(page.data) < FORM_MAX_BYTES
+    assert len(residence_options(page.text)) <= FORM_RESIDENCES_MAX
+
+
+def test_small_patrimoine_form_is_unchanged(client, auth, app):
+    world = make_tmh_world()
+    commit()
+    auth.login(world["referent"].email)
+    page = client.get("/signalements/nouveau")
+    options = residence_options(page.text)
+    assert sorted(options) == sorted(
+        str(r.id) for r in (world["residence"], world["other"])
+    )
+    assert form_config(page.text)["truncated"] is False
+    assert "residence-search-input" not in page.text
+
+
+def search(client, **params):
+    return client.get("/signalements/nouveau/residences", query_string=params)
+
+
+def test_search_stays_within_the_perimeter_and_its_cap(client, auth, big):
+    auth.login(big["referent"].email)
+    found = search(client, q="Izards").get_json()
+    ids = [item["id"] for item in found["items"]]
+    assert ids == [big["residence"].id]  # never the other bailleur's « Les Izards »
+    many = search(client, q="Résidence").get_json()
+    assert len(many["items"]) == SEARCH_RESULTS_MAX and many["truncated"]
+    assert all(i["id"] != big["stranger"].id for i in many["items"])
+    assert search(client, q="IZ-OPH").get_json()["items"] == []
+
+
+def test_search_of_a_gardien_stays_in_the_sector(client, auth, big):
+    auth.login(big["gardien"].email)
+    assert search(client, q="Résidence").get_json()["items"] == []
+    assert search(client, q="Bagatelle").get_json()["items"] == []
+    found = search(client, q="izards").get_json()["items"]
+    assert [i["id"] for i in found] == [big["residence"].id]
+
+
+def test_search_by_position_gives_the_nearest_of_the_perimeter(client, auth, big):
+    batiment = make_batiment(big["residence"], reference="B1")
+    commit()
+    auth.login(big["referent"].email)
+    found = search(client, latitude="43.6409", longitude="1.4327").get_json()
+    assert found["items"][0]["id"] == big["residence"].id
+    assert found["items"][0]["batiments"][0]["id"] == batiment.id
+    assert len(found["items"]) == FORM_RESIDENCES_MAX
+    assert all(i["id"] != big["stranger"].id for i in found["items"])
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"q": "x" * 101}, "q"),
+        ({"q": "a"}, "q"),
+        ({}, "q"),
+        ({"latitude": "NaN", "longitude": "1"}, "latitude"),
+        ({"latitude": "1e400", "longitude": "1"}, "latitude"),
+        ({"latitude": "43", "longitude": ""}, "latitude"),
+        ({"q": "%_%", "latitude": "91", "longitude": "0"}, "latitude"),
+    ],
+)
+def test_bad_search_is_a_400_naming_the_field(client, auth, big, params, field):
+    auth.login(big["referent"].email)
+    response = search(client, **params)
+    assert response.status_code == 400
+    assert field in response.get_json()["errors"]
+
+
+def test_search_wildcards_are_literal(client, auth, big):
+    auth.login(big["referent"].email)
+    assert search(client, q="%%").get_json()["items"] == []
+    assert search(client, q="__").get_json()["items"] == []
+
+
+def test_form_sent_back_keeps_a_searched_residence(client, auth, big):
+    """A résidence found by the search (not among the page's few) is kept on errors."""
+    auth.login(big["referent"].email)
+    far = db.session.scalar(
+        sa.select(Residence).where(Residence.reference == "GEN004999")
+    )
+    page = client.get("/signalements/nouveau")
+    assert str(far.id) not in residence_options(page.text)
+    response = client.post(
+        "/signalements/nouveau",
+        data={"residence": str(far.id), "category": "", "occurred_at": ""},
+    )
+    assert response.status_code == 422
+    assert str(far.id) in residence_options(response.text)
+    assert len(residence_options(response.text)) <= FORM_RESIDENCES_MAX + 1
+
+
+def test_residences_page_is_paged_and_searched(client, auth, big):
+    auth.login(big["referent"].email)
+    first = client.get("/patrimoine/residences")
+    assert first.status_code == 200
+    assert len(first.data) < FORM_MAX_BYTES
+    rows = parse(first.text).select("tbody tr")
+    assert len(rows) == 50
+    assert "Suivantes" in first.text
+    assert client.get("/patrimoine/residences?page=100").status_code == 200
+    assert client.get(f"/patrimoine/residences?page={2**70}").status_code == 200
+    found = client.get("/patrimoine/residences", query_string={"q": "izards"})
+    names = [r.th.get_text() for r in parse(found.text).select("tbody tr")]
+    assert names == [big["residence"].label]  # never the other bailleur's
+
+
+def test_facts_filter_lists_a_bounded_few_and_keeps_the_asked_one(client, auth, big):
+    auth.login(big["referent"].email)
+    page = client.get("/signalements/")
+    assert page.status_code == 200
+    assert len(page.data) < FORM_MAX_BYTES
+    select = parse(page.text).find("select", id="residence")
+    assert len(select.find_all("option")) <= FILTER_RESIDENCES_MAX + 1
+    assert "Liste limitée" in page.text
+    far = db.session.scalar(
+        sa.select(Residence).where(Residence.reference == "GEN004999")
+    )
+    chosen = client.get(f"/signalements/?residence={far.id}")
+    selected = parse(chosen.text).select_one("#residence option[selected]")
+    assert selected["value"] == str(far.id)
+    stranger = client.get(f"/signalements/?residence={big['stranger'].id}")
+    assert str(big["stranger"].id) not in residence_options(stranger.text)
+
+
+def test_form_sent_back_with_an_absurd_residence_id_is_no_500(client, auth, big):
+    auth.login(big["referent"].email)
+    for value in (str(2**70), "-1", "0", str(big["stranger"].id)):
+        response = client.post(
+            "/signalements/nouveau",
+            data={"residence": value, "category": "", "occurred_at": ""},
+        )
+        assert response.status_code == 422, value
+        assert value not in residence_options(response.text)
