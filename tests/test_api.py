@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -388,13 +388,17 @@ def test_lost_race_answers_with_the_winner(app, world, monkeypatch):
         return None if len(calls) == 1 else real_find(report_uuid)
 
     monkeypatch.setattr(services, "find_report_by_uuid", miss_first)
+    # The same content as the stored fact (SQLite gives its time back naive, in UTC).
     again, created = create_report(
         world["gardien"],
         ReportInput(
             uuid=stored.uuid,
             category_id=stored.category_id,
             residence_id=stored.residence_id,
-            occurred_at=stored.occurred_at,
+            occurred_at=stored.occurred_at.replace(tzinfo=UTC),
+            latitude=stored.latitude,
+            longitude=stored.longitude,
+            gps_accuracy_m=stored.gps_accuracy_m,
         ),
     )
     assert not created and again.id == stored.id

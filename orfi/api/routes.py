@@ -84,7 +84,7 @@ from orfi.photos.services import (
     read_upload,
 )
 from orfi.reports.additions import add_to_report, get_report_for_addition
-from orfi.reports.creation import create_report
+from orfi.reports.creation import ReportConflict, create_report
 from orfi.reports.models import Report
 from orfi.reports.nearby import NEARBY_RADIUS_M, NEARBY_WINDOW, nearby_reports
 from orfi.reports.qualification import mark_duplicate, qualify_report, unmark_duplicate
@@ -342,7 +342,8 @@ def list_reports():
 
 @bp.post("/reports")
 def create():
-    """File a fact; a UUID already stored answers 200 with the stored fact."""
+    """File a fact; a UUID already stored answers 200 with the stored fact, or 409
+    naming the fields that differ from it (nothing changed)."""
     if g.api_token is None:  # a session's role first, as the pages check it
         _check_role(*FILERS)
     data = parse_report_input(
@@ -352,10 +353,22 @@ def create():
     # SQLite's writers queue on a file lock rather than in its sleeping busy handler
     # (see orfi.writers); the checks read under the write lock, so that a resend
     # racing its first send finds it stored.
-    with writer_turn(db.engine), unit_of_work(), _api_field_names():
-        report, created = create_report(user, data)
-        # Rendered before the commit expires the fact: from the rows loaded.
-        return _report_response(report, 201 if created else 200, new=created)
+    try:
+        with writer_turn(db.engine), unit_of_work(), _api_field_names():
+            report, created = create_report(user, data)
+            # Rendered before the commit expires the fact: from the rows loaded.
+            return _report_response(report, 201 if created else 200, new=created)
+    except ReportConflict as conflict:  # rolled back: nothing changed
+        response = jsonify(
+            error="conflict",
+            description=str(conflict),
+            fields=conflict.fields,
+            report={
+                "uuid": str(conflict.report_uuid),
+                "reference": conflict.reference,
+            },
+        )
+        return response, conflict.status_code
 
 
 @bp.get("/reports/nearby")
