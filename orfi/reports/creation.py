@@ -62,14 +62,18 @@ def find_report_by_uuid(report_uuid: uuid_module.UUID) -> Report | None:
     return db.session.scalar(db.select(Report).where(Report.uuid == report_uuid))
 
 
-def create_report(user: User, data: ReportInput) -> tuple[Report, bool]:
+def create_report(
+    user: User, data: ReportInput, rows: InputRows | None = None
+) -> tuple[Report, bool]:
     """File a fact for ``user``; return it and whether it was created now (written in
     the session's transaction, not committed: the caller's unit of work commits).
 
     A UUID the client already sent returns the stored fact instead of a second one, so a
-    resend after a lost answer never files the fact twice.
+    resend after a lost answer never files the fact twice. ``rows``: what
+    :func:`read_input_rows` reads, if the caller already read it in this transaction.
     """
-    rows = read_input_rows(user, data)
+    if rows is None:
+        rows = read_input_rows(user, data)
     if rows.stored_id is not None and (existing := find_report_by_uuid(data.uuid)):
         return _resent_report(user, existing, data, rows.category), False
     return store_report(user, build_report(user, data, rows))
