@@ -153,7 +153,7 @@ def _add_new_photos(report: Report, images: list, stored: list[uuid.UUID]) -> in
     """Add to a fact already filed the photos it does not hold yet (same bytes:
     already there), up to the limit; note their UUIDs in ``stored``; return how many
     the limit refused."""
-    held = [p for p in list_photos(report.id)]
+    held = list_photos(report.id)
     refused = 0
     for image in images:
         if any(_same_image(p, image) for p in held):
