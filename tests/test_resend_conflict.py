@@ -26,6 +26,7 @@ from tests.factories import (
     commit,
     count_reports,
     jpeg_bytes,
+    make_complaint,
     make_tmh_world,
 )
 from tests.helpers import parse
@@ -156,6 +157,26 @@ def test_resend_after_a_qualification_is_still_the_same_fact(client, world):
     again = client.post("/api/v1/reports", json=fact, headers=world["headers"])
     assert again.status_code == 200, again.json
     assert again.json["gravity"] == 4
+
+
+def test_resend_after_a_complaint_changed_the_suite_is_still_the_same_fact(
+    client, world
+):
+    """The complaint's follow-up moves the fact's suite (and the mission de service
+    public flag of a staff victim): the filer's resend stays the same fact."""
+    fact = new_fact(world, suite="aucune", victime="personnel_bailleur")
+    client.post("/api/v1/reports", json=fact, headers=world["headers"])
+    make_complaint(
+        stored_fact(fact["uuid"]), world["referent"], mission_service_public=True
+    )
+    commit()
+    report = stored_fact(fact["uuid"])
+    assert report.suite.value == "plainte_bailleur" and report.mission_service_public
+    again = client.post("/api/v1/reports", json=fact, headers=world["headers"])
+    assert again.status_code == 200, again.json
+    other = {**fact, "suite": "main_courante"}  # neither filed nor stored
+    conflict = client.post("/api/v1/reports", json=other, headers=world["headers"])
+    assert conflict.status_code == 409 and list(conflict.json["fields"]) == ["suite"]
 
 
 def test_concurrent_resends_with_different_bodies_make_one_fact_and_one_409(app, world):

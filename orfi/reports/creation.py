@@ -138,9 +138,16 @@ def filed_content(data: ReportInput, residence: Residence | None) -> dict:
     }
 
 
-#: Content a référent may change after filing (see orfi.reports.qualification): a
-#: resend is compared with the value filed, which the fact's history keeps.
-_QUALIFIED = {"category_id": "category", "gravity": "gravity"}
+#: Content others may change after filing, by the key of its history's changes: a
+#: référent's qualification (category, gravity: orfi.reports.qualification) and the
+#: complaint's follow-up (suite, mission de service public: orfi.followup.services).
+#: A resend is also compared with the value filed, which the history keeps.
+_CHANGED_LATER = {
+    "category_id": "category",
+    "gravity": "gravity",
+    "suite": "suite",
+    "mission_service_public": "mission_service_public",
+}
 
 
 def differing_fields(
@@ -151,8 +158,8 @@ def differing_fields(
 
     Only the client's content counts (see :func:`filed_content`); a field the client
     left out counts as empty. A position taken from the résidence is not compared
-    (the résidence may have moved since). Category and gravity match the value the
-    fact was filed with, even if a référent has qualified it since.
+    (the résidence may have moved since). What others may change later (see
+    ``_CHANGED_LATER``) also matches the value the fact was filed with.
     """
     sent = filed_content(data, None)
     if data.latitude is None:
@@ -162,15 +169,22 @@ def differing_fields(
         for name, value in sent.items()
         if not _same(getattr(existing, name), value)
     ]
-    qualified = [name for name in differing if name in _QUALIFIED]
-    if qualified:
-        filed = _filed_qualification(existing)
-        if "category_id" in filed and category is not None:
-            sent["category_id"] = category.code
-        for name in qualified:
-            if name in filed and _same(filed[name], sent[name]):
+    later = [name for name in differing if name in _CHANGED_LATER]
+    if later:
+        filed = _filed_values(existing)
+        for name in later:
+            if name in filed and filed[name] == _as_recorded(name, sent, category):
                 differing.remove(name)
     return differing
+
+
+def _as_recorded(name: str, sent: dict, category: Category | None):
+    """A sent value as the fact's history records it: a category by its code, a
+    choice by its value."""
+    value = sent[name]
+    if name == "category_id":
+        return category.code if category is not None else None
+    return getattr(value, "value", value)
 
 
 def _same(stored, sent) -> bool:
@@ -183,9 +197,9 @@ def _same(stored, sent) -> bool:
     return stored == sent
 
 
-def _filed_qualification(report: Report) -> dict:
-    """Return the category code and gravity ``report`` was filed with, for those a
-    référent changed since (its first change of each holds the value before)."""
+def _filed_values(report: Report) -> dict:
+    """Return the values ``report`` was filed with, as its history records them, of
+    the content changed since (the first change of each holds the value before)."""
     filed: dict = {}
     events = db.session.scalars(
         sa.select(ReportEvent.changes)
@@ -193,7 +207,7 @@ def _filed_qualification(report: Report) -> dict:
         .order_by(ReportEvent.id)
     )
     for changes in events:
-        for name, key in _QUALIFIED.items():
+        for name, key in _CHANGED_LATER.items():
             if key in (changes or {}) and name not in filed:
                 filed[name] = changes[key][0]
     return filed
