@@ -169,7 +169,7 @@ def _authenticate():
         digest = _digest(header)
         if digest is None:
             return _bad_token()
-        if request.endpoint in _INTAKE_ENDPOINTS:
+        if request.endpoint in _INTAKE_ENDPOINTS and request.method == "POST":
             g.api_token_digest = digest  # checked with the intake's read: see create
             return None
         return _authenticate_token(digest, writing)
