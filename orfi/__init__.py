@@ -11,6 +11,7 @@ from typing import Any
 from flask import Flask, request
 from werkzeug.routing import IntegerConverter
 
+from orfi import transaction
 from orfi.config import load_settings
 from orfi.database import configure_engine, declare_write_intent, reset_write_intent
 from orfi.extensions import csrf, db, login_manager, migrate
@@ -80,7 +81,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config.update(test_config)
     _check_production(app)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
-        os.makedirs(app.instance_path, exist_ok=True)
+        os.makedirs(app.instance_path, mode=0o700, exist_ok=True)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(resource_folder("migrations")))
@@ -90,6 +91,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         configure_engine(db.engine, app.config["ORFI_SQLITE_BUSY_TIMEOUT"])
 
     _register_write_intent(app)
+    transaction.register(app)
     _register_blueprints(app)
     from orfi import security
 

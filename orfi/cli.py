@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 
@@ -20,13 +21,15 @@ import orfi.privacy.commands  # noqa: F401
 import orfi.syntheses.commands  # noqa: F401
 from orfi.auth.models import Federation, Role
 from orfi.auth.services import create_user
+from orfi.backup.settings import BackupError, sqlite_path
+from orfi.backup.sqlite import create_private_file
 from orfi.commands import cli, fail
-from orfi.database import write_intent
 from orfi.errors import OrfiError, ValidationError
 from orfi.extensions import db
 from orfi.nomenclature.services import load_default_nomenclature
 from orfi.patrimoine.models import OrganisationKind
 from orfi.patrimoine.services import create_organisation, get_organisation_by_code
+from orfi.transaction import unit_of_work
 
 
 @cli.command("init")
@@ -35,16 +38,30 @@ def init_command():
     from flask_migrate import upgrade
 
     instance = Path(current_app.instance_path)
-    instance.mkdir(parents=True, exist_ok=True)
+    instance.mkdir(mode=0o700, parents=True, exist_ok=True)
     secret = instance / "secret_key"
     if not secret.exists() and not current_app.config["ORFI_SECRET_KEY"]:
-        secret.write_text(secrets.token_hex(32))
-        secret.chmod(0o600)
+        # Created 0600 at once: a write then a chmod leaves it readable meanwhile.
+        fd = os.open(secret, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_hex(32))
+    _create_private_database()
     upgrade()
-    with write_intent():
+    with unit_of_work():
         added = load_default_nomenclature()
-        db.session.commit()
     click.echo(f"Base à jour ; nomenclature : {added} élément(s) ajouté(s).")
+
+
+def _create_private_database() -> None:
+    """Create a new SQLite database file 0600 before SQLite creates it 0644; its
+    -wal and -shm files then take the same mode."""
+    if db.engine.dialect.name != "sqlite":
+        return
+    try:
+        path = sqlite_path()
+    except BackupError:
+        return  # an in-memory database has no file
+    create_private_file(path)
 
 
 @cli.command("create-organisation")
@@ -60,14 +77,13 @@ def init_command():
 @click.option("--region", default="", help="Région, ex. Occitanie.")
 def create_organisation_command(code, name, kind, region):
     """Create a bailleur with its own copy of the default nomenclature."""
-    with write_intent():
-        try:
+    try:
+        with unit_of_work():
             organisation = create_organisation(
                 code=code, name=name, kind=OrganisationKind(kind), region=region
             )
-        except OrfiError as error:
-            fail(error)
-        db.session.commit()
+    except OrfiError as error:
+        fail(error)
     click.echo(f"Bailleur {organisation.code} créé.")
 
 
@@ -77,11 +93,10 @@ def create_organisation_command(code, name, kind, region):
 @click.option("--region", default="", help="Région couverte (vide : nationale).")
 def create_federation_command(code, name, region):
     """Create a federation (USH or a regional association)."""
-    with write_intent():
+    with unit_of_work():
         db.session.add(
             Federation(code=code.strip(), name=name.strip(), region=region.strip())
         )
-        db.session.commit()
     click.echo(f"Fédération {code} créée.")
 
 
@@ -102,8 +117,8 @@ def create_user_command(
     email, name, role, organisation_code, federation_code, password
 ):
     """Create a user of a bailleur (or of a federation, with --federation)."""
-    with write_intent():
-        try:
+    try:
+        with unit_of_work():
             organisation = (
                 get_organisation_by_code(organisation_code)
                 if organisation_code
@@ -124,9 +139,8 @@ def create_user_command(
                 organisation=organisation,
                 federation=federation,
             )
-        except OrfiError as error:
-            fail(error)
-        db.session.commit()
+    except OrfiError as error:
+        fail(error)
     click.echo(f"Compte {email} créé.")
 
 

@@ -12,14 +12,16 @@ import click
 from flask.cli import AppGroup
 
 from orfi.errors import OrfiError, ValidationError
-from orfi.extensions import db
+from orfi.transaction import rollback
 
 cli = AppGroup("orfi", help="Commandes d'administration d'orfi.")
 
 
 def fail(error: OrfiError) -> None:
     """Print an error in French and stop with status 1."""
-    db.session.rollback()
+    # Called after a unit of work has rolled back, this is a no-op; it still ends the
+    # read transaction (or stray writes) of a command that failed outside one.
+    rollback()
     if isinstance(error, ValidationError):
         for name, messages in error.errors.items():
             click.echo(f"Erreur ({name}) : {' '.join(messages)}", err=True)

@@ -7,6 +7,8 @@ import logging
 from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from orfi.transaction import rollback
+
 logger = logging.getLogger(__name__)
 
 
@@ -79,6 +81,9 @@ def register_error_handlers(app: Flask) -> None:
         logger.exception(
             "Erreur serveur", exc_info=getattr(error, "original_exception", None)
         )
+        # The failed work may have left the session mid-transaction (or broken, after
+        # a database error): the page's own queries need it clean.
+        rollback()
         if _wants_json():
             return jsonify(error="Erreur interne du serveur"), 500
         return render_template("errors/500.html"), 500

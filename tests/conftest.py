@@ -91,6 +91,8 @@ def test_config(database_url, tmp_path_factory) -> dict:
         "ORFI_SECRET_KEY": "test-secret",
         # scrypt costs ~0.3 s a hash on these machines; tests need many.
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+        # A commit made during a request outside unit_of_work fails the test.
+        "ORFI_TRANSACTION_GUARD": True,
     }
 
 

@@ -29,10 +29,10 @@ from orfi.activity.services import (
 from orfi.auth.access import QUALIFIERS, role_required
 from orfi.auth.models import Role
 from orfi.errors import ValidationError
-from orfi.extensions import db
 from orfi.followup.models import Partner
 from orfi.forms import attach_errors
 from orfi.timezone import now_local
+from orfi.transaction import unit_of_work
 
 bp = Blueprint("activity", __name__, url_prefix="/activite")
 
@@ -126,15 +126,14 @@ def _save_meeting(meeting=None):
     form = _meeting_form(meeting, request.form if request.method == "POST" else None)
     if request.method == "POST" and form.validate():
         try:
-            if meeting is None:
-                create_meeting(current_user, _meeting_input(form))
-            else:
-                update_meeting(current_user, meeting, _meeting_input(form))
+            with unit_of_work():
+                if meeting is None:
+                    create_meeting(current_user, _meeting_input(form))
+                else:
+                    update_meeting(current_user, meeting, _meeting_input(form))
         except ValidationError as error:
-            db.session.rollback()
             attach_errors(form, error.errors, fallback="submit")
         else:
-            db.session.commit()
             flash("Réunion enregistrée.", "success")
             return redirect(url_for("activity.index"))
     status = 422 if request.method == "POST" else 200
@@ -167,8 +166,8 @@ def edit_meeting(meeting_id: int):
 @role_required(*LOGGERS)
 def remove_meeting(meeting_id: int):
     """Delete a meeting of the log."""
-    delete_meeting(current_user, get_meeting(current_user, meeting_id))
-    db.session.commit()
+    with unit_of_work():
+        delete_meeting(current_user, get_meeting(current_user, meeting_id))
     flash("Réunion supprimée.", "success")
     return redirect(url_for("activity.index"))
 
@@ -215,17 +214,16 @@ def _save_intervention(intervention=None):
     form = _intervention_form(intervention, formdata)
     if request.method == "POST" and form.validate():
         try:
-            if intervention is None:
-                create_intervention(current_user, _intervention_input(form))
-            else:
-                update_intervention(
-                    current_user, intervention, _intervention_input(form)
-                )
+            with unit_of_work():
+                if intervention is None:
+                    create_intervention(current_user, _intervention_input(form))
+                else:
+                    update_intervention(
+                        current_user, intervention, _intervention_input(form)
+                    )
         except ValidationError as error:
-            db.session.rollback()
             attach_errors(form, error.errors, fallback="submit")
         else:
-            db.session.commit()
             flash("Intervention enregistrée.", "success")
             return redirect(url_for("activity.index"))
     status = 422 if request.method == "POST" else 200
@@ -258,7 +256,9 @@ def edit_intervention(intervention_id: int):
 @role_required(*LOGGERS)
 def remove_intervention(intervention_id: int):
     """Delete an intervention of the log."""
-    delete_intervention(current_user, get_intervention(current_user, intervention_id))
-    db.session.commit()
+    with unit_of_work():
+        delete_intervention(
+            current_user, get_intervention(current_user, intervention_id)
+        )
     flash("Intervention supprimée.", "success")
     return redirect(url_for("activity.index"))

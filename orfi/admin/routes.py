@@ -39,7 +39,6 @@ from orfi.auth.services import (
     update_user,
 )
 from orfi.errors import ValidationError
-from orfi.extensions import db
 from orfi.forms import BaseForm, attach_errors
 from orfi.nomenclature.services import (
     add_category,
@@ -48,6 +47,7 @@ from orfi.nomenclature.services import (
     list_families,
     update_category,
 )
+from orfi.transaction import unit_of_work
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -69,20 +69,19 @@ def _status() -> int:
 _Saved = TypeVar("_Saved")
 
 
-def _commit_or_show_errors(form: BaseForm, save: Callable[[], _Saved]) -> _Saved | None:
-    """Run ``save`` (service calls) as the request's one transaction.
+def _save_or_show_errors(form: BaseForm, save: Callable[[], _Saved]) -> _Saved | None:
+    """Run ``save`` (service calls) as the request's unit of work.
 
-    Commit and return what it saved; on ValidationError roll back, put the messages
-    next to the form's fields and return None, so that the view shows the form again.
+    Return what it saved, committed; on ValidationError (its work rolled back) put the
+    messages next to the form's fields and return None, so that the view shows the
+    form again.
     """
     try:
-        saved = save()
+        with unit_of_work():
+            return save()
     except ValidationError as error:
-        db.session.rollback()
         attach_errors(form, error.errors)
         return None
-    db.session.commit()
-    return saved
 
 
 @bp.route("/")
@@ -140,7 +139,7 @@ def new_user():
     form = UserCreateForm()
     _perimeter_choices(form)
     if form.validate_on_submit():
-        user = _commit_or_show_errors(
+        user = _save_or_show_errors(
             form,
             lambda: create_user(
                 email=form.email.data,
@@ -172,7 +171,7 @@ def edit_user(user_id: int):
     form = UserEditForm(data=_user_data(user))
     _perimeter_choices(form)
     if form.validate_on_submit():
-        saved = _commit_or_show_errors(
+        saved = _save_or_show_errors(
             form,
             lambda: update_user(
                 user,
@@ -193,15 +192,14 @@ def reset_password(user_id: int):
     user = get_user_in(current_user.organisation_id, user_id)
     form = PasswordResetForm()
     if form.validate_on_submit():
-        # Not _commit_or_show_errors: this service returns nothing, so None would not
+        # Not _save_or_show_errors: this service returns nothing, so None would not
         # tell a refused password from a saved one.
         try:
-            set_user_password(user, form.password.data)
+            with unit_of_work():
+                set_user_password(user, form.password.data)
         except ValidationError as error:
-            db.session.rollback()
             attach_errors(form, error.errors)
         else:
-            db.session.commit()
             flash(
                 f"Mot de passe de {user.name} changé : transmettez-le-lui de vive voix "
                 "ou par un canal sûr, jamais avec l'adresse e-mail.",
@@ -241,7 +239,7 @@ def new_category():
         wanted = request.args.get("famille", "")
         form.family.data = next((f.id for f in families if f.code == wanted), None)
     if form.validate_on_submit():
-        category = _commit_or_show_errors(
+        category = _save_or_show_errors(
             form,
             lambda: add_category(
                 current_user.organisation_id,
@@ -262,7 +260,7 @@ def edit_category(category_id: int):
     category = get_category_in(current_user.organisation_id, category_id)
     form = CategoryEditForm(data={"label": category.label, "active": category.active})
     if form.validate_on_submit():
-        saved = _commit_or_show_errors(
+        saved = _save_or_show_errors(
             form,
             lambda: update_category(
                 category, label=form.label.data, active=form.active.data

@@ -15,7 +15,7 @@ from flask_login import current_user, login_required, login_url
 
 from orfi.auth.forms import LoginForm, PasswordChangeForm
 from orfi.auth.services import authenticate, change_own_password, load_user
-from orfi.extensions import db, login_manager
+from orfi.extensions import login_manager
 from orfi.security import client_address
 from orfi.security.sessions import (
     close_session,
@@ -23,6 +23,7 @@ from orfi.security.sessions import (
     open_session,
     session_ended,
 )
+from orfi.transaction import unit_of_work
 
 bp = Blueprint("auth", __name__)
 
@@ -64,11 +65,11 @@ def login():
     form = LoginForm()
     refused = False
     if form.validate_on_submit():
-        user = authenticate(
-            form.email.data, form.password.data, address=client_address()
-        )
-        # A refusal is counted by the throttle: commit it too.
-        db.session.commit()
+        # A refusal is counted by the throttle: it is committed too.
+        with unit_of_work():
+            user = authenticate(
+                form.email.data, form.password.data, address=client_address()
+            )
         if user is not None:
             open_session(user, remember=form.remember.data)
             return redirect(_safe_next(request.args.get("next")))
@@ -107,13 +108,14 @@ def change_password():
     form = PasswordChangeForm()
     if form.validate_on_submit():
         user = current_user._get_current_object()
-        errors = change_own_password(
-            user,
-            current=form.current.data,
-            new=form.password.data,
-            address=client_address(),
-        )
-        db.session.commit()
+        # A refused current password is counted by the throttle: committed too.
+        with unit_of_work():
+            errors = change_own_password(
+                user,
+                current=form.current.data,
+                new=form.password.data,
+                address=client_address(),
+            )
         if not errors:
             keep_session_after_password_change(user)
             flash(

@@ -217,11 +217,18 @@ def _extract_members(
 
 
 def _extract_to(source: IO[bytes], destination: Path) -> dict[str, Any]:
-    """Copy ``source`` to ``destination``; return its size and SHA-256."""
-    destination.parent.mkdir(parents=True, exist_ok=True)
+    """Copy ``source`` to ``destination``; return its size and SHA-256.
+
+    Readable by its owner only, as the photo folder it will move to: a member is at
+    most two folders deep (``photos/<bailleur>/``), each created 0700.
+    """
+    destination.parent.parent.mkdir(mode=0o700, exist_ok=True)
+    destination.parent.mkdir(mode=0o700, exist_ok=True)
     digest = hashlib.sha256()
     size = 0
-    with destination.open("wb") as out:
+    with os.fdopen(
+        os.open(destination, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb"
+    ) as out:
         while chunk := source.read(CHUNK):
             digest.update(chunk)
             size += len(chunk)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import click
+import sqlalchemy as sa
 
 from orfi.backup.services import create_backup, restore_backup, summarize_counts
 from orfi.backup.settings import BackupError
@@ -103,14 +105,25 @@ def restore_command(path, force, check_only):
     """Restore an archive of ``orfi backup`` into this database and photo folder.
 
     Stop the application first. The archive is checked completely before anything is
-    written; a database that already holds data is refused unless --force. The schema
-    is then upgraded to this version of orfi. Backups restore into the same database
-    engine only (SQLite into SQLite, PostgreSQL into PostgreSQL).
+    written; a database that already holds data is refused unless --force. A damaged
+    SQLite file (not a database, truncated, corrupted, empty) is refused too; with
+    --force it is kept aside as it is (orfi.sqlite3.damaged-AAAAMMJJ-HHMMSSZ, with its
+    -wal and -shm) and the archive restored in its place. The schema is then upgraded
+    to this version of orfi. Backups restore into the same database engine only
+    (SQLite into SQLite, PostgreSQL into PostgreSQL).
     """
     try:
         result = restore_backup(path, force=force, check_only=check_only)
     except BackupError as error:
         fail(error)
+    except (sa.exc.SQLAlchemyError, sqlite3.Error, OSError) as error:
+        # After a disaster, never a traceback: say what failed and where to look.
+        fail(
+            BackupError(
+                f"Restauration interrompue par une erreur de la base ou du disque : "
+                f"{error}. Vérifiez la base cible avant de la remettre en service."
+            )
+        )
     manifest = result.manifest
     origin = (
         f"sauvegarde du {manifest['created_at']} (orfi {manifest['orfi_version']}, "
@@ -121,11 +134,23 @@ def restore_command(path, force, check_only):
             f"Archive valide : {origin} ; {summarize_counts(manifest['counts'])} ; "
             f"{manifest['photos']['files']} fichier(s) photo."
         )
+        if result.damaged:
+            click.echo(
+                f"Attention : {result.damaged.describe()}. Avec « orfi restore "
+                f"--force », {result.damaged.what_force_does()}.",
+                err=True,
+            )
         return
     before = manifest["alembic_revision"]
     schema = ""
     if result.revision and result.revision != before:
         schema = f", schéma mis à jour : {before} → {result.revision}"
+    if result.set_aside:
+        click.echo(
+            f"Base cible endommagée ({result.damaged.reason}) mise de côté telle "
+            f"quelle : {result.set_aside} (avec ses fichiers -wal et -shm s'il y en "
+            "avait) ; supprimez-la une fois la base restaurée vérifiée."
+        )
     click.echo(f"Restauration terminée depuis la {origin}{schema}.")
     click.echo(
         f"Base restaurée : {summarize_counts(result.counts)} ; "

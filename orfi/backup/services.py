@@ -11,9 +11,10 @@ holding, in this order:
   has no manifest and is refused before anything is written.
 
 A restore checks the whole archive first (members, hashes, backend, revision, database
-copy), then refuses a target that already holds data unless forced, restores the
-database, checks the row counts, upgrades the schema to the code's head and replaces the
-photo folder. See docs/backup.md.
+copy), then refuses a target that already holds data, or a damaged SQLite file, unless
+forced; restores the database (a damaged file is kept aside, never written over),
+checks the row counts, upgrades the schema to the code's head and replaces the photo
+folder. See docs/backup.md.
 
 This module holds the two steps and their checks; the parts live beside it:
 :mod:`~orfi.backup.settings`, :mod:`~orfi.backup.snapshot`, :mod:`~orfi.backup.sqlite`,
@@ -31,6 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from flask import current_app
 
 from orfi.backup.archive import extract_verified, photo_files, write_archive
@@ -52,9 +54,17 @@ from orfi.backup.settings import (
     backend_name,
     default_backup_path,
     photo_dir,
+    sqlite_path,
 )
 from orfi.backup.snapshot import count_rows
-from orfi.backup.sqlite import check_sqlite_integrity, dump_sqlite, restore_sqlite
+from orfi.backup.sqlite import (
+    check_sqlite_integrity,
+    create_private_file,
+    diagnose_sqlite_file,
+    dump_sqlite,
+    is_damage,
+    restore_sqlite,
+)
 from orfi.extensions import db
 
 logger = logging.getLogger(__name__)
@@ -84,6 +94,26 @@ class BackupResult:
 
 
 @dataclass(frozen=True)
+class Damage:
+    """A SQLite target file that SQLite cannot use, and why (in French)."""
+
+    path: Path
+    reason: str
+
+    def describe(self) -> str:
+        """Return the damage as the start of a French sentence."""
+        return f"La base cible {self.path} est endommagée ({self.reason})"
+
+    def what_force_does(self) -> str:
+        """Return what ``--force`` does with the damaged file, in French."""
+        return (
+            f"le fichier sera mis de côté tel quel sous {self.path.name}.damaged-"
+            "AAAAMMJJ-HHMMSSZ (avec ses fichiers -wal et -shm), puis la sauvegarde "
+            "restaurée à sa place"
+        )
+
+
+@dataclass(frozen=True)
 class RestoreResult:
     """A restore done (or only checked): the archive's manifest and what is there."""
 
@@ -92,6 +122,10 @@ class RestoreResult:
     photo_files: int = 0
     revision: str | None = None
     checked_only: bool = False
+    #: A damaged SQLite target: its file and what is wrong with it, in French.
+    damaged: Damage | None = None
+    #: Where the damaged file was kept aside by the restore.
+    set_aside: Path | None = None
 
 
 def create_backup(
@@ -110,7 +144,7 @@ def create_backup(
         output = default_backup_path(backend)
         output.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     else:
-        output.parent.mkdir(parents=True, exist_ok=True)
+        output.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     if output.exists():
         raise BackupError(f"{output} existe déjà : choisissez un autre nom.")
     started = datetime.now(UTC)
@@ -225,6 +259,54 @@ def _existing_data(counts: dict[str, int], photos: Path) -> list[str]:
     return described
 
 
+def _target_damage(backend: str) -> Damage | None:
+    """Return what is wrong with the app's SQLite file, read-only (None: usable,
+    absent, or PostgreSQL)."""
+    if backend != "sqlite":
+        return None
+    path = sqlite_path()
+    reason = diagnose_sqlite_file(path)
+    return Damage(path, reason) if reason else None
+
+
+def _count_target_rows() -> tuple[dict[str, int], Damage | None]:
+    """Return the target's row counts, or the damage that stops SQLite reading them."""
+    if db.engine.dialect.name == "sqlite":
+        # Counting connects, which creates a missing file: 0600, not SQLite's 0644.
+        create_private_file(sqlite_path())
+    try:
+        return count_rows(), None
+    except sa.exc.DBAPIError as error:
+        if db.engine.dialect.name != "sqlite" or not is_damage(error.orig):
+            raise
+        db.engine.dispose()
+        return {}, Damage(sqlite_path(), f"base illisible : {error.orig}")
+
+
+def _check_target(
+    photos: Path, *, force: bool, damaged: Damage | None
+) -> Damage | None:
+    """Refuse a damaged target, or one that holds data, unless ``force``; return the
+    damage found."""
+    counts: dict[str, int] = {}
+    if damaged is None:
+        counts, damaged = _count_target_rows()
+    if damaged is not None:
+        if not force:
+            raise BackupError(
+                f"{damaged.describe()} : rien n'a été restauré. Relancez avec "
+                f"--force : {damaged.what_force_does()}."
+            )
+        return damaged
+    existing = _existing_data(counts, photos)
+    if existing and not force:
+        raise BackupError(
+            "La base cible n'est pas vide (" + ", ".join(existing) + ") : "
+            "rien n'a été restauré. Relancez avec --force pour la remplacer."
+        )
+    return None
+
+
 def _upgrade_schema() -> str | None:
     from alembic import command
 
@@ -235,7 +317,7 @@ def _upgrade_schema() -> str | None:
 
 def _replace_photos(staged: Path, photos: Path) -> int:
     """Replace the photo folder's content by the staged photos; return their count."""
-    photos.mkdir(parents=True, exist_ok=True)
+    photos.mkdir(mode=0o700, parents=True, exist_ok=True)
     for entry in photos.iterdir():
         if entry.is_dir() and not entry.is_symlink():
             shutil.rmtree(entry)
@@ -264,7 +346,7 @@ def restore_backup(
     if not archive.is_file():
         raise BackupError(f"Archive introuvable : {archive}.")
     photos = photo_dir()
-    photos.parent.mkdir(parents=True, exist_ok=True)
+    photos.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(
         prefix=".orfi-restauration-", dir=photos.parent
     ) as work_name:
@@ -272,18 +354,17 @@ def restore_backup(
         manifest = extract_verified(archive, work)
         _check_compatible(manifest, backend)
         pg_tools = _check_database_member(manifest, work)
+        damaged = _target_damage(backend)
         if check_only:
-            return RestoreResult(manifest=manifest, checked_only=True)
+            return RestoreResult(manifest=manifest, checked_only=True, damaged=damaged)
         db.session.remove()
-        existing = _existing_data(count_rows(), photos)
-        if existing and not force:
-            raise BackupError(
-                "La base cible n'est pas vide (" + ", ".join(existing) + ") : "
-                "rien n'a été restauré. Relancez avec --force pour la remplacer."
-            )
+        damaged = _check_target(photos, force=force, damaged=damaged)
         db.engine.dispose()
+        set_aside = None
         if backend == "sqlite":
-            restore_sqlite(work / SQLITE_MEMBER)
+            set_aside = restore_sqlite(
+                work / SQLITE_MEMBER, damaged=damaged is not None
+            )
         else:
             restore_postgresql(*pg_tools, work / PG_MEMBER)
         db.engine.dispose()
@@ -298,7 +379,12 @@ def restore_backup(
         photo_files = _replace_photos(work / PHOTOS, photos)
     logger.info("Sauvegarde %s restaurée", archive)
     return RestoreResult(
-        manifest=manifest, counts=counts, photo_files=photo_files, revision=revision
+        manifest=manifest,
+        counts=counts,
+        photo_files=photo_files,
+        revision=revision,
+        damaged=damaged,
+        set_aside=set_aside,
     )
 
 

@@ -11,9 +11,10 @@ from flask import current_app
 from sqlalchemy.exc import DBAPIError
 
 from orfi.commands import cli, fail
-from orfi.database import utcnow, write_intent
+from orfi.database import utcnow
 from orfi.errors import OrfiError
 from orfi.extensions import db
+from orfi.transaction import unit_of_work
 
 # orfi.demo.world and orfi.demo.facts import geopandas, pandas and h3: they are imported
 # by the commands so that every other ``orfi`` command starts fast.
@@ -64,6 +65,9 @@ def demo_command(n_reports, seed, activity, reset, if_missing):
     bailleurs, the USH Occitanie federation and everything that depends on them, then
     load again) or --if-missing (do nothing). Refuses when a demo code (TMH, ALT...)
     belongs to a bailleur that is not the demo's, and in production (ORFI_ENV).
+
+    Commits stage by stage (deletion, bailleurs and accounts, facts, activity), one
+    unit of work each: a failure keeps the stages before it, which --reset deletes.
     """
     if current_app.config["ORFI_ENV"] == "production":
         click.echo(
@@ -78,10 +82,9 @@ def demo_command(n_reports, seed, activity, reset, if_missing):
     from orfi.reports.models import Report, ReportEvent
 
     started = time.perf_counter()
-    with write_intent():
+    with unit_of_work():
         state, used = demo_state()
         if state is DemoState.CONFLICT:
-            db.session.rollback()
             click.echo(
                 f"Erreur : les codes {', '.join(used)} sont déjà utilisés par des "
                 "données qui ne sont pas celles de la démo : démo non chargée.",
@@ -90,11 +93,9 @@ def demo_command(n_reports, seed, activity, reset, if_missing):
             sys.exit(1)
         if state is DemoState.LOADED:
             if if_missing:
-                db.session.rollback()
                 click.echo("La démo est déjà chargée.")
                 return
             if not reset:
-                db.session.rollback()
                 click.echo(
                     "Erreur : la démo est déjà chargée. Relancez avec --reset pour la "
                     "remplacer.",
@@ -103,18 +104,18 @@ def demo_command(n_reports, seed, activity, reset, if_missing):
                 sys.exit(1)
             click.echo("Suppression de la démo existante…")
             delete_demo()
-            db.session.commit()
 
-        click.echo("Création des bailleurs, résidences et comptes…")
-        try:
+    click.echo("Création des bailleurs, résidences et comptes…")
+    try:
+        with unit_of_work():
             world = build_world(seed)
-        except OrfiError as error:  # e.g. a demo e-mail already used elsewhere
-            fail(error)
-        db.session.commit()
-        if n_reports:
-            click.echo(f"Tirage de {_number(n_reports)} faits…")
-            facts = draw_facts(world, n_reports, seed=seed, now=utcnow())
-            tables = [Report.__table__, ReportEvent.__table__]
+    except OrfiError as error:  # e.g. a demo e-mail already used elsewhere
+        fail(error)
+    if n_reports:
+        click.echo(f"Tirage de {_number(n_reports)} faits…")
+        facts = draw_facts(world, n_reports, seed=seed, now=utcnow())
+        tables = [Report.__table__, ReportEvent.__table__]
+        with unit_of_work():
             existing = db.session.scalar(sa.select(sa.func.count(Report.id)))
             with bulk_insert(
                 tables, rows=n_reports, table_rows=existing + n_reports
@@ -126,13 +127,12 @@ def demo_command(n_reports, seed, activity, reset, if_missing):
                         bar.update(written)
                 if deferred:
                     click.echo("Construction des index…")
-            db.session.commit()
-        if activity:
-            from orfi.demo.activity import generate_activity
+    if activity:
+        from orfi.demo.activity import generate_activity
 
-            click.echo("Activité : réunions, interventions, suites et synthèses…")
+        click.echo("Activité : réunions, interventions, suites et synthèses…")
+        with unit_of_work():
             generate_activity(seed)
-            db.session.commit()
     elapsed = f"{time.perf_counter() - started:.1f}".replace(".", ",")
     click.echo(
         f"Démo chargée en {elapsed} s : {len(world.organisation_ids)} bailleurs, "

@@ -21,7 +21,6 @@ from orfi.auth.access import FILERS, QUALIFIERS, READERS, role_required
 from orfi.auth.models import Role
 from orfi.auth.perimeter import list_residences
 from orfi.errors import ValidationError
-from orfi.extensions import db
 from orfi.forms import attach_errors
 from orfi.nomenclature.services import list_categories
 from orfi.photos.models import MAX_PHOTOS
@@ -63,6 +62,7 @@ from orfi.reports.queries import (
     list_reports,
 )
 from orfi.timezone import now_local
+from orfi.transaction import unit_of_work
 
 bp = Blueprint("reports", __name__, url_prefix="/signalements")
 
@@ -120,30 +120,29 @@ def _file_from_form(form: ReportForm) -> tuple[Report | None, bool]:
         return None, False
     stored: list[uuid.UUID] = []
     differing: dict[str, list[str]] = {}
+    refused = 0
     try:
-        data = _input_from_form(form)
-        if photo_errors:
-            raise ValidationError(
-                {**check_report_input(current_user, data), **photo_errors}
-            )
-        try:
-            report, created = create_report(current_user, data)
-        except ReportConflict as conflict:
-            report, created, differing = conflict.report, False, conflict.fields
-        if created:
-            for image in images:
-                photo, _new = add_photo(current_user, report, image)
-                stored.append(photo.uuid)
-            refused = 0
-        else:  # a resent form: photos are additive, the rest stays as stored
-            refused = _add_new_photos(report, images, stored)
+        with unit_of_work():
+            data = _input_from_form(form)
+            if photo_errors:
+                raise ValidationError(
+                    {**check_report_input(current_user, data), **photo_errors}
+                )
+            try:
+                report, created = create_report(current_user, data)
+            except ReportConflict as conflict:  # nothing written: photos still add
+                report, created, differing = conflict.report, False, conflict.fields
+            if created:
+                for image in images:
+                    photo, _new = add_photo(current_user, report, image)
+                    stored.append(photo.uuid)
+            else:  # a resent form: photos are additive, the rest stays as stored
+                refused = _add_new_photos(report, images, stored)
+            reference, report_uuid = report.reference, report.uuid
     except ValidationError as error:
-        db.session.rollback()
         discard_files(current_user.organisation_id, stored)
         _attach_errors(form, error.errors)
         return None, False
-    reference, report_uuid = report.reference, report.uuid
-    db.session.commit()
     if differing or refused or (stored and not created):
         _flash_resend(form, reference, report_uuid, differing, len(stored), refused)
     return report, bool(differing)
@@ -362,19 +361,18 @@ def qualify(report_uuid: uuid.UUID):
     form = qualify_form(report, formdata=request.form)
     if form.validate():
         try:
-            event = qualify_report(
-                current_user,
-                report,
-                category_id=form.category.data,
-                status=Status(form.status.data),
-                gravity=int(form.gravity.data) if form.gravity.data else None,
-                comment=form.comment.data or "",
-            )
+            with unit_of_work():
+                event = qualify_report(
+                    current_user,
+                    report,
+                    category_id=form.category.data,
+                    status=Status(form.status.data),
+                    gravity=int(form.gravity.data) if form.gravity.data else None,
+                    comment=form.comment.data or "",
+                )
         except ValidationError as error:
-            db.session.rollback()
             _attach_errors(form, error.errors)
         else:
-            db.session.commit()
             flash(
                 "Qualification enregistrée." if event else "Aucun changement.",
                 "success",
@@ -402,14 +400,13 @@ def mark_as_duplicate(report_uuid: uuid.UUID):
                         ]
                     }
                 )
-            mark_duplicate(
-                current_user, report, original, comment=form.comment.data or ""
-            )
+            with unit_of_work():
+                mark_duplicate(
+                    current_user, report, original, comment=form.comment.data or ""
+                )
         except ValidationError as error:
-            db.session.rollback()
             _attach_errors(form, error.errors)
         else:
-            db.session.commit()
             flash(
                 f"Fait marqué comme doublon de {report.duplicate_of.reference} : "
                 "il ne compte plus dans les statistiques.",
@@ -426,8 +423,9 @@ def unmark_as_duplicate(report_uuid: uuid.UUID):
     report = get_visible_report(current_user, report_uuid)
     if not UnmarkDuplicateForm().validate_on_submit():
         abort(400)
-    if unmark_duplicate(current_user, report):
-        db.session.commit()
+    with unit_of_work():
+        unmarked = unmark_duplicate(current_user, report)
+    if unmarked:
         flash("Ce fait n'est plus un doublon : il compte à nouveau.", "success")
     return redirect(url_for("reports.detail", report_uuid=report.uuid))
 

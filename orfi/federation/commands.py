@@ -9,9 +9,9 @@ import click
 import sqlalchemy as sa
 
 from orfi.commands import cli, fail
-from orfi.database import write_intent
 from orfi.errors import NotFound, OrfiError, ValidationError
 from orfi.extensions import db
+from orfi.transaction import unit_of_work
 
 FORMATS = ("json", "csv", "xlsx")
 
@@ -143,13 +143,12 @@ def import_federation_command(files):
     from orfi.federation.imports import import_documents
 
     messages = []
-    with write_intent():
+    with unit_of_work():
         for path in files:
             raw = path.read_bytes()
             try:
                 results = import_documents(read_documents(raw, path.name), raw)
-            except ValidationError as error:
-                db.session.rollback()
+            except ValidationError as error:  # sys.exit rolls the unit of work back
                 click.echo(f"Erreur : {path} refusé, rien n'a été importé.", err=True)
                 for message in error.errors.get("file", []):
                     click.echo(f"  - {message}", err=True)
@@ -157,7 +156,6 @@ def import_federation_command(files):
             except NotFound as error:
                 fail(error)
             messages.extend(f"{path.name} : {r.message}" for r in results)
-        db.session.commit()
     for message in messages:
         click.echo(message)
 
@@ -177,7 +175,7 @@ def remove_federation_import_command(code, start, end):
     from orfi.federation.imports import find_import, remove_import
     from orfi.federation.periods import Period, parse_month
 
-    with write_intent():
+    with unit_of_work():
         try:
             months = []
             for name, text in (("from", start), ("to", end)):
@@ -199,5 +197,4 @@ def remove_federation_import_command(code, start, end):
             removal = remove_import(source.id, region="")
         except OrfiError as error:
             fail(error)
-        db.session.commit()
     click.echo(removal.message)

@@ -21,7 +21,6 @@ from flask_login import current_user
 from orfi.auth.access import role_required
 from orfi.auth.models import Role
 from orfi.errors import ValidationError
-from orfi.extensions import db
 from orfi.federation import models  # noqa: F401  (tables known to Alembic)
 from orfi.federation.consolidation import (
     available_years,
@@ -42,6 +41,7 @@ from orfi.federation.imports import remove_import as remove_imported_file
 from orfi.federation.native import min_count
 from orfi.federation.periods import Period, current_year, parse_period
 from orfi.timezone import now_local
+from orfi.transaction import unit_of_work
 
 bp = Blueprint("federation", __name__, url_prefix="/federation")
 
@@ -137,15 +137,14 @@ def import_file():
         upload = form.file.data
         raw = upload.read()
         try:
-            documents = read_documents(raw, upload.filename or "")
-            results = import_documents(
-                documents, raw, user=current_user, region=_region()
-            )
+            with unit_of_work():
+                documents = read_documents(raw, upload.filename or "")
+                results = import_documents(
+                    documents, raw, user=current_user, region=_region()
+                )
         except ValidationError as error:
-            db.session.rollback()
             form.file.errors = [*form.file.errors, *error.errors.get("file", [])]
         else:
-            db.session.commit()
             for result in results:
                 flash(result.message, "success")
             periods = sorted({r.period for r in results})
@@ -173,8 +172,10 @@ def remove_import(import_id: int):
     table scrolls sideways, and the consequence (which facts count again) needs room.
     """
     if request.method == "POST":
-        removal = remove_imported_file(import_id, region=_region(), user=current_user)
-        db.session.commit()
+        with unit_of_work():
+            removal = remove_imported_file(
+                import_id, region=_region(), user=current_user
+            )
         flash(removal.message, "success")
         return redirect(url_for("federation.import_file"))
     return render_template(

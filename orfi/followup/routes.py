@@ -18,7 +18,6 @@ from flask_login import current_user
 
 from orfi.auth.access import QUALIFIERS, role_required
 from orfi.errors import ValidationError
-from orfi.extensions import db
 from orfi.followup.forms import ActionForm, ComplaintForm
 from orfi.followup.models import (
     ActionKind,
@@ -45,6 +44,7 @@ from orfi.forms import attach_errors
 from orfi.reports.models import STAFF_VICTIMS, Report
 from orfi.reports.queries import get_visible_report
 from orfi.timezone import now_local
+from orfi.transaction import unit_of_work
 
 bp = Blueprint("followup", __name__, url_prefix="/suivi")
 
@@ -120,22 +120,21 @@ def add(report_uuid: uuid.UUID):
     form = _action_form(request.form)
     if form.validate():
         try:
-            add_action(
-                current_user,
-                report,
-                ActionInput(
-                    done_on=form.done_on.data,
-                    kind=ActionKind.coerce(form.kind.data),
-                    partner=Partner.coerce(form.partner.data),
-                    note=form.note.data or "",
-                    close=form.close.data,
-                ),
-            )
+            with unit_of_work():
+                add_action(
+                    current_user,
+                    report,
+                    ActionInput(
+                        done_on=form.done_on.data,
+                        kind=ActionKind.coerce(form.kind.data),
+                        partner=Partner.coerce(form.partner.data),
+                        note=form.note.data or "",
+                        close=form.close.data,
+                    ),
+                )
         except ValidationError as error:
-            db.session.rollback()
             attach_errors(form, error.errors, fallback="submit")
         else:
-            db.session.commit()
             flash("Action de suivi enregistrée.", "success")
             return _detail(report)
     panel = build_panel(report, action_form=form)
@@ -153,23 +152,22 @@ def complaint(report_uuid: uuid.UUID):
     form = _complaint_form(report, None, request.form)
     if form.validate():
         try:
-            save_complaint(
-                current_user,
-                report,
-                ComplaintInput(
-                    kind=ComplaintKind.coerce(form.kind.data),
-                    filed_by=ComplaintFiler.coerce(form.filed_by.data),
-                    filed_on=form.filed_on.data,
-                    reference=form.reference.data or "",
-                    sworn_agent_pv=form.sworn_agent_pv.data,
-                    mission_service_public=form.mission_service_public.data,
-                ),
-            )
+            with unit_of_work():
+                save_complaint(
+                    current_user,
+                    report,
+                    ComplaintInput(
+                        kind=ComplaintKind.coerce(form.kind.data),
+                        filed_by=ComplaintFiler.coerce(form.filed_by.data),
+                        filed_on=form.filed_on.data,
+                        reference=form.reference.data or "",
+                        sworn_agent_pv=form.sworn_agent_pv.data,
+                        mission_service_public=form.mission_service_public.data,
+                    ),
+                )
         except ValidationError as error:
-            db.session.rollback()
             attach_errors(form, error.errors, fallback="submit")
         else:
-            db.session.commit()
             flash("Dépôt enregistré.", "success")
             return _detail(report)
     panel = build_panel(report, complaint_form=form)

@@ -11,11 +11,10 @@ import click
 from flask import current_app
 
 from orfi.commands import cli, fail
-from orfi.database import write_intent
 from orfi.errors import OrfiError, ValidationError
-from orfi.extensions import db
 from orfi.patrimoine.importer import ImportResult, import_residences, load_patrimoine
 from orfi.patrimoine.services import get_organisation_by_code
+from orfi.transaction import unit_of_work
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +77,7 @@ def import_patrimoine_command(
     for warning in data.warnings:
         click.echo(f"Remarque : {warning}")
 
-    with write_intent():
+    with unit_of_work() as work:
         try:
             organisation = get_organisation_by_code(organisation_code)
             if strict and data.rejected:
@@ -99,9 +98,7 @@ def import_patrimoine_command(
             fail(error)
         result.line_kind = data.line_kind
         if dry_run or not result.written:
-            db.session.rollback()
-        else:
-            db.session.commit()
+            work.discard()
 
     _echo_result(result, generation=generation if qpv_file else None, dry_run=dry_run)
     if not result.written:

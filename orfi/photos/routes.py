@@ -9,7 +9,6 @@ from flask_login import current_user
 
 from orfi.auth.access import FILERS, QUALIFIERS, role_required
 from orfi.errors import NotFound, ValidationError
-from orfi.extensions import db
 from orfi.photos import models  # noqa: F401  (the metadata must know the table)
 from orfi.photos.forms import DeletePhotoForm, PhotoUploadForm
 from orfi.photos.models import MAX_PHOTOS
@@ -26,6 +25,7 @@ from orfi.photos.services import (
 )
 from orfi.reports.additions import get_report_for_addition, may_add_to
 from orfi.reports.pages import render_detail
+from orfi.transaction import unit_of_work
 
 bp = Blueprint("photos", __name__, url_prefix="/photos")
 
@@ -53,21 +53,21 @@ def upload(report_uuid: uuid.UUID):
     if form.validate_on_submit():
         stored = []
         try:
-            images = check_uploads(request.files.getlist("photos"))
-            if not images:
-                raise ValidationError({"photos": ["Choisissez au moins une photo."]})
-            for image_ in images:
-                photo, _created = add_photo(current_user, report, image_)
-                stored.append(photo.uuid)
-            db.session.commit()
+            with unit_of_work():
+                images = check_uploads(request.files.getlist("photos"))
+                if not images:
+                    raise ValidationError(
+                        {"photos": ["Choisissez au moins une photo."]}
+                    )
+                for image_ in images:
+                    photo, _created = add_photo(current_user, report, image_)
+                    stored.append(photo.uuid)
         except ValidationError as error:
-            db.session.rollback()
             discard_files(report.organisation_id, stored)
             form.photos.errors = [*error.errors.get("photos", [])] + [
                 m for k, v in error.errors.items() if k != "photos" for m in v
             ]
-        except Exception:
-            db.session.rollback()
+        except Exception:  # the files of photos rolled back go too
             discard_files(report.organisation_id, stored)
             raise
         else:
@@ -86,8 +86,8 @@ def delete(photo_uuid: uuid.UUID):
         abort(400)
     photo = get_visible_photo(current_user, photo_uuid)
     report, organisation_id = photo.report, photo.report.organisation_id
-    delete_photo(current_user, photo)
-    db.session.commit()
+    with unit_of_work():
+        delete_photo(current_user, photo)
     discard_files(organisation_id, [photo_uuid])
     return redirect(
         url_for("reports.detail", report_uuid=report.uuid, _anchor="photos")

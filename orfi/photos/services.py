@@ -218,9 +218,14 @@ def thumbnail_size(photo: Photo) -> tuple[int, int]:
 
 
 def _write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    # Photos are offence evidence: the owner's alone, like the database and backups
+    # (mkdir's mode is not applied to the parents it creates, hence two calls).
+    path.parent.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, exist_ok=True)
     temporary = path.with_suffix(f".{uuid_module.uuid4().hex}.tmp")
-    temporary.write_bytes(data)
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(data)
     os.replace(temporary, path)  # atomic: a reader never sees half a photo
 
 

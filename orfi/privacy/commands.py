@@ -57,8 +57,7 @@ def purge_command(dry_run, day):
     try:
         policy = RetentionPolicy.from_config(current_app.config)
         result = purge(now, dry_run=dry_run)
-    except ValueError as error:
-        db.session.rollback()
+    except ValueError as error:  # raised before any batch: nothing to roll back
         click.echo(f"Erreur : {error}", err=True)
         sys.exit(1)
     verb = "à anonymiser" if dry_run else "anonymisé(s)"

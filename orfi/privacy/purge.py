@@ -35,7 +35,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from orfi.activity.models import Meeting, PartnerIntervention
-from orfi.database import utcnow, write_intent
+from orfi.database import utcnow
 from orfi.extensions import db
 from orfi.followup.models import Complaint, FollowupAction
 from orfi.followup.services import EVENT_KIND as FOLLOWUP_EVENT_KIND
@@ -61,6 +61,7 @@ from orfi.privacy.services import (
 )
 from orfi.reports.models import LocationSource, Report, ReportEvent, Status
 from orfi.timezone import from_local, to_local
+from orfi.transaction import rollback, unit_of_work
 from orfi.writers import writer_turn
 
 logger = logging.getLogger(__name__)
@@ -412,7 +413,7 @@ def purge(
 ) -> PurgeResult:
     """Apply the retention rules as of ``now``; with ``dry_run``, only count.
 
-    Commits each batch itself (one transaction per batch): call it from a command,
+    Commits each batch itself (one unit of work per batch): call it from a command,
     not from a request. Raises ValueError for a wrong duration setting.
     """
     config = current_app.config
@@ -445,15 +446,10 @@ def _transaction(dry_run: bool) -> Iterator[None]:
         try:
             yield
         finally:
-            db.session.rollback()
+            rollback()
         return
-    with writer_turn(db.engine), write_intent():
-        try:
-            yield
-            db.session.commit()
-        except BaseException:
-            db.session.rollback()
-            raise
+    with writer_turn(db.engine), unit_of_work():
+        yield
 
 
 def _purge_facts(

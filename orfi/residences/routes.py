@@ -7,11 +7,11 @@ from orfi.auth.access import READERS, role_required
 from orfi.auth.models import Role
 from orfi.auth.perimeter import get_visible_residence, list_residences
 from orfi.errors import ImportFileError
-from orfi.extensions import db
 from orfi.geo.patrimoine_columns import COLUMN_ALIASES
 from orfi.patrimoine.forms import ImportPatrimoineForm
 from orfi.patrimoine.importer import import_uploaded_patrimoine
 from orfi.residences.services import count_reports_by_residence
+from orfi.transaction import unit_of_work
 
 # Named "patrimoine" as before the move, so that endpoints and URLs stay the same.
 bp = Blueprint("patrimoine", __name__, url_prefix="/patrimoine")
@@ -50,22 +50,19 @@ def import_patrimoine():
     status = 200
     if form.validate_on_submit():
         try:
-            result = import_uploaded_patrimoine(
-                current_user.organisation,
-                form.file.data,
-                qpv_file=current_app.config["ORFI_QPV_FILE"] or None,
-                qpv_generation=current_app.config["ORFI_QPV_GENERATION"],
-                strict=form.strict.data,
-            )
+            with unit_of_work() as work:
+                result = import_uploaded_patrimoine(
+                    current_user.organisation,
+                    form.file.data,
+                    qpv_file=current_app.config["ORFI_QPV_FILE"] or None,
+                    qpv_generation=current_app.config["ORFI_QPV_GENERATION"],
+                    strict=form.strict.data,
+                )
+                if form.dry_run.data or not result.written:
+                    work.discard()
         except ImportFileError as error:
-            db.session.rollback()
             form.file.errors.append(str(error))
             status = 422
-        else:
-            if form.dry_run.data or not result.written:
-                db.session.rollback()
-            else:
-                db.session.commit()
     elif form.is_submitted():
         status = 422
     # The result is rendered on the POST response: a redirect would lose its table.

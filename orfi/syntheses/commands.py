@@ -9,9 +9,8 @@ import click
 from flask import current_app
 
 from orfi.commands import cli, fail
-from orfi.database import write_intent
 from orfi.errors import OrfiError
-from orfi.extensions import db
+from orfi.transaction import rollback, unit_of_work
 
 
 @cli.command("synthese")
@@ -51,7 +50,8 @@ def synthese_command(day, organisation_codes, federation_codes, output, send):
 
     Each synthesis is recorded (day, perimeter, sending) for the bilan d'activité;
     running the command again for the same day updates the record. Exits with status 1
-    when a sending failed (the other syntheses are still written and sent).
+    when a sending failed (the other syntheses are still written and sent). One unit
+    of work per synthesis: a failure keeps the records of those before it.
     """
     from orfi.syntheses.services import (
         default_day,
@@ -68,28 +68,29 @@ def synthese_command(day, organisation_codes, federation_codes, output, send):
         click.echo(f"Erreur : {error}", err=True)
         sys.exit(1)
     failures = 0
-    with write_intent():
-        try:
-            perimeters = list_synthesis_perimeters(
-                tuple(organisation_codes), tuple(federation_codes)
-            )
-        except OrfiError as error:
-            fail(error)
-        for perimeter in perimeters:
+    try:
+        perimeters = list_synthesis_perimeters(
+            tuple(organisation_codes), tuple(federation_codes)
+        )
+    except OrfiError as error:
+        fail(error)
+    # End the read, so that each synthesis begins a write transaction of its own.
+    rollback()
+    for perimeter in perimeters:
+        with unit_of_work():
             result = produce_synthesis(perimeter, day, output, send=send)
-            db.session.commit()
-            sent = (
-                f", envoyée à {result.recipients} destinataire(s)"
-                if result.recipients
-                else ""
-            )
-            if result.error:
-                failures += 1
-                sent = f", {result.error}"
-            click.echo(
-                f"{perimeter.label} : {result.total} fait(s) marquant(s) → "
-                f"{result.path}{sent}"
-            )
+        sent = (
+            f", envoyée à {result.recipients} destinataire(s)"
+            if result.recipients
+            else ""
+        )
+        if result.error:
+            failures += 1
+            sent = f", {result.error}"
+        click.echo(
+            f"{perimeter.label} : {result.total} fait(s) marquant(s) → "
+            f"{result.path}{sent}"
+        )
     if failures:
         click.echo(f"Erreur : {failures} synthèse(s) non envoyée(s).", err=True)
         sys.exit(1)
