@@ -9,29 +9,30 @@ from __future__ import annotations
 import io
 import threading
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
 
 from orfi.api.services import create_token
-from orfi.database import utcnow
 from orfi.extensions import db
 from orfi.photos.models import Photo
 from orfi.reports.models import Report, ReportEvent, Status
 from orfi.reports.qualification import qualify_report
-from orfi.timezone import to_local
 from tests.factories import (
+    FACT_DESCRIPTION,
     category,
     commit,
     count_reports,
+    fact_body,
+    fact_form,
     jpeg_bytes,
     make_complaint,
     make_tmh_world,
 )
 from tests.helpers import parse
 
-DESCRIPTION = "Porte du hall forcée."
+DESCRIPTION = FACT_DESCRIPTION
 
 
 @pytest.fixture
@@ -42,24 +43,6 @@ def world(app, tmp_path):
     _, secret = create_token(world["gardien"], "Téléphone")
     commit()
     return {**world, "headers": {"Authorization": f"Bearer {secret}"}}
-
-
-def new_fact(world, **overrides) -> dict:
-    data = {
-        "uuid": str(uuid.uuid4()),
-        "category_id": category(world["organisation"], "AB01").id,
-        "residence_id": world["residence"].id,
-        "occurred_at": to_local(utcnow() - timedelta(minutes=10)).isoformat(),
-        "latitude": 43.64095,
-        "longitude": 1.43275,
-        "gps_accuracy_m": 14,
-        "location_source": "gps",
-        "lieu": "hall",
-        "gravity": 2,
-        "description": DESCRIPTION,
-    }
-    data.update(overrides)
-    return data
 
 
 def stored_fact(report_uuid: str) -> Report:
@@ -77,7 +60,7 @@ def count_photos() -> int:
 
 
 def test_resend_of_the_same_body_is_the_same_fact(client, world):
-    fact = new_fact(world)
+    fact = fact_body(world)
     first = client.post("/api/v1/reports", json=fact, headers=world["headers"])
     again = client.post("/api/v1/reports", json=fact, headers=world["headers"])
     assert (first.status_code, again.status_code) == (201, 200)
@@ -88,7 +71,7 @@ def test_resend_of_the_same_body_is_the_same_fact(client, world):
 def test_same_content_written_differently_is_the_same_fact(client, world):
     """What is compared is the content as stored: a description's surrounding spaces,
     the same instant in UTC, a victim's staff-only fields."""
-    fact = new_fact(world)
+    fact = fact_body(world)
     client.post("/api/v1/reports", json=fact, headers=world["headers"])
     utc = datetime.fromisoformat(fact["occurred_at"]).astimezone(UTC)
     same = {
@@ -112,7 +95,7 @@ def test_same_content_written_differently_is_the_same_fact(client, world):
     ],
 )
 def test_resend_with_an_edited_field_is_a_409_naming_it(client, world, change, field):
-    fact = new_fact(world)
+    fact = fact_body(world)
     first = client.post("/api/v1/reports", json=fact, headers=world["headers"])
     assert first.status_code == 201
     edited = client.post(
@@ -134,7 +117,7 @@ def test_resend_with_an_edited_field_is_a_409_naming_it(client, world, change, f
     # Nothing was written: no event, and the next reference follows the first.
     assert db.session.scalar(sa.select(sa.func.count()).select_from(ReportEvent)) == 0
     other = client.post(
-        "/api/v1/reports", json=new_fact(world), headers=world["headers"]
+        "/api/v1/reports", json=fact_body(world), headers=world["headers"]
     )
     assert int(other.json["reference"][-6:]) == int(first.json["reference"][-6:]) + 1
 
@@ -142,7 +125,7 @@ def test_resend_with_an_edited_field_is_a_409_naming_it(client, world, change, f
 def test_resend_after_a_qualification_is_still_the_same_fact(client, world):
     """The offline queue resends its own body: a référent's change of category or
     gravity in between must not turn it into a conflict."""
-    fact = new_fact(world)
+    fact = fact_body(world)
     client.post("/api/v1/reports", json=fact, headers=world["headers"])
     report = stored_fact(fact["uuid"])
     qualify_report(
@@ -164,7 +147,7 @@ def test_resend_after_a_complaint_changed_the_suite_is_still_the_same_fact(
 ):
     """The complaint's follow-up moves the fact's suite (and the mission de service
     public flag of a staff victim): the filer's resend stays the same fact."""
-    fact = new_fact(world, suite="aucune", victime="personnel_bailleur")
+    fact = fact_body(world, suite="aucune", victime="personnel_bailleur")
     client.post("/api/v1/reports", json=fact, headers=world["headers"])
     make_complaint(
         stored_fact(fact["uuid"]), world["referent"], mission_service_public=True
@@ -180,7 +163,7 @@ def test_resend_after_a_complaint_changed_the_suite_is_still_the_same_fact(
 
 
 def test_concurrent_resends_with_different_bodies_make_one_fact_and_one_409(app, world):
-    fact = new_fact(world)
+    fact = fact_body(world)
     bodies = [fact, {**fact, "description": "Autre chose."}]
     statuses: list[int] = []
     barrier = threading.Barrier(len(bodies))
@@ -214,25 +197,8 @@ def test_openapi_documents_the_409_of_a_conflicting_resend(client, world):
 
 
 def form_of(world, **overrides) -> dict:
-    now = to_local(utcnow() - timedelta(minutes=10))
-    data = {
-        "client_uuid": str(uuid.uuid4()),
-        "category": str(category(world["organisation"], "AB01").id),
-        "residence": str(world["residence"].id),
-        "occurred_at": now.strftime("%Y-%m-%dT%H:%M"),
-        "latitude": "43.64095",
-        "longitude": "1.43275",
-        "gps_accuracy_m": "14",
-        "location_source": "gps",
-        "lieu": "hall",
-        "victime": "aucune",
-        "suite": "aucune",
-        "intervention": "aucune",
-        "gravity": "2",
-        "description": DESCRIPTION,
-    }
-    data.update(overrides)
-    return data
+    """A valid field form with its client UUID, as the page sends it."""
+    return fact_form(world, client_uuid=str(uuid.uuid4()), **overrides)
 
 
 def post_form(client, form: dict, *photos: bytes):
