@@ -33,6 +33,7 @@ from orfi.geo.indicators import (
 )
 from orfi.reports.models import Lieu, Report, Suite, Victime
 from orfi.stats.charts import (
+    WEEKDAY_NAMES,
     BarChart,
     ColumnChart,
     HeatGrid,
@@ -446,11 +447,11 @@ def _time_figures(
     tables["heures"] = Table(
         "heures",
         "Faits par heure et jour de la semaine (heure de Paris)",
-        [("heure", "Heure"), *((d, d.capitalize()) for d in _WEEKDAY_KEYS)],
+        [("heure", "Heure"), *((d, d.capitalize()) for d in WEEKDAY_NAMES)],
         [
             {
                 "heure": f"{h} h",
-                **{_WEEKDAY_KEYS[d]: calendar.grid[d][h] for d in range(7)},
+                **{WEEKDAY_NAMES[d]: calendar.grid[d][h] for d in range(7)},
             }
             for h in range(24)
         ],
@@ -621,15 +622,6 @@ def _qpv_table(table: pd.DataFrame) -> tuple[Table, float | None]:
     return qpv_table, qpv_share
 
 
-_WEEKDAY_KEYS = (
-    "lundi",
-    "mardi",
-    "mercredi",
-    "jeudi",
-    "vendredi",
-    "samedi",
-    "dimanche",
-)
 TABLE_SLUGS = (
     "mois", "semaines", "heures", "familles", "categories", "lieux", "victimes",
     "residences", "residences_toutes", "qpv", "comparaison",
