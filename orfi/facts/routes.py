@@ -390,14 +390,7 @@ def _filters_from(form: FilterForm) -> ReportFilters:
     page = page_number(request.args)
     if not form.validate():
         return ReportFilters(page=page)
-    return ReportFilters(
-        date_from=form.date_from.data,
-        date_to=form.date_to.data,
-        category_id=form.category.data,
-        residence_id=form.residence.data,
-        status=Status.coerce(form.status.data),
-        page=page,
-    )
+    return form.filters(page)
 
 
 def _filter_form() -> FilterForm:
