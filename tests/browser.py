@@ -177,26 +177,27 @@ def build_world() -> World:
     return world
 
 
-@pytest.fixture(scope="session", name="live_server")
-def live_server_fixture(tmp_path_factory) -> Iterator[LiveServer]:
-    """The app on a fresh migrated SQLite database, served on 127.0.0.1:<free port>."""
-    database = tmp_path_factory.mktemp("e2e") / "orfi-e2e.sqlite3"
+def migrated_app(database: Path, **config: Any) -> Flask:
+    """The app on a fresh SQLite file built by the migrations, with a closed network
+    (no base map, so no request may leave the app's host); ``config`` adds to it."""
     app = create_app(
         {
             "TESTING": True,
-            "SECRET_KEY": "e2e-secret",
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}",
-            # A closed network: no base map, so no request may leave the app's host.
             "ORFI_TILE_URL": "",
-            "ORFI_TILE_ATTRIBUTION": "",
+            **config,
         }
     )
     with app.app_context():
         with _logging_kept():
             upgrade()
-        world = build_world()
         db.session.remove()
+    return app
 
+
+@contextlib.contextmanager
+def served(app: Flask, world: World) -> Iterator[LiveServer]:
+    """Serve ``app`` on 127.0.0.1:<free port> in a background thread, for the block."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(
         target=server.serve_forever, name="orfi-live-server", daemon=True
@@ -212,6 +213,18 @@ def live_server_fixture(tmp_path_factory) -> Iterator[LiveServer]:
         thread.join(timeout=5)
         with app.app_context():
             db.engine.dispose()
+
+
+@pytest.fixture(scope="session", name="live_server")
+def live_server_fixture(tmp_path_factory) -> Iterator[LiveServer]:
+    """The app on a fresh migrated SQLite database, served on 127.0.0.1:<free port>."""
+    database = tmp_path_factory.mktemp("e2e") / "orfi-e2e.sqlite3"
+    app = migrated_app(database, SECRET_KEY="e2e-secret", ORFI_TILE_ATTRIBUTION="")
+    with app.app_context():
+        world = build_world()
+        db.session.remove()
+    with served(app, world) as server:
+        yield server
 
 
 def _browser_unavailable(reason: str) -> None:

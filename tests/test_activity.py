@@ -84,6 +84,18 @@ def intervention_form(**overrides):
     return data
 
 
+def post_meeting(client, **overrides):
+    """Log a meeting (``meeting_form`` with ``overrides``) in the user's log."""
+    return client.post("/activite/reunions/nouvelle", data=meeting_form(**overrides))
+
+
+def post_intervention(client, **overrides):
+    """Log an intervention (``intervention_form`` with ``overrides``)."""
+    return client.post(
+        "/activite/interventions/nouvelle", data=intervention_form(**overrides)
+    )
+
+
 @pytest.mark.parametrize(
     ("role", "status"),
     [("gardien", 403), ("direction", 403), ("referent", 200), ("admin", 200)],
@@ -96,10 +108,7 @@ def test_who_keeps_a_log(client, auth, world, role, status):
 
 def test_referent_logs_a_meeting_of_their_bailleur(client, auth, world):
     auth.login(world["referent"].email)
-    response = client.post(
-        "/activite/reunions/nouvelle",
-        data=meeting_form(residences=[str(world["izards"].id)]),
-    )
+    response = post_meeting(client, residences=[str(world["izards"].id)])
     assert response.status_code == 302
     meeting = db.session.scalar(sa.select(Meeting))
     assert meeting.organisation_id == world["tmh"].id
@@ -128,9 +137,7 @@ def test_referent_logs_a_meeting_of_their_bailleur(client, auth, world):
 )
 def test_bad_meeting_is_refused(client, auth, world, overrides, field, message):
     auth.login(world["referent"].email)
-    response = client.post(
-        "/activite/reunions/nouvelle", data=meeting_form(**overrides)
-    )
+    response = post_meeting(client, **overrides)
     assert response.status_code == 422
     assert message in response.text
     assert f'id="{field}-errors"' in response.text
@@ -139,10 +146,7 @@ def test_bad_meeting_is_refused(client, auth, world, overrides, field, message):
 
 def test_referent_cannot_name_another_bailleurs_residence(client, auth, world):
     auth.login(world["referent"].email)
-    response = client.post(
-        "/activite/reunions/nouvelle",
-        data=meeting_form(residences=[str(world["bagatelle"].id)]),
-    )
+    response = post_meeting(client, residences=[str(world["bagatelle"].id)])
     assert response.status_code == 422
     assert "n&#39;appartient à aucun de vos bailleurs" in response.text
     assert count(Meeting) == 0
@@ -153,13 +157,11 @@ def test_federation_logs_meetings_for_bailleurs_of_its_region(client, auth, worl
     page = client.get("/activite/reunions/nouvelle")
     assert "Altéal" in page.text and "Toulouse Métropole Habitat" in page.text
     assert "Armorique Habitat" not in page.text
-    response = client.post(
-        "/activite/reunions/nouvelle",
-        data=meeting_form(
-            kind="securite",
-            bailleurs=[str(world["alt"].id)],
-            residences=[str(world["izards"].id)],
-        ),
+    response = post_meeting(
+        client,
+        kind="securite",
+        bailleurs=[str(world["alt"].id)],
+        residences=[str(world["izards"].id)],
     )
     assert response.status_code == 302
     meeting = db.session.scalar(sa.select(Meeting))
@@ -168,10 +170,7 @@ def test_federation_logs_meetings_for_bailleurs_of_its_region(client, auth, worl
     # The résidence's bailleur joins the bailleurs concerned.
     assert sorted(o.code for o in meeting.bailleurs) == ["ALT", "TMH"]
 
-    response = client.post(
-        "/activite/reunions/nouvelle",
-        data=meeting_form(bailleurs=[str(world["far"].id)]),
-    )
+    response = post_meeting(client, bailleurs=[str(world["far"].id)])
     assert response.status_code == 422
     assert "pas dans la région de la fédération" in response.text
     assert count(Meeting) == 1
@@ -180,9 +179,8 @@ def test_federation_logs_meetings_for_bailleurs_of_its_region(client, auth, worl
 def test_referent_links_an_intervention_to_visible_facts(client, auth, world):
     report = world["report"]
     auth.login(world["referent"].email)
-    response = client.post(
-        "/activite/interventions/nouvelle",
-        data=intervention_form(reports=f"{report.reference.lower()}, ", notes=""),
+    response = post_intervention(
+        client, reports=f"{report.reference.lower()}, ", notes=""
     )
     assert response.status_code == 302
     intervention = db.session.scalar(sa.select(PartnerIntervention))
@@ -196,10 +194,7 @@ def test_referent_links_an_intervention_to_visible_facts(client, auth, world):
 def test_referent_cannot_link_unknown_or_foreign_facts(client, auth, world):
     foreign = world["alt_report"]
     auth.login(world["referent"].email)
-    response = client.post(
-        "/activite/interventions/nouvelle",
-        data=intervention_form(reports=f"{foreign.reference} TMH-1999-000001"),
-    )
+    response = post_intervention(client, reports=f"{foreign.reference} TMH-1999-000001")
     assert response.status_code == 422
     assert "Fait inconnu ou hors de votre périmètre" in response.text
     assert foreign.reference in response.text
@@ -210,28 +205,19 @@ def test_federation_logs_interventions_but_cannot_link_facts(client, auth, world
     auth.login(world["chargee"].email)
     page = client.get("/activite/interventions/nouvelle")
     assert "Faits liés" not in page.text
-    response = client.post(
-        "/activite/interventions/nouvelle",
-        data=intervention_form(
-            beneficiary=str(world["tmh"].id), reports=world["report"].reference
-        ),
+    response = post_intervention(
+        client, beneficiary=str(world["tmh"].id), reports=world["report"].reference
     )
     assert response.status_code == 422
     assert "ne peut pas en lier" in response.text
     assert count(PartnerIntervention) == 0
 
-    response = client.post(
-        "/activite/interventions/nouvelle",
-        data=intervention_form(beneficiary=str(world["far"].id)),
-    )
+    response = post_intervention(client, beneficiary=str(world["far"].id))
     assert response.status_code == 422
     assert "pas dans la région" in response.text
 
-    response = client.post(
-        "/activite/interventions/nouvelle",
-        data=intervention_form(
-            beneficiary=str(world["tmh"].id), residence=str(world["izards"].id)
-        ),
+    response = post_intervention(
+        client, beneficiary=str(world["tmh"].id), residence=str(world["izards"].id)
     )
     assert response.status_code == 302
     intervention = db.session.scalar(sa.select(PartnerIntervention))
@@ -243,11 +229,8 @@ def test_federation_logs_interventions_but_cannot_link_facts(client, auth, world
 
 def test_intervention_residence_must_belong_to_the_beneficiary(client, auth, world):
     auth.login(world["chargee"].email)
-    response = client.post(
-        "/activite/interventions/nouvelle",
-        data=intervention_form(
-            beneficiary=str(world["alt"].id), residence=str(world["izards"].id)
-        ),
+    response = post_intervention(
+        client, beneficiary=str(world["alt"].id), residence=str(world["izards"].id)
     )
     assert response.status_code == 422
     assert "n&#39;appartient pas au bailleur choisi" in response.text
@@ -255,8 +238,8 @@ def test_intervention_residence_must_belong_to_the_beneficiary(client, auth, wor
 
 def test_each_log_is_its_owners_only(client, auth, world):
     auth.login(world["referent"].email)
-    client.post("/activite/reunions/nouvelle", data=meeting_form())
-    client.post("/activite/interventions/nouvelle", data=intervention_form())
+    post_meeting(client)
+    post_intervention(client)
     meeting = db.session.scalar(sa.select(Meeting))
     intervention = db.session.scalar(sa.select(PartnerIntervention))
     auth.logout()
@@ -276,7 +259,7 @@ def test_each_log_is_its_owners_only(client, auth, world):
 
 def test_edit_and_delete_a_meeting(client, auth, world):
     auth.login(world["admin"].email)
-    client.post("/activite/reunions/nouvelle", data=meeting_form())
+    post_meeting(client)
     meeting = db.session.scalar(sa.select(Meeting))
     page = client.get(f"/activite/reunions/{meeting.id}")
     assert "Cellule de veille des Izards" in page.text
@@ -294,7 +277,7 @@ def test_edit_and_delete_a_meeting(client, auth, world):
 
 def test_edit_and_delete_an_intervention(client, auth, world):
     auth.login(world["referent"].email)
-    client.post("/activite/interventions/nouvelle", data=intervention_form())
+    post_intervention(client)
     intervention = db.session.scalar(sa.select(PartnerIntervention))
     response = client.post(
         f"/activite/interventions/{intervention.id}",
@@ -311,11 +294,8 @@ def test_edit_and_delete_an_intervention(client, auth, world):
 def test_period_filter(client, auth, world):
     auth.login(world["referent"].email)
     old = (now_local().date() - timedelta(days=100)).isoformat()
-    client.post(
-        "/activite/reunions/nouvelle",
-        data=meeting_form(held_on=old, subject="Ancienne"),
-    )
-    client.post("/activite/reunions/nouvelle", data=meeting_form(subject="Récente"))
+    post_meeting(client, held_on=old, subject="Ancienne")
+    post_meeting(client, subject="Récente")
     page = client.get("/activite/")
     assert "Récente" in page.text and "Ancienne" not in page.text
     page = client.get(f"/activite/?date_from={old}&date_to={today()}")

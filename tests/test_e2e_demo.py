@@ -4,25 +4,16 @@ the browser's geolocation near one of their résidences, and the référent sees
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
-from flask_migrate import upgrade
-from werkzeug.serving import make_server
 
-from orfi import create_app
 from orfi.auth.models import User
 from orfi.demo.world import DEMO_LOGINS
 from orfi.extensions import db
 from orfi.reports.models import LocationSource, Report
-from tests.browser import (
-    BrowserSession,
-    LiveServer,
-    World,
-    _logging_kept,
-)
+from tests.browser import BrowserSession, LiveServer, World, migrated_app, served
 
 pytestmark = pytest.mark.browser
 
@@ -35,36 +26,15 @@ REFERENCE = re.compile(r"TMH-\d{4}-\d{6}")
 def demo_server(tmp_path_factory) -> Iterator[LiveServer]:
     """The app on a fresh database filled by ``orfi demo`` (small), served over HTTP."""
     database = tmp_path_factory.mktemp("demo-e2e") / "demo.sqlite3"
-    app = create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": "e2e-demo",
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}",
-            "ORFI_TILE_URL": "",
-            "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
-        }
+    app = migrated_app(
+        database, SECRET_KEY="e2e-demo", PASSWORD_HASH_METHOD="pbkdf2:sha256:1000"
     )
-    with app.app_context():
-        with _logging_kept():
-            upgrade()
-        db.session.remove()
     result = app.test_cli_runner().invoke(
         args=["orfi", "demo", "--reports", "200", "--no-activity"]
     )
     assert result.exit_code == 0, result.output
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    world = World("TMH", (), GARDIEN, REFERENT, "", 0, "")
-    try:
-        yield LiveServer(
-            app=app, base_url=f"http://127.0.0.1:{server.server_port}", world=world
-        )
-    finally:
-        server.shutdown()
-        server.server_close()
-        with app.app_context():
-            db.engine.dispose()
+    with served(app, World("TMH", (), GARDIEN, REFERENT, "", 0, "")) as server:
+        yield server
 
 
 def login(page, email: str) -> None:

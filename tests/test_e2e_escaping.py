@@ -151,6 +151,13 @@ def hostile_world(live_server: LiveServer) -> HostileWorld:
 # ---------------------------------------------------------------------- helpers
 
 
+def referent_at(session: BrowserSession, world, path: str):
+    """Open ``path`` as the référent on a desktop, watched: the watcher and page."""
+    watched = Watched(session, world.referent_email, viewport=DESKTOP)
+    watched.goto(path)
+    return watched, watched.page
+
+
 class Watched:
     """A page whose dialogs are recorded (and dismissed)."""
 
@@ -243,9 +250,7 @@ def click_at(page, lat: float, lon: float) -> None:
 
 
 def test_facts_list_and_pages_show_payloads_as_text(browser_session, hostile_world):
-    watched = Watched(browser_session, hostile_world.referent_email, viewport=DESKTOP)
-    page = watched.page
-    watched.goto("/signalements/")
+    watched, page = referent_at(browser_session, hostile_world, "/signalements/")
     items = hostile_world.items
     assert_all_shown([i.label for i in items], texts_of(page, ".report-item .category"),
                      "liste des faits (catégories)")  # fmt: skip
@@ -264,9 +269,7 @@ def test_facts_list_and_pages_show_payloads_as_text(browser_session, hostile_wor
 
 
 def test_map_popups_and_tooltips_show_payloads_as_text(browser_session, hostile_world):
-    watched = Watched(browser_session, hostile_world.referent_email, viewport=DESKTOP)
-    page = watched.page
-    watched.goto("/carte/")
+    watched, page = referent_at(browser_session, hostile_world, "/carte/")
     wait_for_map(page)
     items = hostile_world.items
     hot = texts_of(page, "#hot-residences a")
@@ -368,9 +371,7 @@ def test_map_popups_and_tooltips_show_payloads_as_text(browser_session, hostile_
 
 
 def test_statistics_show_payloads_as_text(browser_session, hostile_world):
-    watched = Watched(browser_session, hostile_world.referent_email, viewport=DESKTOP)
-    page = watched.page
-    watched.goto("/statistiques/")
+    watched, page = referent_at(browser_session, hostile_world, "/statistiques/")
     items = hostile_world.items
     assert_all_shown([i.label for i in items], texts_of(page, ".hbar-label"),
                      "statistiques (graphique des catégories)")  # fmt: skip

@@ -58,6 +58,20 @@ def action_form(**overrides) -> dict:
     return {k: v for k, v in data.items() if v is not None}
 
 
+def post_action(client, report: Report, **overrides):
+    """Post an action (``action_form`` with ``overrides``) to ``report``'s follow-up."""
+    return client.post(f"/suivi/{report.uuid}/actions", data=action_form(**overrides))
+
+
+def page_after_an_action(client, auth, world, who: str):
+    """The référent adds an action to the fact, then ``who`` opens the fact's page."""
+    auth.login(world["referent"].email)
+    post_action(client, world["report"])
+    auth.logout()
+    auth.login(world[who].email)
+    return client.get(detail_url(world["report"]))
+
+
 def count(model) -> int:
     return db.session.scalar(sa.select(sa.func.count()).select_from(model))
 
@@ -74,7 +88,7 @@ def test_referent_adds_an_action_and_the_fact_becomes_transmis(client, auth, wor
     assert "Suivi avec les partenaires" in page.text
     assert "Ajouter une action" in page.text
 
-    response = client.post(f"/suivi/{report.uuid}/actions", data=action_form())
+    response = post_action(client, report)
     assert response.status_code == 302
     assert response.headers["Location"].endswith(f"{detail_url(report)}#suivi")
     action = db.session.scalar(sa.select(FollowupAction))
@@ -95,19 +109,15 @@ def test_referent_adds_an_action_and_the_fact_becomes_transmis(client, auth, wor
 def test_a_second_action_keeps_the_status_and_a_response_may_close(client, auth, world):
     report = world["report"]
     auth.login(world["referent"].email)
-    client.post(f"/suivi/{report.uuid}/actions", data=action_form())
-    client.post(
-        f"/suivi/{report.uuid}/actions",
-        data=action_form(kind="demande_intervention", partner="police_municipale"),
+    post_action(client, report)
+    post_action(
+        client, report, kind="demande_intervention", partner="police_municipale"
     )
     db.session.refresh(report)
     assert report.status is Status.TRANSMIS
     assert report.events[-1].changes == {}
 
-    client.post(
-        f"/suivi/{report.uuid}/actions",
-        data=action_form(kind="reponse_recue", partner="parquet", close="y"),
-    )
+    post_action(client, report, kind="reponse_recue", partner="parquet", close="y")
     db.session.refresh(report)
     assert report.status is Status.CLOS
     assert report.events[-1].changes == {"status": ["transmis", "clos"]}
@@ -117,10 +127,7 @@ def test_a_second_action_keeps_the_status_and_a_response_may_close(client, auth,
 def test_an_other_action_does_not_transmit(client, auth, world):
     report = world["report"]
     auth.login(world["admin"].email)
-    response = client.post(
-        f"/suivi/{report.uuid}/actions",
-        data=action_form(kind="autre", partner=""),
-    )
+    response = post_action(client, report, kind="autre", partner="")
     assert response.status_code == 302
     db.session.refresh(report)
     assert report.status is Status.NOUVEAU
@@ -151,9 +158,7 @@ def test_bad_action_is_refused_next_to_its_field(
 ):
     report = world["report"]
     auth.login(world["referent"].email)
-    response = client.post(
-        f"/suivi/{report.uuid}/actions", data=action_form(**overrides)
-    )
+    response = post_action(client, report, **overrides)
     assert response.status_code == 422
     assert message in response.text
     assert f'id="{field}-errors"' in response.text
@@ -165,34 +170,23 @@ def test_bad_action_is_refused_next_to_its_field(
 
 def test_direction_reads_the_follow_up_without_forms(client, auth, world):
     report = world["report"]
-    auth.login(world["referent"].email)
-    client.post(f"/suivi/{report.uuid}/actions", data=action_form())
-    auth.logout()
-    auth.login(world["direction"].email)
-    page = client.get(detail_url(report))
+    page = page_after_an_action(client, auth, world, "direction")
     assert "Suivi avec les partenaires" in page.text
     assert "Signalé au commissariat de secteur." in page.text
     assert "Ajouter une action" not in page.text
-    response = client.post(f"/suivi/{report.uuid}/actions", data=action_form())
+    response = post_action(client, report)
     assert response.status_code == 403
     assert count(FollowupAction) == 1
 
 
 def test_gardien_cannot_see_the_follow_up(client, auth, world):
     report = world["report"]
-    auth.login(world["referent"].email)
-    client.post(f"/suivi/{report.uuid}/actions", data=action_form())
-    auth.logout()
-    auth.login(world["gardien"].email)
-    page = client.get(detail_url(report))
+    page = page_after_an_action(client, auth, world, "gardien")
     assert page.status_code == 200  # the gardien's own fact
     assert "Suivi avec les partenaires" not in page.text
     assert "Signalé au commissariat de secteur." not in page.text
     assert client.get("/suivi/").status_code == 403
-    assert (
-        client.post(f"/suivi/{report.uuid}/actions", data=action_form()).status_code
-        == 403
-    )
+    assert post_action(client, report).status_code == 403
     assert (
         client.post(
             f"/suivi/{report.uuid}/plainte",
@@ -202,21 +196,18 @@ def test_gardien_cannot_see_the_follow_up(client, auth, world):
     )
 
 
-def test_federation_sees_no_fact_nor_follow_up(client, auth, world):
+@pytest.mark.parametrize(
+    ("who", "fact", "overdue"),
+    [("federation", 403, 403), ("other_referent", 404, 200)],
+)
+def test_outsiders_see_no_fact_nor_follow_up(client, auth, world, who, fact, overdue):
+    """A federation sees no fact at all (403); another bailleur's référent is told
+    this one does not exist (404), and sees only its own overdue list."""
     report = world["report"]
-    auth.login(world["federation"].email)
-    assert client.get(detail_url(report)).status_code == 403
-    assert client.get("/suivi/").status_code == 403
-    response = client.post(f"/suivi/{report.uuid}/actions", data=action_form())
-    assert response.status_code == 403
-    assert count(FollowupAction) == 0
-
-
-def test_other_bailleur_gets_404(client, auth, world):
-    report = world["report"]
-    auth.login(world["other_referent"].email)
-    response = client.post(f"/suivi/{report.uuid}/actions", data=action_form())
-    assert response.status_code == 404
+    auth.login(world[who].email)
+    assert client.get(detail_url(report)).status_code == fact
+    assert client.get("/suivi/").status_code == overdue
+    assert post_action(client, report).status_code == fact
     assert count(FollowupAction) == 0
 
 
@@ -319,7 +310,7 @@ def test_overdue_lists_grave_facts_without_action_after_n_days(
     commit()
 
     auth.login(world["referent"].email)
-    client.post(f"/suivi/{followed.uuid}/actions", data=action_form())
+    post_action(client, followed)
     page = client.get("/suivi/")
     assert page.status_code == 200
     assert waiting.reference in page.text
@@ -357,7 +348,7 @@ def test_action_form_needs_csrf(csrf_app, world):
     )
     assert "Suivi avec les partenaires" in client.get(detail_url(world["report"])).text
     report = world["report"]
-    response = client.post(f"/suivi/{report.uuid}/actions", data=action_form())
+    response = post_action(client, report)
     assert response.status_code == 400
     assert count(FollowupAction) == 0
     events = db.session.scalar(

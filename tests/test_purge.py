@@ -18,7 +18,6 @@ import sqlalchemy as sa
 from PIL import Image
 from werkzeug.security import generate_password_hash
 
-from orfi import create_app
 from orfi.auth.models import Role
 from orfi.database import utcnow
 from orfi.extensions import db
@@ -50,7 +49,6 @@ from tests.factories import (
     make_residence,
     make_user,
 )
-from tests.helpers import empty_tables
 
 TEXT = "Porte du hall forcée, le locataire du 3e était présent."
 COMMENT = "Vu avec M. Martin du 2e étage."
@@ -652,18 +650,13 @@ def documented_rule(row) -> tuple[str, date]:
 
 
 @pytest.fixture
-def demo_app(test_config, _schema, monkeypatch):
+def demo_app(app, monkeypatch):
+    """The test app, with cheap password hashes: the demo creates many accounts."""
     monkeypatch.setattr(
         "orfi.auth.models.generate_password_hash",
         functools.partial(generate_password_hash, method="pbkdf2:sha256:1000"),
     )
-    app = create_app(test_config)
-    with app.app_context():
-        yield app
-        db.session.rollback()
-        empty_tables()
-        db.session.remove()
-        db.engine.dispose()
+    return app
 
 
 def test_purge_of_the_demo_takes_exactly_what_the_rules_say(demo_app):

@@ -348,26 +348,18 @@ def test_malformed_extra_recipients_are_refused(setting):
 def _log(world):
     """Meetings and interventions of TMH's référent and of the federation."""
     referent, chargee = world["referent"], world["chargee"]
-    for kind, n in ((MeetingKind.CLSPD, 2), (MeetingKind.GPO, 1)):
-        for _ in range(n):
-            db.session.add(
-                Meeting(
-                    organisation_id=world["tmh"].id,
-                    held_on=DAY,
-                    kind=kind,
-                    created_by_id=referent.id,
-                )
-            )
-    for kind, n in ((MeetingKind.SECURITE, 3), (MeetingKind.POLITIQUE_VILLE, 2)):
-        for _ in range(n):
-            db.session.add(
-                Meeting(
-                    federation_id=world["federation"].id,
-                    held_on=DAY,
-                    kind=kind,
-                    created_by_id=chargee.id,
-                )
-            )
+    tmh_log = {"organisation_id": world["tmh"].id, "created_by_id": referent.id}
+    federation_log = {
+        "federation_id": world["federation"].id,
+        "created_by_id": chargee.id,
+    }
+    for log, kind, n in (
+        (tmh_log, MeetingKind.CLSPD, 2),
+        (tmh_log, MeetingKind.GPO, 1),
+        (federation_log, MeetingKind.SECURITE, 3),
+        (federation_log, MeetingKind.POLITIQUE_VILLE, 2),
+    ):
+        db.session.add_all(Meeting(held_on=DAY, kind=kind, **log) for _ in range(n))
     for organisation, n in ((world["alt"], 2), (world["tmh"], 5)):
         for i in range(n):
             db.session.add(

@@ -164,14 +164,16 @@ class MeetingInput:
 
 
 def _check_common(
-    errors: dict[str, list[str]],
+    data: MeetingInput | InterventionInput,
     day: date | None,
-    subject: str,
-    notes: str,
     *,
     date_field: str,
     missing: str,
-) -> None:
+) -> tuple[dict[str, list[str]], str, str]:
+    """Check what a meeting and an intervention share: return the errors found so
+    far, and the subject and notes stripped."""
+    errors: dict[str, list[str]] = {}
+    subject, notes = (data.subject or "").strip(), (data.notes or "").strip()
     if day is None:
         errors[date_field] = [missing]
     elif day > now_local().date():
@@ -182,6 +184,7 @@ def _check_common(
         errors["subject"] = [f"L'objet est limité à {SUBJECT_MAX_LENGTH} caractères."]
     if len(notes) > NOTES_MAX_LENGTH:
         errors["notes"] = [f"Les notes sont limitées à {NOTES_MAX_LENGTH} caractères."]
+    return errors, subject, notes
 
 
 def _pick_bailleurs(user: User, ids: Sequence[int], errors: dict) -> list[Organisation]:
@@ -206,13 +209,9 @@ def _pick_residences(
 
 
 def _apply_meeting(user: User, meeting: Meeting, data: MeetingInput) -> Meeting:
-    errors: dict[str, list[str]] = {}
-    subject, notes = (data.subject or "").strip(), (data.notes or "").strip()
-    _check_common(
-        errors,
+    errors, subject, notes = _check_common(
+        data,
         data.held_on,
-        subject,
-        notes,
         date_field="held_on",
         missing="Indiquez la date de la réunion.",
     )
@@ -263,18 +262,23 @@ def delete_meeting(user: User, meeting: Meeting) -> None:
 
 def list_meetings(user: User, date_from: date, date_to: date) -> list[Meeting]:
     """Return the meetings of ``user``'s log held in the period, latest first."""
+    loads = (
+        sa.orm.selectinload(Meeting.bailleurs),
+        sa.orm.selectinload(Meeting.residences),
+    )
+    return _log_entries(user, Meeting.held_on, date_from, date_to, loads)
+
+
+def _log_entries(user: User, day, date_from: date, date_to: date, loads: tuple):
+    """Return the entries of ``user``'s log whose ``day`` (a column of the entry's
+    model) is in the period, latest first, with ``loads`` loaded."""
+    model = day.class_
     return list(
         db.session.scalars(
-            db.select(Meeting)
-            .where(
-                owner_of(user).filter(Meeting),
-                Meeting.held_on.between(date_from, date_to),
-            )
-            .options(
-                sa.orm.selectinload(Meeting.bailleurs),
-                sa.orm.selectinload(Meeting.residences),
-            )
-            .order_by(Meeting.held_on.desc(), Meeting.id.desc())
+            db.select(model)
+            .where(owner_of(user).filter(model), day.between(date_from, date_to))
+            .options(*loads)
+            .order_by(day.desc(), model.id.desc())
         )
     )
 
@@ -334,13 +338,9 @@ def find_linkable_reports(
 def _apply_intervention(
     user: User, intervention: PartnerIntervention, data: InterventionInput
 ) -> PartnerIntervention:
-    errors: dict[str, list[str]] = {}
-    subject, notes = (data.subject or "").strip(), (data.notes or "").strip()
-    _check_common(
-        errors,
+    errors, subject, notes = _check_common(
+        data,
         data.done_on,
-        subject,
-        notes,
         date_field="done_on",
         missing="Indiquez la date de l'intervention.",
     )
@@ -440,21 +440,12 @@ def list_interventions(
     user: User, date_from: date, date_to: date
 ) -> list[PartnerIntervention]:
     """Return the interventions of ``user``'s log in the period, latest first."""
-    return list(
-        db.session.scalars(
-            db.select(PartnerIntervention)
-            .where(
-                owner_of(user).filter(PartnerIntervention),
-                PartnerIntervention.done_on.between(date_from, date_to),
-            )
-            .options(
-                sa.orm.joinedload(PartnerIntervention.beneficiary),
-                sa.orm.joinedload(PartnerIntervention.residence),
-                sa.orm.selectinload(PartnerIntervention.reports),
-            )
-            .order_by(PartnerIntervention.done_on.desc(), PartnerIntervention.id.desc())
-        )
+    loads = (
+        sa.orm.joinedload(PartnerIntervention.beneficiary),
+        sa.orm.joinedload(PartnerIntervention.residence),
+        sa.orm.selectinload(PartnerIntervention.reports),
     )
+    return _log_entries(user, PartnerIntervention.done_on, date_from, date_to, loads)
 
 
 # --------------------------------------------------------------------------------------

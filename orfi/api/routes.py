@@ -467,12 +467,19 @@ def read(report_uuid: uuid.UUID):
     return _report_response(get_visible_report(_caller(), report_uuid))
 
 
-@bp.patch("/reports/<uuid:report_uuid>")
-def qualify(report_uuid: uuid.UUID):
-    """Change a fact's status (and category, gravity), as the détail page does."""
+def _to_qualify(report_uuid: uuid.UUID) -> tuple[User, Report]:
+    """The caller and the fact they qualify: 404 unless they see it, then 403 unless
+    their role qualifies facts (the order both endpoints always checked in)."""
     user = _caller()
     report = get_visible_report(user, report_uuid)
     _require(*QUALIFIERS)
+    return user, report
+
+
+@bp.patch("/reports/<uuid:report_uuid>")
+def qualify(report_uuid: uuid.UUID):
+    """Change a fact's status (and category, gravity), as the détail page does."""
+    user, report = _to_qualify(report_uuid)
     change = parse(Qualification, _body())
     status = change.status or report.status
     category_id = change.category_id or report.category_id
@@ -493,9 +500,7 @@ def qualify(report_uuid: uuid.UUID):
 @bp.put("/reports/<uuid:report_uuid>/duplicate")
 def duplicate(report_uuid: uuid.UUID):
     """Mark a fact as the duplicate of another (``original``), or not (null)."""
-    user = _caller()
-    report = get_visible_report(user, report_uuid)
-    _require(*QUALIFIERS)
+    user, report = _to_qualify(report_uuid)
     mark = parse(Duplicate, _body())
     original_uuid, comment = mark.original, mark.comment
     with unit_of_work():

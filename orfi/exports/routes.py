@@ -24,7 +24,6 @@ from orfi.exports.services import (
     stream_geojson,
 )
 from orfi.reports.forms import FilterForm
-from orfi.reports.models import Status
 from orfi.reports.queries import ReportFilters
 from orfi.timezone import now_local
 
@@ -36,13 +35,7 @@ def filters_from_args() -> ReportFilters:
     form = FilterForm(request.args)
     if not form.validate():
         raise ValidationError(form.errors)
-    return ReportFilters(
-        date_from=form.date_from.data,
-        date_to=form.date_to.data,
-        category_id=form.category.data,
-        residence_id=form.residence.data,
-        status=Status.coerce(form.status.data),
-    )
+    return form.filters()
 
 
 def _filename(fmt: str) -> str:

@@ -390,14 +390,7 @@ def _filters_from(form: FilterForm) -> ReportFilters:
     page = page_number(request.args)
     if not form.validate():
         return ReportFilters(page=page)
-    return ReportFilters(
-        date_from=form.date_from.data,
-        date_to=form.date_to.data,
-        category_id=form.category.data,
-        residence_id=form.residence.data,
-        status=Status.coerce(form.status.data),
-        page=page,
-    )
+    return form.filters(page)
 
 
 def _filter_form() -> FilterForm:
@@ -442,32 +435,41 @@ def detail(report_uuid: uuid.UUID):
     return render_detail(get_visible_report(current_user, report_uuid))
 
 
+def _save_or_show_errors(report: Report, form, valid: bool, save, *, slot: str):
+    """Run ``save`` in one transaction, flash the message it returns and go back to
+    the fact; or show the fact again with ``form`` (its ``slot`` in the page) and its
+    errors next to the fields (422, nothing stored)."""
+    if valid:
+        try:
+            with unit_of_work():
+                done = save()
+        except ValidationError as error:
+            _attach_errors(form, error.errors)
+        else:
+            flash(done, "success")
+            return redirect(url_for("reports.detail", report_uuid=report.uuid))
+    return render_detail(report, **{slot: form}, status=422)
+
+
 @bp.route("/<uuid:report_uuid>/qualifier", methods=["POST"])
 @role_required(*QUALIFIERS)
 def qualify(report_uuid: uuid.UUID):
     """Change a fact's category, status and gravity; the change joins its history."""
     report = get_visible_report(current_user, report_uuid)
     form = qualify_form(report, formdata=request.form)
-    if form.validate():
-        try:
-            with unit_of_work():
-                event = qualify_report(
-                    current_user,
-                    report,
-                    category_id=form.category.data,
-                    status=Status(form.status.data),
-                    gravity=int(form.gravity.data) if form.gravity.data else None,
-                    comment=form.comment.data or "",
-                )
-        except ValidationError as error:
-            _attach_errors(form, error.errors)
-        else:
-            flash(
-                "Qualification enregistrée." if event else "Aucun changement.",
-                "success",
-            )
-            return redirect(url_for("reports.detail", report_uuid=report.uuid))
-    return render_detail(report, form=form, status=422)
+
+    def save() -> str:
+        event = qualify_report(
+            current_user,
+            report,
+            category_id=form.category.data,
+            status=Status(form.status.data),
+            gravity=int(form.gravity.data) if form.gravity.data else None,
+            comment=form.comment.data or "",
+        )
+        return "Qualification enregistrée." if event else "Aucun changement."
+
+    return _save_or_show_errors(report, form, form.validate(), save, slot="form")
 
 
 @bp.post("/<uuid:report_uuid>/doublon")
@@ -476,33 +478,28 @@ def mark_as_duplicate(report_uuid: uuid.UUID):
     """Mark a fact as the duplicate of another: it leaves statistics, maps, exports."""
     report = get_visible_report(current_user, report_uuid)
     form = DuplicateForm()
-    if form.validate_on_submit():
+
+    def save() -> str:
         original = find_visible_report_by_reference(current_user, form.original.data)
-        try:
-            if original is None:
-                raise ValidationError(
-                    {
-                        "original": [
-                            "Aucun fait de votre périmètre ne porte cette référence."
-                            if form.original.data
-                            else "Indiquez la référence du fait d'origine."
-                        ]
-                    }
-                )
-            with unit_of_work():
-                mark_duplicate(
-                    current_user, report, original, comment=form.comment.data or ""
-                )
-        except ValidationError as error:
-            _attach_errors(form, error.errors)
-        else:
-            flash(
-                f"Fait marqué comme doublon de {report.duplicate_of.reference} : "
-                "il ne compte plus dans les statistiques.",
-                "success",
+        if original is None:
+            raise ValidationError(
+                {
+                    "original": [
+                        "Aucun fait de votre périmètre ne porte cette référence."
+                        if form.original.data
+                        else "Indiquez la référence du fait d'origine."
+                    ]
+                }
             )
-            return redirect(url_for("reports.detail", report_uuid=report.uuid))
-    return render_detail(report, duplicate_form=form, status=422)
+        mark_duplicate(current_user, report, original, comment=form.comment.data or "")
+        return (
+            f"Fait marqué comme doublon de {report.duplicate_of.reference} : "
+            "il ne compte plus dans les statistiques."
+        )
+
+    return _save_or_show_errors(
+        report, form, form.validate_on_submit(), save, slot="duplicate_form"
+    )
 
 
 @bp.post("/<uuid:report_uuid>/doublon/retirer")

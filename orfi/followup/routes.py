@@ -112,35 +112,49 @@ def _detail(report: Report):
     return redirect(url_for("reports.detail", report_uuid=report.uuid) + "#suivi")
 
 
+def _save_or_show_errors(report: Report, form, save, *, done: str, template: str):
+    """Save a valid ``form`` in one transaction and go back to the fact, or show
+    ``template`` again with the errors next to the fields (422, nothing stored).
+
+    ``save`` is only called once the form is valid: it reads the parsed data.
+    """
+    if form.validate():
+        try:
+            with unit_of_work():
+                save()
+        except ValidationError as error:
+            attach_errors(form, error.errors, fallback="submit")
+        else:
+            flash(done, "success")
+            return _detail(report)
+    # The panel shows this form again, with what the user typed and its errors.
+    slot = "action_form" if isinstance(form, ActionForm) else "complaint_form"
+    panel = build_panel(report, **{slot: form})
+    return render_template(template, report=report, panel=panel, form=form), 422
+
+
 @bp.route("/<uuid:report_uuid>/actions", methods=["POST"])
 @role_required(*QUALIFIERS)
 def add(report_uuid: uuid.UUID):
     """Add an action to a fact's follow-up (its status moves with it)."""
     report = get_visible_report(current_user, report_uuid)
     form = _action_form(request.form)
-    if form.validate():
-        try:
-            with unit_of_work():
-                add_action(
-                    current_user,
-                    report,
-                    ActionInput(
-                        done_on=form.done_on.data,
-                        kind=ActionKind.coerce(form.kind.data),
-                        partner=Partner.coerce(form.partner.data),
-                        note=form.note.data or "",
-                        close=form.close.data,
-                    ),
-                )
-        except ValidationError as error:
-            attach_errors(form, error.errors, fallback="submit")
-        else:
-            flash("Action de suivi enregistrée.", "success")
-            return _detail(report)
-    panel = build_panel(report, action_form=form)
-    return (
-        render_template("followup/action.html", report=report, panel=panel, form=form),
-        422,
+    return _save_or_show_errors(
+        report,
+        form,
+        lambda: add_action(
+            current_user,
+            report,
+            ActionInput(
+                done_on=form.done_on.data,
+                kind=ActionKind.coerce(form.kind.data),
+                partner=Partner.coerce(form.partner.data),
+                note=form.note.data or "",
+                close=form.close.data,
+            ),
+        ),
+        done="Action de suivi enregistrée.",
+        template="followup/action.html",
     )
 
 
@@ -150,32 +164,23 @@ def complaint(report_uuid: uuid.UUID):
     """Record or correct the complaint details of a fact."""
     report = get_visible_report(current_user, report_uuid)
     form = _complaint_form(report, None, request.form)
-    if form.validate():
-        try:
-            with unit_of_work():
-                save_complaint(
-                    current_user,
-                    report,
-                    ComplaintInput(
-                        kind=ComplaintKind.coerce(form.kind.data),
-                        filed_by=ComplaintFiler.coerce(form.filed_by.data),
-                        filed_on=form.filed_on.data,
-                        reference=form.reference.data or "",
-                        sworn_agent_pv=form.sworn_agent_pv.data,
-                        mission_service_public=form.mission_service_public.data,
-                    ),
-                )
-        except ValidationError as error:
-            attach_errors(form, error.errors, fallback="submit")
-        else:
-            flash("Dépôt enregistré.", "success")
-            return _detail(report)
-    panel = build_panel(report, complaint_form=form)
-    return (
-        render_template(
-            "followup/complaint.html", report=report, panel=panel, form=form
+    return _save_or_show_errors(
+        report,
+        form,
+        lambda: save_complaint(
+            current_user,
+            report,
+            ComplaintInput(
+                kind=ComplaintKind.coerce(form.kind.data),
+                filed_by=ComplaintFiler.coerce(form.filed_by.data),
+                filed_on=form.filed_on.data,
+                reference=form.reference.data or "",
+                sworn_agent_pv=form.sworn_agent_pv.data,
+                mission_service_public=form.mission_service_public.data,
+            ),
         ),
-        422,
+        done="Dépôt enregistré.",
+        template="followup/complaint.html",
     )
 
 

@@ -29,6 +29,7 @@ from orfi.reports.models import (
     Suite,
     Victime,
 )
+from orfi.reports.queries import ReportFilters
 
 NOT_SPECIFIED = ("", "— Non précisé —")
 
@@ -148,6 +149,17 @@ class FilterForm(BaseForm):
     def validate_date_to(self, field):
         if field.data and self.date_from.data and field.data < self.date_from.data:
             raise ValidationError("La date de fin précède la date de début.")
+
+    def filters(self, page: int = 1) -> ReportFilters:
+        """Return the filters of this (validated) form, for page ``page``."""
+        return ReportFilters(
+            date_from=self.date_from.data,
+            date_to=self.date_to.data,
+            category_id=self.category.data,
+            residence_id=self.residence.data,
+            status=Status.coerce(self.status.data),
+            page=page,
+        )
 
 
 class QualifyForm(BaseForm):

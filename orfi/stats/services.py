@@ -33,6 +33,7 @@ from orfi.geo.indicators import (
 )
 from orfi.reports.models import Lieu, Report, Suite, Victime
 from orfi.stats.charts import (
+    WEEKDAY_NAMES,
     BarChart,
     ColumnChart,
     HeatGrid,
@@ -386,17 +387,31 @@ def build_statistics(
     )
 
 
+def _series_chart(
+    name: str, series: list, *, label, title, max_labels: int = 12
+) -> ColumnChart:
+    """Return the column chart of a ``(start, facts, partial)`` series, each column
+    named by ``label(start)`` under it and ``title(start)`` on hover."""
+    return column_chart(
+        name,
+        labels=[label(start) for start, _, _ in series],
+        titles=[title(start) for start, _, _ in series],
+        values=[facts for _, facts, _ in series],
+        partial=[partial for _, _, partial in series],
+        max_labels=max_labels,
+    )
+
+
 def _time_figures(
     calendar: Calendar, period: Period, tables: dict[str, Table]
 ) -> tuple[ColumnChart, ColumnChart, HeatGrid]:
     """Return the month and week charts and the hour grid; add their tables."""
     months = _month_series(calendar.days, period)
-    month_chart = column_chart(
+    month_chart = _series_chart(
         "Faits par mois",
-        labels=[f"{MONTHS[m.month - 1]} {m:%y}" for m, _, _ in months],
-        titles=[f"{MONTHS[m.month - 1]} {m.year}" for m, _, _ in months],
-        values=[c for _, c, _ in months],
-        partial=[p for _, _, p in months],
+        months,
+        label=lambda m: f"{MONTHS[m.month - 1]} {m:%y}",
+        title=lambda m: f"{MONTHS[m.month - 1]} {m.year}",
     )
     tables["mois"] = Table(
         "mois",
@@ -408,12 +423,11 @@ def _time_figures(
         ],
     )
     weeks = _week_series(calendar.days, period)
-    week_chart = column_chart(
+    week_chart = _series_chart(
         "Faits par semaine",
-        labels=[f"{m:%d/%m}" for m, _, _ in weeks],
-        titles=[f"Semaine du {m:%d/%m/%Y}" for m, _, _ in weeks],
-        values=[c for _, c, _ in weeks],
-        partial=[p for _, _, p in weeks],
+        weeks,
+        label=lambda m: f"{m:%d/%m}",
+        title=lambda m: f"Semaine du {m:%d/%m/%Y}",
         max_labels=8,
     )
     tables["semaines"] = Table(
@@ -433,11 +447,11 @@ def _time_figures(
     tables["heures"] = Table(
         "heures",
         "Faits par heure et jour de la semaine (heure de Paris)",
-        [("heure", "Heure"), *((d, d.capitalize()) for d in _WEEKDAY_KEYS)],
+        [("heure", "Heure"), *((d, d.capitalize()) for d in WEEKDAY_NAMES)],
         [
             {
                 "heure": f"{h} h",
-                **{_WEEKDAY_KEYS[d]: calendar.grid[d][h] for d in range(7)},
+                **{WEEKDAY_NAMES[d]: calendar.grid[d][h] for d in range(7)},
             }
             for h in range(24)
         ],
@@ -608,15 +622,6 @@ def _qpv_table(table: pd.DataFrame) -> tuple[Table, float | None]:
     return qpv_table, qpv_share
 
 
-_WEEKDAY_KEYS = (
-    "lundi",
-    "mardi",
-    "mercredi",
-    "jeudi",
-    "vendredi",
-    "samedi",
-    "dimanche",
-)
 TABLE_SLUGS = (
     "mois", "semaines", "heures", "familles", "categories", "lieux", "victimes",
     "residences", "residences_toutes", "qpv", "comparaison",

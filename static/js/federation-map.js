@@ -61,33 +61,29 @@
     node.classList.add("no-tiles");
   }
 
-  var communes = L.geoJSON(config.communes, {
-    style: function (f) {
-      return {
-        color: "#5a6470",
-        weight: 1,
-        fillColor: colour(f.properties.rate),
-        fillOpacity: 0.85,
-      };
-    },
-    onEachFeature: function (f, layer) {
-      layer.bindTooltip(tooltip("Commune", f.properties), { sticky: true });
-    },
-  }).addTo(map);
+  // Communes and QPV are drawn alike, by their rate; the QPV darker and opaque.
+  function rateLayer(features, label, outline) {
+    return L.geoJSON(features, {
+      style: function (f) {
+        return {
+          color: outline.color,
+          weight: outline.weight,
+          fillColor: colour(f.properties.rate),
+          fillOpacity: outline.fillOpacity,
+        };
+      },
+      onEachFeature: function (f, layer) {
+        layer.bindTooltip(tooltip(label, f.properties), { sticky: true });
+      },
+    }).addTo(map);
+  }
 
-  var qpv = L.geoJSON(config.qpv, {
-    style: function (f) {
-      return {
-        color: "#12324f",
-        weight: 1.5,
-        fillColor: colour(f.properties.rate),
-        fillOpacity: 1,
-      };
-    },
-    onEachFeature: function (f, layer) {
-      layer.bindTooltip(tooltip("QPV", f.properties), { sticky: true });
-    },
-  }).addTo(map);
+  var communes = rateLayer(config.communes, "Commune", {
+    color: "#5a6470",
+    weight: 1,
+    fillOpacity: 0.85,
+  });
+  var qpv = rateLayer(config.qpv, "QPV", { color: "#12324f", weight: 1.5, fillOpacity: 1 });
 
   // Frame the places with published facts; all outlines if there are none.
   var bounds = L.latLngBounds([]);
