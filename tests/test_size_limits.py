@@ -239,3 +239,63 @@ def test_form_sent_back_with_an_absurd_residence_id_is_no_500(client, auth, big)
         )
         assert response.status_code == 422, value
         assert value not in residence_options(response.text)
+
+
+# -- Pages that listed the whole patrimoine (statistics, map, activity, users) -----
+
+
+def _growth(client, auth, urls, *, login=None, setup=None):
+    """Bytes of each page at 200 then 5,000 résidences: {url: (small, big)}."""
+    world = make_tmh_world()
+    category(world["organisation"], "AB01")
+    admin = make_user(world["organisation"], role=Role.ADMIN)
+    add_residences(world["organisation"], 200)
+    commit()
+    context = setup(world) if setup else {}
+    auth.login(
+        (login or admin).email if login != "referent" else world["referent"].email
+    )
+    small = {
+        url.format(**context): len(client.get(url.format(**context)).data)
+        for url in urls
+    }
+    add_residences(world["organisation"], 4_800, prefix="MORE")
+    commit()
+    sizes = {}
+    for url in small:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        sizes[url] = (small[url], len(response.data))
+    return sizes
+
+
+PAGES_BOUND = 1.2
+
+
+def test_stats_and_map_filters_do_not_grow(client, auth, app):
+    sizes = _growth(client, auth, ["/statistiques/", "/carte/"], login="referent")
+    for url, (small, big_size) in sizes.items():
+        assert big_size < small * PAGES_BOUND, (url, small, big_size)
+        assert big_size < 250_000, (url, big_size)
+
+
+@pytest.mark.parametrize("url", ["/statistiques/", "/carte/"])
+def test_stats_and_map_filters_keep_the_chosen_residence(client, auth, big, url):
+    auth.login(big["referent"].email)
+    page = client.get(url)
+    select = parse(page.text).find("select", id="f-residence")
+    assert len(select.find_all("option")) <= FILTER_RESIDENCES_MAX + 1
+    assert "Liste limitée" in page.text
+    far = db.session.scalar(
+        sa.select(Residence).where(Residence.reference == "GEN004999")
+    )
+    chosen = client.get(url, query_string={"residence": far.id})
+    assert chosen.status_code == 200
+    selected = parse(chosen.text).select_one("#f-residence option[selected]")
+    assert selected["value"] == str(far.id)
+    stranger = client.get(url, query_string={"residence": big["stranger"].id})
+    options = parse(stranger.text).select("#f-residence option")
+    assert str(big["stranger"].id) not in [o["value"] for o in options]
+    # The résidence's page leads to its statistics and map.
+    fiche = client.get(f"/patrimoine/residences/{far.id}")
+    assert f"residence={far.id}" in fiche.text

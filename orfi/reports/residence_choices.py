@@ -10,6 +10,7 @@ sector first), so that its weight and time do not grow with the patrimoine; the 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -192,6 +193,38 @@ def search_residences(
         query = query.order_by(Residence.name, Residence.id)
     found = list(db.session.scalars(query.offset(offset).limit(limit + 1)))
     return found[:limit], len(found) > limit
+
+
+def capped_residences(
+    query: sa.Select,
+    selected: Iterable[int] = (),
+    *,
+    limit: int = FILTER_RESIDENCES_MAX,
+) -> tuple[list[Residence], bool]:
+    """Return the first ``limit`` résidences of ``query`` by name, plus ``selected``.
+
+    ``query`` selects the résidences of a perimeter; the ``selected`` ones it holds are
+    always returned (a filter's or a sector's choice, even beyond the cap), others are
+    ignored. The boolean says whether some of the perimeter were left out, so that the
+    page can say how to reach them. Every list of résidences a page writes out goes
+    through here, so that no page grows with the patrimoine.
+    """
+    found = list(
+        db.session.scalars(
+            query.order_by(Residence.name, Residence.id).limit(limit + 1)
+        )
+    )
+    truncated = len(found) > limit
+    found = found[:limit]
+    shown = {r.id for r in found}
+    missing = {i for i in selected if i not in shown and 0 < i <= limits.ID_MAX}
+    if missing:
+        found += db.session.scalars(
+            query.where(Residence.id.in_(missing)).order_by(
+                Residence.name, Residence.id
+            )
+        )
+    return found, truncated
 
 
 def find_residences(user: User, ids: list[int]) -> list[Residence]:
