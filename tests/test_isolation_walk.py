@@ -637,6 +637,11 @@ ROUTES: dict[str, Route] = {
             "sector": [s.residence.id],
         },
     ),
+    "admin.residence_search": page(
+        queries=lambda s: [{"q": s.residence.reference}],
+        owner="b_admin",
+        owner_sees=True,
+    ),
     "admin.reset_password": obj(
         lambda s: {"user_id": s.user.id},
         body=lambda s: {

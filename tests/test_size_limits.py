@@ -299,3 +299,133 @@ def test_stats_and_map_filters_keep_the_chosen_residence(client, auth, big, url)
     # The résidence's page leads to its statistics and map.
     fiche = client.get(f"/patrimoine/residences/{far.id}")
     assert f"residence={far.id}" in fiche.text
+
+
+def _sector_gardien(world, count: int, *, prefix: str = "MORE"):
+    """A gardien whose sector is the last ``count`` résidences by name (beyond caps)."""
+    organisation = world["organisation"]
+    gardien = make_user(organisation, role=Role.GARDIEN)
+    ids = db.session.scalars(
+        sa.select(Residence.id)
+        .where(Residence.organisation_id == organisation.id)
+        .order_by(Residence.name.desc())
+        .limit(count)
+    ).all()
+    db.session.execute(
+        sa.insert(user_residence),
+        [{"user_id": gardien.id, "residence_id": i} for i in ids],
+    )
+    commit()
+    return gardien, set(ids)
+
+
+def page_form_data(html: str, selector: str = "form.admin-form") -> dict[str, list]:
+    """What a browser would send for the page's form, as it stands (no edits)."""
+    form = parse(html).select_one(selector)
+    data: dict[str, list[str]] = {}
+    for tag in form.find_all(["input", "select", "textarea"]):
+        name = tag.get("name")
+        if not name or tag.has_attr("disabled"):
+            continue
+        if tag.name == "select":
+            values = [o["value"] for o in tag.find_all("option", selected=True)]
+        elif tag.get("type") in ("checkbox", "radio"):
+            values = [tag.get("value", "on")] if tag.has_attr("checked") else []
+        elif tag.get("type") in ("submit", "button"):
+            continue
+        else:
+            values = [tag.get("value", "") if tag.name == "input" else tag.get_text()]
+        data.setdefault(name, []).extend(values)
+    return data
+
+
+def test_user_forms_do_not_grow(client, auth, app):
+    def setup(world):
+        return {"id": world["gardien"].id}
+
+    sizes = _growth(
+        client,
+        auth,
+        [
+            "/admin/utilisateurs/nouveau",
+            "/admin/utilisateurs/{id}",
+            "/admin/utilisateurs",
+        ],
+        setup=setup,
+    )
+    for url, (small, big_size) in sizes.items():
+        assert big_size < small * PAGES_BOUND, (url, small, big_size)
+        assert big_size < 250_000, (url, big_size)
+
+
+def test_saving_a_gardien_with_a_big_sector_keeps_it_all(client, auth, big):
+    gardien, sector = _sector_gardien(big, 300)
+    auth.login(big["admin"].email)
+    page = client.get(f"/admin/utilisateurs/{gardien.id}")
+    assert page.status_code == 200
+    assert "Liste limitée" in page.text
+    data = page_form_data(page.text)
+    assert {int(i) for i in data["sector"]} == sector
+    data["name"] = ["Gaston Renommé"]
+    response = client.post(f"/admin/utilisateurs/{gardien.id}", data=data)
+    assert response.status_code == 302, response.text[:2000]
+    db.session.expire_all()
+    assert {r.id for r in db.session.get(type(gardien), gardien.id).sector} == sector
+
+
+def test_a_residence_beyond_the_cap_is_added_to_a_sector(client, auth, big):
+    gardien, sector = _sector_gardien(big, 3)
+    auth.login(big["admin"].email)
+    found = client.get("/admin/residences", query_string={"q": "GEN004998"}).json
+    assert len(found["items"]) == 1
+    assert "GEN004998" in found["items"][0]["label"]
+    data = page_form_data(client.get(f"/admin/utilisateurs/{gardien.id}").text)
+    data["sector"].append(str(found["items"][0]["id"]))
+    response = client.post(f"/admin/utilisateurs/{gardien.id}", data=data)
+    assert response.status_code == 302
+    db.session.expire_all()
+    saved = {r.id for r in db.session.get(type(gardien), gardien.id).sector}
+    assert saved == sector | {found["items"][0]["id"]}
+
+
+def test_sector_search_stays_in_the_organisation_and_its_cap(client, auth, big):
+    auth.login(big["admin"].email)
+    found = client.get("/admin/residences", query_string={"q": "résidence"}).json
+    assert len(found["items"]) == SEARCH_RESULTS_MAX
+    assert found["truncated"] is True
+    izards = client.get("/admin/residences", query_string={"q": "izards"}).json
+    assert [i["id"] for i in izards["items"]] == [big["residence"].id]
+    wildcard = client.get("/admin/residences", query_string={"q": "%_"}).json
+    assert wildcard["items"] == []
+
+
+@pytest.mark.parametrize("q", ["", "a", "x" * 101])
+def test_bad_sector_search_is_a_400_naming_the_field(client, auth, big, q):
+    auth.login(big["admin"].email)
+    response = client.get("/admin/residences", query_string={"q": q})
+    assert response.status_code == 400
+    assert "q" in response.json["errors"]
+
+
+def test_sector_search_is_for_administrators(client, auth, big):
+    auth.login(big["referent"].email)
+    assert client.get("/admin/residences?q=izards").status_code == 403
+
+
+def test_users_page_counts_sectors_without_loading_them(client, auth, big, app):
+    _sector_gardien(big, 300)
+    auth.login(big["admin"].email)
+    statements = []
+
+    def record(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        page = client.get("/admin/utilisateurs")
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+    assert page.status_code == 200
+    assert "300 résidences" in page.text
+    assert not [s for s in statements if "FROM residence" in s], statements

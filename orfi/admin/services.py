@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+import sqlalchemy as sa
+
+from orfi.auth.models import User, user_residence
 from orfi.errors import ValidationError
 from orfi.extensions import db
 from orfi.patrimoine.models import Agence, Residence
+from orfi.reports.residence_choices import (
+    SEARCH_RESULTS_MAX,
+    capped_residences,
+    matching,
+)
 
 
 def list_agences(organisation_id: int) -> Sequence[Agence]:
@@ -18,13 +26,51 @@ def list_agences(organisation_id: int) -> Sequence[Agence]:
     ).all()
 
 
-def list_sector_residences(organisation_id: int) -> Sequence[Residence]:
-    """Return every résidence of the organisation, by name, to choose a sector from."""
-    return db.session.scalars(
-        db.select(Residence)
-        .where(Residence.organisation_id == organisation_id)
-        .order_by(Residence.name, Residence.reference)
-    ).all()
+def _organisation_residences(organisation_id: int) -> sa.Select:
+    return db.select(Residence).where(Residence.organisation_id == organisation_id)
+
+
+def sector_choices(
+    organisation_id: int, selected: Iterable[int]
+) -> tuple[list[Residence], bool]:
+    """Return the résidences a sector is chosen from: a capped few and ``selected``.
+
+    The ``selected`` ones of the organisation are always among them (a gardien's
+    sector, however large, is kept when the form is saved); the boolean says whether
+    others were left out, to be reached by :func:`search_sector_residences`.
+    """
+    return capped_residences(_organisation_residences(organisation_id), selected)
+
+
+def search_sector_residences(
+    organisation_id: int, text: str, *, limit: int = SEARCH_RESULTS_MAX
+) -> tuple[list[Residence], bool]:
+    """Return the organisation's résidences matching ``text`` (at most ``limit``).
+
+    The boolean says whether more matched.
+    """
+    query = matching(_organisation_residences(organisation_id), text)
+    found = list(
+        db.session.scalars(
+            query.order_by(Residence.name, Residence.reference).limit(limit + 1)
+        )
+    )
+    return found[:limit], len(found) > limit
+
+
+def sector_counts(organisation_id: int) -> dict[int, int]:
+    """Return the number of résidences in each sector of the organisation's users.
+
+    Counted in SQL: the users' page never loads the sectors themselves.
+    """
+    link = user_residence.c
+    rows = db.session.execute(
+        sa.select(link.user_id, sa.func.count())
+        .join(User, User.id == link.user_id)
+        .where(User.organisation_id == organisation_id)
+        .group_by(link.user_id)
+    )
+    return {user_id: count for user_id, count in rows}
 
 
 def resolve_perimeter(

@@ -156,23 +156,13 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
-def search_residences(
-    user: User,
-    text: str = "",
-    *,
-    position: tuple[float, float] | None = None,
-    limit: int = SEARCH_RESULTS_MAX,
-    offset: int = 0,
-) -> tuple[list[Residence], bool]:
-    """Return the résidences of ``user``'s filing perimeter matching ``text``.
+def matching(query: sa.Select, text: str) -> sa.Select:
+    """Narrow a query of résidences to those matching every word of ``text``.
 
-    ``text`` is looked for in the name, reference, address and commune; the nearest
-    to ``position`` come first when it is known, else by name. At most ``limit``
-    after the first ``offset``; the boolean says whether more matched.
+    Each word is looked for in the name, reference, address and commune, its LIKE
+    wildcards taken literally.
     """
-    query = filing_query(user)
-    words = text.split()
-    for word in words:
+    for word in text.split():
         pattern = _like(word)
         query = query.where(
             sa.or_(
@@ -187,6 +177,24 @@ def search_residences(
                 )
             )
         )
+    return query
+
+
+def search_residences(
+    user: User,
+    text: str = "",
+    *,
+    position: tuple[float, float] | None = None,
+    limit: int = SEARCH_RESULTS_MAX,
+    offset: int = 0,
+) -> tuple[list[Residence], bool]:
+    """Return the résidences of ``user``'s filing perimeter matching ``text``.
+
+    ``text`` is looked for in the name, reference, address and commune; the nearest
+    to ``position`` come first when it is known, else by name. At most ``limit``
+    after the first ``offset``; the boolean says whether more matched.
+    """
+    query = matching(filing_query(user), text)
     if position is not None:
         query = query.order_by(_distance_order(*position), Residence.id)
     else:
