@@ -12,6 +12,7 @@ import json
 import pytest
 import sqlalchemy as sa
 
+from orfi.activity.models import Meeting, PartnerIntervention
 from orfi.auth.models import Role, user_residence
 from orfi.extensions import db
 from orfi.patrimoine.models import Residence
@@ -429,3 +430,90 @@ def test_users_page_counts_sectors_without_loading_them(client, auth, big, app):
     assert page.status_code == 200
     assert "300 résidences" in page.text
     assert not [s for s in statements if "FROM residence" in s], statements
+
+
+ACTIVITY_FORMS = ["/activite/reunions/nouvelle", "/activite/interventions/nouvelle"]
+
+
+def test_activity_forms_do_not_grow(client, auth, app):
+    sizes = _growth(client, auth, ACTIVITY_FORMS, login="referent")
+    for url, (small, big_size) in sizes.items():
+        assert big_size < small * PAGES_BOUND, (url, small, big_size)
+        assert big_size < 250_000, (url, big_size)
+
+
+def _far(reference: str = "GEN004999") -> Residence:
+    return db.session.scalar(
+        sa.select(Residence).where(Residence.reference == reference)
+    )
+
+
+def test_a_meeting_beyond_the_cap_is_kept_when_saved_through_the_page(
+    client, auth, big
+):
+    auth.login(big["referent"].email)
+    page = client.get("/activite/reunions/nouvelle")
+    assert "Liste limitée" in page.text
+    assert "data-search-url" in page.text
+    options = parse(page.text).select("#residences option")
+    assert len(options) <= FILTER_RESIDENCES_MAX
+    far, farther = _far(), _far("GEN004998")
+    data = page_form_data(page.text, "form.stack")
+    data.update(
+        kind=["clspd"],
+        subject=["Halls occupés"],
+        partners=["police_nationale"],
+        residences=[str(far.id), str(farther.id)],
+    )
+    response = client.post("/activite/reunions/nouvelle", data=data)
+    assert response.status_code == 302, response.text[:3000]
+    meeting = db.session.scalar(sa.select(Meeting))
+    url = f"/activite/reunions/{meeting.id}"
+    edit = client.get(url)
+    chosen = parse(edit.text).select("#residences option[selected]")
+    assert {o["value"] for o in chosen} == {str(far.id), str(farther.id)}
+    data = page_form_data(edit.text, "form.stack")
+    data["subject"] = ["Halls occupés, suite"]
+    assert client.post(url, data=data).status_code == 302
+    db.session.expire_all()
+    meeting = db.session.get(Meeting, meeting.id)
+    assert {r.id for r in meeting.residences} == {far.id, farther.id}
+
+
+def test_an_intervention_beyond_the_cap_is_kept_and_a_stranger_refused(
+    client, auth, big
+):
+    auth.login(big["referent"].email)
+    far = _far()
+    data = page_form_data(client.get(ACTIVITY_FORMS[1]).text, "form.stack")
+    data.update(partner=["gendarmerie"], subject=["Patrouilles"])
+    stranger = client.post(
+        ACTIVITY_FORMS[1], data={**data, "residence": [str(big["stranger"].id)]}
+    )
+    assert stranger.status_code == 422
+    assert str(big["stranger"].id) not in [
+        o["value"] for o in parse(stranger.text).select("#residence option")
+    ]
+    assert db.session.scalar(sa.select(sa.func.count(PartnerIntervention.id))) == 0
+    for value in (str(2**70), "-1", "abc"):
+        response = client.post(ACTIVITY_FORMS[1], data={**data, "residence": [value]})
+        assert response.status_code == 422, value
+    response = client.post(ACTIVITY_FORMS[1], data={**data, "residence": [str(far.id)]})
+    assert response.status_code == 302
+    intervention = db.session.scalar(sa.select(PartnerIntervention))
+    edit = client.get(f"/activite/interventions/{intervention.id}")
+    selected = parse(edit.text).select_one("#residence option[selected]")
+    assert selected["value"] == str(far.id)
+
+
+def test_activity_search_stays_in_the_perimeter(client, auth, big):
+    auth.login(big["referent"].email)
+    found = client.get("/activite/residences", query_string={"q": "GEN004999"}).json
+    assert [i["id"] for i in found["items"]] == [_far().id]
+    assert found["items"][0]["group"] == big["organisation"].name
+    izards = client.get("/activite/residences", query_string={"q": "izards"}).json
+    assert [i["id"] for i in izards["items"]] == [big["residence"].id]
+    many = client.get("/activite/residences", query_string={"q": "résidence"}).json
+    assert len(many["items"]) == SEARCH_RESULTS_MAX and many["truncated"] is True
+    bad = client.get("/activite/residences", query_string={"q": "a"})
+    assert bad.status_code == 400 and "q" in bad.json["errors"]

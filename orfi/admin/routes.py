@@ -56,7 +56,7 @@ from orfi.nomenclature.services import (
     update_category,
 )
 from orfi.patrimoine.models import Residence
-from orfi.reports.residence_choices import SEARCH_MAX_LENGTH, SEARCH_MIN_LENGTH
+from orfi.reports.residence_choices import search_text_problems
 from orfi.security.sessions import list_open_sessions, revoke_user_sessions
 from orfi.transaction import unit_of_work
 
@@ -114,17 +114,6 @@ def _sector_label(residence: Residence) -> str:
     return residence.label
 
 
-def _posted_sector() -> list[int]:
-    """The résidence ids the form sent for the sector (others are left to the form)."""
-    ids = []
-    for raw in request.form.getlist("sector"):
-        try:
-            ids.append(int(raw))
-        except ValueError:
-            continue
-    return ids
-
-
 def _perimeter_choices(
     form: UserCreateForm | UserEditForm, sector: Iterable[int] = ()
 ) -> None:
@@ -138,7 +127,7 @@ def _perimeter_choices(
     form.agence.choices = [NO_AGENCE] + [
         (a.id, a.name) for a in list_agences(organisation_id)
     ]
-    selected = {*sector, *_posted_sector()}
+    selected = [*sector, *request.form.getlist("sector")]
     residences, form.sector_truncated = sector_choices(organisation_id, selected)
     form.sector.choices = [(r.id, _sector_label(r)) for r in residences]
 
@@ -174,15 +163,8 @@ def users():
 def residence_search():
     """The organisation's résidences matching ``q``, to add to a sector (JSON)."""
     text = request.args.get("q", "").strip()
-    if not SEARCH_MIN_LENGTH <= len(text) <= SEARCH_MAX_LENGTH:
-        message = (
-            f"Tapez au moins {SEARCH_MIN_LENGTH} caractères."
-            if len(text) < SEARCH_MIN_LENGTH
-            else f"{SEARCH_MAX_LENGTH} caractères au plus."
-        )
-        return jsonify(
-            {"error": "Recherche invalide.", "errors": {"q": [message]}}
-        ), 400
+    if problems := search_text_problems(text):
+        return jsonify({"error": "Recherche invalide.", "errors": {"q": problems}}), 400
     found, truncated = search_sector_residences(current_user.organisation_id, text)
     return jsonify(
         {

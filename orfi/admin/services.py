@@ -10,11 +10,7 @@ from orfi.auth.models import User, user_residence
 from orfi.errors import ValidationError
 from orfi.extensions import db
 from orfi.patrimoine.models import Agence, Residence
-from orfi.reports.residence_choices import (
-    SEARCH_RESULTS_MAX,
-    capped_residences,
-    matching,
-)
+from orfi.reports.residence_choices import capped_residences, search_in
 
 
 def list_agences(organisation_id: int) -> Sequence[Agence]:
@@ -31,7 +27,7 @@ def _organisation_residences(organisation_id: int) -> sa.Select:
 
 
 def sector_choices(
-    organisation_id: int, selected: Iterable[int]
+    organisation_id: int, selected: Iterable[int | str]
 ) -> tuple[list[Residence], bool]:
     """Return the résidences a sector is chosen from: a capped few and ``selected``.
 
@@ -43,19 +39,13 @@ def sector_choices(
 
 
 def search_sector_residences(
-    organisation_id: int, text: str, *, limit: int = SEARCH_RESULTS_MAX
+    organisation_id: int, text: str
 ) -> tuple[list[Residence], bool]:
-    """Return the organisation's résidences matching ``text`` (at most ``limit``).
+    """Return the organisation's résidences matching ``text`` (a few, by name).
 
     The boolean says whether more matched.
     """
-    query = matching(_organisation_residences(organisation_id), text)
-    found = list(
-        db.session.scalars(
-            query.order_by(Residence.name, Residence.reference).limit(limit + 1)
-        )
-    )
-    return found[:limit], len(found) > limit
+    return search_in(_organisation_residences(organisation_id), text)
 
 
 def sector_counts(organisation_id: int) -> dict[int, int]:

@@ -180,6 +180,33 @@ def matching(query: sa.Select, text: str) -> sa.Select:
     return query
 
 
+def search_text_problems(text: str) -> list[str]:
+    """Return what is wrong with a search text (too short, too long), in French."""
+    if len(text) < SEARCH_MIN_LENGTH:
+        return [f"Tapez au moins {SEARCH_MIN_LENGTH} caractères."]
+    if len(text) > SEARCH_MAX_LENGTH:
+        return [f"{SEARCH_MAX_LENGTH} caractères au plus."]
+    return []
+
+
+def search_in(
+    query: sa.Select, text: str, *, limit: int = SEARCH_RESULTS_MAX
+) -> tuple[list[Residence], bool]:
+    """Return the résidences of ``query`` matching ``text``, by name (a few).
+
+    ``query`` selects a perimeter's résidences; at most ``limit``, and whether more
+    matched.
+    """
+    found = list(
+        db.session.scalars(
+            matching(query, text)
+            .order_by(Residence.name, Residence.id)
+            .limit(limit + 1)
+        )
+    )
+    return found[:limit], len(found) > limit
+
+
 def search_residences(
     user: User,
     text: str = "",
@@ -203,9 +230,22 @@ def search_residences(
     return found[:limit], len(found) > limit
 
 
+def _ids(values: Iterable[int | str | None]) -> set[int]:
+    """The values that are possible ids (ints, or digits as a form sends them)."""
+    ids = set()
+    for value in values:
+        try:
+            number = int(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            continue
+        if 0 < number <= limits.ID_MAX:
+            ids.add(number)
+    return ids
+
+
 def capped_residences(
     query: sa.Select,
-    selected: Iterable[int] = (),
+    selected: Iterable[int | str | None] = (),
     *,
     limit: int = FILTER_RESIDENCES_MAX,
 ) -> tuple[list[Residence], bool]:
@@ -213,9 +253,10 @@ def capped_residences(
 
     ``query`` selects the résidences of a perimeter; the ``selected`` ones it holds are
     always returned (a filter's or a sector's choice, even beyond the cap), others are
-    ignored. The boolean says whether some of the perimeter were left out, so that the
-    page can say how to reach them. Every list of résidences a page writes out goes
-    through here, so that no page grows with the patrimoine.
+    ignored, and so are values that are no id (as a form sent them). The boolean says
+    whether some of the perimeter were left out, so that the page can say how to reach
+    them. Every list of résidences a page writes out goes through here, so that no
+    page grows with the patrimoine.
     """
     found = list(
         db.session.scalars(
@@ -225,7 +266,7 @@ def capped_residences(
     truncated = len(found) > limit
     found = found[:limit]
     shown = {r.id for r in found}
-    missing = {i for i in selected if i not in shown and 0 < i <= limits.ID_MAX}
+    missing = {i for i in _ids(selected) if i not in shown}
     if missing:
         found += db.session.scalars(
             query.where(Residence.id.in_(missing)).order_by(

@@ -74,6 +74,13 @@
         if (status) status.textContent = "La recherche n'a pas abouti ; réessayez.";
       });
   };
+  // Enter searches at once rather than sending the whole form.
+  input.addEventListener("keydown", function (event) {
+    if (event.key !== "Enter") return;
+    event.preventDefault();
+    if (timer) clearTimeout(timer);
+    search();
+  });
   input.addEventListener("input", function () {
     filter();
     if (timer) clearTimeout(timer);
