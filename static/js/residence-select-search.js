@@ -60,7 +60,10 @@
             var option = document.createElement("option");
             option.value = value;
             option.textContent = residence.label;
-            groupFor(select, residence.group).appendChild(option);
+            // First of its bailleur: a long list would hide it at the end.
+            var group = groupFor(select, residence.group);
+            var first = group.querySelector("option:not([value=''])");
+            group.insertBefore(option, first);
             added += 1;
           });
           if (data.items.length === 0) {
@@ -70,8 +73,14 @@
               + (added ? ", ajoutée(s) à la liste" : ", déjà dans la liste")
               + (data.truncated ? " ; précisez la recherche pour les autres." : ".");
           }
-          if (!select.multiple && data.items.length === 1) {
-            select.value = String(data.items[0].id);
+          if (data.items.length === 1) {
+            // The one match is what was looked for: choose it (kept with the others
+            // already chosen in a multiple list).
+            var only = select.querySelector(
+              'option[value="' + String(data.items[0].id) + '"]'
+            );
+            only.selected = true;
+            status.textContent = "« " + data.items[0].label + " » est choisie.";
           }
         })
         .catch(function () {
