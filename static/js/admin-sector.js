@@ -47,14 +47,7 @@
     var q = input.value.trim();
     if (!searchUrl || q.length < 2 || q === asked) return;
     asked = q;
-    fetch(searchUrl + "?q=" + encodeURIComponent(q), {
-      credentials: "same-origin",
-      headers: { Accept: "application/json" },
-    })
-      .then(function (response) {
-        if (!response.ok) throw new Error(String(response.status));
-        return response.json();
-      })
+    window.orfiSearchResidences(searchUrl, q)
       .then(function (data) {
         if (input.value.trim() !== q) return;
         data.items.forEach(function (residence) {

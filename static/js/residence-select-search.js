@@ -42,14 +42,7 @@
         status.textContent = "";
         return;
       }
-      fetch(url + "?q=" + encodeURIComponent(q), {
-        credentials: "same-origin",
-        headers: { Accept: "application/json" },
-      })
-        .then(function (response) {
-          if (!response.ok) throw new Error(String(response.status));
-          return response.json();
-        })
+      window.orfiSearchResidences(url, q)
         .then(function (data) {
           if (input.value.trim() !== q) return;
           var added = 0;
