@@ -8,6 +8,7 @@ perimeter and its own cap. Run on PostgreSQL too (ORFI_TEST_DATABASE_URL).
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import sqlalchemy as sa
@@ -517,3 +518,103 @@ def test_activity_search_stays_in_the_perimeter(client, auth, big):
     assert len(many["items"]) == SEARCH_RESULTS_MAX and many["truncated"] is True
     bad = client.get("/activite/residences", query_string={"q": "a"})
     assert bad.status_code == 400 and "q" in bad.json["errors"]
+
+
+# -- In Chromium: the sector search of the user form ------------------------------
+
+SECTOR_CODE = "SEC"
+SECTOR_ADMIN = "admin@secteur.exemple.fr"
+SECTOR_GARDIEN = "gardien@secteur.exemple.fr"
+
+
+def _sector_bailleur(server) -> tuple[int, set[int], int]:
+    """Add (once) a bailleur of 150 résidences; its gardien holds the last three."""
+    from orfi.patrimoine.models import Organisation
+
+    with server.app.app_context():
+        organisation = db.session.scalar(
+            sa.select(Organisation).where(Organisation.code == SECTOR_CODE)
+        )
+        if organisation is None:
+            organisation = make_organisation(code=SECTOR_CODE, name="Bailleur secteur")
+            residences = [
+                make_residence(
+                    organisation, reference=f"SEC-{n:03d}", name=f"Parc {n:03d}"
+                )
+                for n in range(150)
+            ]
+            make_user(
+                organisation,
+                role=Role.GARDIEN,
+                email=SECTOR_GARDIEN,
+                sector=residences[-3:],
+            )
+            make_user(organisation, role=Role.ADMIN, email=SECTOR_ADMIN)
+            commit()
+        gardien = db.session.scalar(
+            sa.select(user_residence.c.user_id)
+            .join(Residence, Residence.id == user_residence.c.residence_id)
+            .where(Residence.organisation_id == organisation.id)
+        )
+        sector = set(
+            db.session.scalars(
+                sa.select(user_residence.c.residence_id).where(
+                    user_residence.c.user_id == gardien
+                )
+            )
+        )
+        wanted = db.session.scalar(
+            sa.select(Residence.id).where(Residence.reference == "SEC-140")
+        )
+        db.session.remove()
+    return gardien, sector, wanted
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [360, 1366])
+def test_sector_search_in_chromium_adds_a_residence_and_keeps_the_sector(
+    browser_session, width
+):
+    server = browser_session.server
+    gardien, sector, wanted = _sector_bailleur(server)
+    page = browser_session.new_page(viewport={"width": width, "height": 800})
+    browser_session.login(page, SECTOR_ADMIN)
+    page.goto(f"/admin/utilisateurs/{gardien}")
+    boxes = "#sector input[type=checkbox]"
+    assert page.locator(boxes).count() <= FILTER_RESIDENCES_MAX + len(sector)
+    assert page.locator(f"{boxes}:checked").count() == len(sector)
+    assert page.locator(f"#sector input[value='{wanted}']").count() == 0
+    # By keyboard: type, Enter (searches, never sends the form), then tick it.
+    page.locator("#sector-filter").focus()
+    page.keyboard.type("parc 140")
+    page.keyboard.press("Enter")
+    added = page.locator(f"#sector input[value='{wanted}']")
+    added.wait_for()
+    assert "/admin/utilisateurs/" in page.url
+    added.check()
+    browser_session.screenshot(page, f"user-sector-search-{width}", full_page=False)
+    if width == 360:
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+    page.get_by_role("button", name=re.compile("Enregistrer")).click()
+    page.wait_for_url(re.compile(r"/admin/utilisateurs$"))
+    with server.app.app_context():
+        saved = set(
+            db.session.scalars(
+                sa.select(user_residence.c.residence_id).where(
+                    user_residence.c.user_id == gardien
+                )
+            )
+        )
+        db.session.remove()
+    assert saved == sector | {wanted}
+    # Back to what it was, for the other width.
+    with server.app.app_context():
+        db.session.execute(
+            sa.delete(user_residence).where(
+                user_residence.c.user_id == gardien,
+                user_residence.c.residence_id == wanted,
+            )
+        )
+        db.session.commit()
+        db.session.remove()
+    browser_session.assert_clean()
