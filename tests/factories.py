@@ -19,7 +19,7 @@ from orfi.patrimoine.services import create_organisation
 from orfi.reports.checks import ReportInput
 from orfi.reports.creation import create_report, derived_fields
 from orfi.reports.models import LocationSource, Report, Status
-from orfi.timezone import from_local
+from orfi.timezone import from_local, to_local
 
 DEFAULT_PASSWORD = "motdepasse-42"
 _seq = itertools.count(1)
@@ -310,3 +310,49 @@ def make_token(user: User, name: str | None = None):
     from orfi.api.services import create_token
 
     return create_token(user, name or f"Jeton {next(_seq)}")
+
+
+#: The description of the valid facts below.
+FACT_DESCRIPTION = "Porte du hall forcée."
+
+
+def fact_body(world, **overrides) -> dict:
+    """A valid API body filing a fact on ``world``'s résidence (overrides win)."""
+    data = {
+        "uuid": str(uuid.uuid4()),
+        "category_id": category(world["organisation"], "AB01").id,
+        "residence_id": world["residence"].id,
+        "occurred_at": to_local(utcnow() - timedelta(minutes=10)).isoformat(),
+        "latitude": 43.64095,
+        "longitude": 1.43275,
+        "gps_accuracy_m": 14,
+        "location_source": "gps",
+        "lieu": "hall",
+        "gravity": 2,
+        "description": FACT_DESCRIPTION,
+    }
+    data.update(overrides)
+    return data
+
+
+def fact_form(world, **overrides) -> dict:
+    """A valid field form for ``world``'s résidence (overrides win; None drops a
+    field)."""
+    now = to_local(utcnow() - timedelta(minutes=10))
+    data = {
+        "category": str(category(world["organisation"], "AB01").id),
+        "residence": str(world["residence"].id),
+        "occurred_at": now.strftime("%Y-%m-%dT%H:%M"),
+        "latitude": "43.64095",
+        "longitude": "1.43275",
+        "gps_accuracy_m": "14",
+        "location_source": "gps",
+        "lieu": "hall",
+        "victime": "aucune",
+        "suite": "aucune",
+        "intervention": "aucune",
+        "gravity": "2",
+        "description": FACT_DESCRIPTION,
+    }
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v is not None}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -27,6 +26,7 @@ from tests.factories import (
     category,
     commit,
     count_reports,
+    fact_form,
     make_organisation,
     make_report,
     make_tmh_world,
@@ -41,34 +41,13 @@ def world(app):
     return world
 
 
-def valid_form(world, **overrides) -> dict:
-    now = to_local(utcnow() - timedelta(minutes=10))
-    data = {
-        "category": str(category(world["organisation"], "AB01").id),
-        "residence": str(world["residence"].id),
-        "occurred_at": now.strftime("%Y-%m-%dT%H:%M"),
-        "latitude": "43.64095",
-        "longitude": "1.43275",
-        "gps_accuracy_m": "14",
-        "location_source": "gps",
-        "lieu": "hall",
-        "victime": "aucune",
-        "suite": "aucune",
-        "intervention": "aucune",
-        "gravity": "2",
-        "description": "Porte du hall forcée.",
-    }
-    data.update(overrides)
-    return {k: v for k, v in data.items() if v is not None}
-
-
 def test_gardien_files_a_fact(client, auth, world):
     auth.login(world["gardien"].email)
     page = client.get("/signalements/nouveau")
     assert page.status_code == 200
     assert "Pas de nom" in page.text
 
-    response = client.post("/signalements/nouveau", data=valid_form(world))
+    response = client.post("/signalements/nouveau", data=fact_form(world))
     assert response.status_code == 302
     confirmation = client.get(response.headers["Location"])
     reference = re.search(r"TMH-\d{4}-\d{6}", confirmation.text).group(0)
@@ -84,7 +63,7 @@ def test_gardien_files_a_fact(client, auth, world):
 
 def test_fact_without_gps_takes_the_residence_position(client, auth, world):
     auth.login(world["gardien"].email)
-    form = valid_form(
+    form = fact_form(
         world, latitude=None, longitude=None, gps_accuracy_m=None, location_source=None
     )
     assert client.post("/signalements/nouveau", data=form).status_code == 302
@@ -96,7 +75,7 @@ def test_fact_without_gps_takes_the_residence_position(client, auth, world):
 
 def test_optional_fields_may_be_left_out(client, auth, world):
     auth.login(world["gardien"].email)
-    form = valid_form(
+    form = fact_form(
         world,
         lieu=None,
         victime=None,
@@ -112,7 +91,7 @@ def test_optional_fields_may_be_left_out(client, auth, world):
 
 def test_resend_with_same_uuid_stores_once(client, auth, world):
     auth.login(world["gardien"].email)
-    form = valid_form(world, client_uuid="0b7f7a4e-9a53-4a53-9c0e-2f2a2d7d0c11")
+    form = fact_form(world, client_uuid="0b7f7a4e-9a53-4a53-9c0e-2f2a2d7d0c11")
     first = client.post("/signalements/nouveau", data=form)
     second = client.post("/signalements/nouveau", data=form)
     assert first.status_code == second.status_code == 302
@@ -169,7 +148,7 @@ def test_invalid_input_is_refused_and_nothing_stored(
     client, auth, world, overrides, field
 ):
     auth.login(world["gardien"].email)
-    response = client.post("/signalements/nouveau", data=valid_form(world, **overrides))
+    response = client.post("/signalements/nouveau", data=fact_form(world, **overrides))
     assert response.status_code == 422
     assert f'id="{field}-errors"' in response.text
     assert count_reports() == 0
@@ -177,7 +156,7 @@ def test_invalid_input_is_refused_and_nothing_stored(
 
 def test_far_position_is_accepted_once_confirmed(client, auth, world):
     auth.login(world["gardien"].email)
-    form = valid_form(world, latitude="43.70", longitude="1.50", confirm_position="y")
+    form = fact_form(world, latitude="43.70", longitude="1.50", confirm_position="y")
     assert client.post("/signalements/nouveau", data=form).status_code == 302
     assert count_reports() == 1
 
@@ -188,7 +167,7 @@ def test_inactive_category_is_refused(client, auth, world):
     commit()
     auth.login(world["gardien"].email)
     response = client.post(
-        "/signalements/nouveau", data=valid_form(world, category=str(inactive.id))
+        "/signalements/nouveau", data=fact_form(world, category=str(inactive.id))
     )
     assert response.status_code == 422
     assert count_reports() == 0
@@ -196,7 +175,7 @@ def test_inactive_category_is_refused(client, auth, world):
 
 def test_residence_outside_the_sector_is_refused(client, auth, world):
     auth.login(world["gardien"].email)
-    form = valid_form(
+    form = fact_form(
         world, residence=str(world["other"].id), latitude="43.58", longitude="1.41"
     )
     response = client.post("/signalements/nouveau", data=form)
@@ -211,7 +190,7 @@ def test_category_of_another_bailleur_is_refused(client, auth, world):
     auth.login(world["gardien"].email)
     response = client.post(
         "/signalements/nouveau",
-        data=valid_form(world, category=str(category(other).id)),
+        data=fact_form(world, category=str(category(other).id)),
     )
     assert response.status_code == 422
     assert count_reports() == 0

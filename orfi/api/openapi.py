@@ -131,9 +131,20 @@ _PATHS: dict[str, dict[str, Any]] = {
             "Signaler un fait (idempotent par UUID).",
             {
                 201: (c.Report, "Fait enregistré."),
-                200: (c.Report, "Ce UUID était déjà enregistré : le fait stocké."),
+                200: (
+                    c.Report,
+                    "Ce UUID était déjà enregistré, avec le même contenu : le fait "
+                    "stocké.",
+                ),
+                409: (
+                    c.Error,
+                    "`conflict` : ce UUID est déjà celui d'un fait enregistré avec un "
+                    "autre contenu ; `fields` nomme chaque champ qui diffère, "
+                    "`report` donne l'UUID et la référence du fait stocké, qui n'est "
+                    "pas modifié. Ou `other_user` : " + _ERROR_TEXT[409],
+                ),
             },
-            (400, 401, 403, 409, 413, 415, 422),
+            (400, 401, 403, 413, 415, 422),
             body=c.NewReport,
         ),
     },

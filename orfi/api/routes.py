@@ -28,7 +28,7 @@ from flask import (
 )
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
-from werkzeug.exceptions import MethodNotAllowed
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from orfi import database
 from orfi.api import models  # noqa: F401  (the metadata must know the tables)
@@ -58,7 +58,9 @@ from orfi.api.payloads import (
 )
 from orfi.api.services import (
     TOKEN_ROLES,
+    TokenUse,
     authenticate_digest,
+    authenticate_for_intake,
     create_token,
     get_own_token,
     list_tokens,
@@ -85,7 +87,7 @@ from orfi.photos.services import (
     read_upload,
 )
 from orfi.reports.additions import add_to_report, get_report_for_addition
-from orfi.reports.creation import create_report
+from orfi.reports.creation import ReportConflict, create_report
 from orfi.reports.models import Report
 from orfi.reports.nearby import NEARBY_RADIUS_M, NEARBY_WINDOW, nearby_reports
 from orfi.reports.qualification import mark_duplicate, qualify_report, unmark_duplicate
@@ -103,6 +105,8 @@ bp.record_once(lambda state: state.app.register_blueprint(pages))
 
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _PUBLIC_ENDPOINTS = frozenset({"api.openapi"})
+#: Endpoints that check a bearer token themselves, in their own first statement.
+_INTAKE_ENDPOINTS = frozenset({"api.create"})
 
 
 def _reading() -> contextlib.AbstractContextManager[None]:
@@ -163,7 +167,13 @@ def _authenticate():
     writing = request.method not in _SAFE_METHODS
     header = request.headers.get("Authorization")
     if header is not None:
-        return _authenticate_token(header, writing)
+        digest = _digest(header)
+        if digest is None:
+            return _bad_token()
+        if request.endpoint in _INTAKE_ENDPOINTS and request.method == "POST":
+            g.api_token_digest = digest  # checked with the intake's read: see create
+            return None
+        return _authenticate_token(digest, writing)
     with _reading():
         user = current_user._get_current_object()
         authenticated = user.is_authenticated
@@ -191,12 +201,14 @@ def _authenticate():
     return None
 
 
-def _authenticate_token(header: str, writing: bool):
-    """Accept the request's bearer token, or answer 401."""
+def _digest(header: str) -> str | None:
+    """What the token of an ``Authorization`` header is looked up by, or None."""
     scheme, _, secret = header.strip().partition(" ")
-    digest = token_digest(secret.strip()) if scheme.lower() == "bearer" else None
-    if digest is None:
-        return _bad_token()
+    return token_digest(secret.strip()) if scheme.lower() == "bearer" else None
+
+
+def _authenticate_token(digest: str, writing: bool):
+    """Accept the request's bearer token, or answer 401."""
     with _reading():
         use = authenticate_digest(digest)
     if use is None:
@@ -210,8 +222,13 @@ def _authenticate_token(header: str, writing: bool):
         # not turn its reader's transaction into a writer's.
         with _kept(user), unit_of_work():
             record_token_use(use)
-    g.api_caller, g.api_user, g.api_token = user, user, use
+    _accept(use)
     return None
+
+
+def _accept(use: TokenUse) -> None:
+    """Make the token's owner the request's caller."""
+    g.api_caller, g.api_user, g.api_token = use.caller, use.caller, use
 
 
 def _bad_token():
@@ -371,18 +388,57 @@ def list_reports():
 
 @bp.post("/reports")
 def create():
-    """File a fact; a UUID already stored answers 200 with the stored fact."""
-    if g.api_token is None:  # a session's role first, as the pages check it
-        _check_role(*FILERS)
-    data = parse_report_input(
+    """File a fact; a UUID already stored answers 200 with the stored fact, or 409
+    naming the fields that differ from it (nothing changed)."""
+    if "api_token_digest" not in g and g.api_token is None:
+        _check_role(*FILERS)  # a session's role first, as the pages check it
+    try:
+        data, refused = _new_report_input(), None
+    except (ValidationError, HTTPException) as error:
+        data, refused = None, error
+    digest = g.pop("api_token_digest", None)
+    if refused is not None:
+        # A refused token answers 401 whatever the body: checked on its own first.
+        if digest is not None and (problem := _authenticate_token(digest, True)):
+            return problem
+        raise refused
+    try:
+        return _file(data, digest)
+    except ReportConflict as conflict:  # rolled back: nothing changed
+        response = jsonify(
+            error="conflict",
+            description=str(conflict),
+            fields=conflict.fields,
+            report={"uuid": str(conflict.report_uuid), "reference": conflict.reference},
+        )
+        return response, conflict.status_code
+
+
+def _new_report_input():
+    """The request's new fact, or its ValidationError (or 4xx HTTPException)."""
+    return parse_report_input(
         _body(), description_max=current_app.config["ORFI_DESCRIPTION_MAX_LENGTH"]
     )
-    user = _require(*FILERS)
+
+
+def _file(data, digest: str | None):
+    """File ``data`` in one transaction; with a bearer token's ``digest``, the token
+    is checked by the same first statement as the fact's rows."""
     # SQLite's writers queue on a file lock rather than in its sleeping busy handler
     # (see orfi.writers); the checks read under the write lock, so that a resend
     # racing its first send finds it stored.
     with writer_turn(db.engine), unit_of_work(), _api_field_names():
-        report, created = create_report(user, data)
+        rows = None
+        if digest is not None:
+            found = authenticate_for_intake(digest, data)
+            if found is None:
+                return _bad_token()
+            use, rows = found
+            _accept(use)
+            if token_use_is_due(use):
+                record_token_use(use)  # in the fact's transaction: one commit
+        user = _require(*FILERS)
+        report, created = create_report(user, data, rows)
         # Rendered before the commit expires the fact: from the rows loaded.
         return _report_response(report, 201 if created else 200, new=created)
 

@@ -17,6 +17,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
+from markupsafe import Markup
 
 from orfi.auth.access import FILERS, QUALIFIERS, READERS, role_required
 from orfi.auth.models import Role
@@ -25,10 +26,16 @@ from orfi.forms import attach_errors, page_number
 from orfi.geo.points import is_valid_position
 from orfi.nomenclature.services import list_categories
 from orfi.photos.models import MAX_PHOTOS
-from orfi.photos.services import add_photo, check_uploads, discard_files
+from orfi.photos.services import (
+    add_photo,
+    check_uploads,
+    discard_files,
+    list_photos,
+    photo_path,
+)
 from orfi.privacy.heuristics import find_personal_data, load_hints, name_findings
 from orfi.reports.checks import ReportInput, check_report_input
-from orfi.reports.creation import create_report
+from orfi.reports.creation import ReportConflict, create_report
 from orfi.reports.forms import (
     DuplicateForm,
     FilterForm,
@@ -39,6 +46,7 @@ from orfi.reports.models import (
     Intervention,
     Lieu,
     LocationSource,
+    Report,
     Status,
     Suite,
     Victime,
@@ -111,8 +119,10 @@ def _attach_errors(form, errors: dict[str, list[str]]) -> None:
     attach_errors(form, errors, fallback="category", aliases=_FIELD_ALIASES)
 
 
-def _file_from_form(form: ReportForm):
-    """File the posted fact with its photos; None (errors on the form) if refused."""
+def _file_from_form(form: ReportForm) -> tuple[Report | None, bool]:
+    """File the posted fact with its photos; return it (None, errors on the form, if
+    refused) and whether it conflicts with the fact stored under its UUID (then
+    only its new photos were added, and a message says what was not)."""
     valid = form.validate_on_submit()
     # Photos are checked whatever the rest says, so that one round trip fixes all.
     try:
@@ -121,8 +131,10 @@ def _file_from_form(form: ReportForm):
         images, photo_errors = [], error.errors
     if not valid:
         _attach_errors(form, photo_errors)
-        return None
+        return None, False
     stored: list[uuid.UUID] = []
+    differing: dict[str, list[str]] = {}
+    refused = 0
     try:
         with unit_of_work():
             data = _input_from_form(form)
@@ -130,16 +142,86 @@ def _file_from_form(form: ReportForm):
                 raise ValidationError(
                     {**check_report_input(current_user, data), **photo_errors}
                 )
-            report, created = create_report(current_user, data)
-            if created:  # a resent form already brought its photos the first time
+            try:
+                report, created = create_report(current_user, data)
+            except ReportConflict as conflict:  # nothing written: photos still add
+                report, created, differing = conflict.report, False, conflict.fields
+            if created:
                 for image in images:
                     photo, _new = add_photo(current_user, report, image)
                     stored.append(photo.uuid)
+            else:  # a resent form: photos are additive, the rest stays as stored
+                refused = _add_new_photos(report, images, stored)
+            reference, report_uuid = report.reference, report.uuid
     except ValidationError as error:
         discard_files(current_user.organisation_id, stored)
         _attach_errors(form, error.errors)
-        return None
-    return report
+        return None, False
+    if differing or refused or (stored and not created):
+        _flash_resend(form, reference, report_uuid, differing, len(stored), refused)
+    return report, bool(differing)
+
+
+def _add_new_photos(report: Report, images: list, stored: list[uuid.UUID]) -> int:
+    """Add to a fact already filed the photos it does not hold yet (same bytes:
+    already there), up to the limit; note their UUIDs in ``stored``; return how many
+    the limit refused."""
+    held = list_photos(report.id)
+    refused = 0
+    for image in images:
+        if any(_same_image(p, image) for p in held):
+            continue
+        if len(held) + len(stored) >= MAX_PHOTOS:
+            refused += 1
+            continue
+        photo, _new = add_photo(current_user, report, image)
+        stored.append(photo.uuid)
+    return refused
+
+
+def _same_image(photo, image) -> bool:
+    """Whether a stored photo is this cleaned image (re-encoding is deterministic)."""
+    if photo.size_bytes != len(image.data):
+        return False
+    path = photo_path(photo)
+    return path.exists() and path.read_bytes() == image.data
+
+
+#: The form's label of each content field of a fact (see differing_fields).
+_POSITION = ("latitude", "longitude", "gps_accuracy_m", "location_source")
+
+
+def _field_label(form: ReportForm, name: str) -> str:
+    if name in _POSITION:
+        return "Position"
+    field = form[name.removesuffix("_id")] if name.endswith("_id") else form[name]
+    return str(field.label.text)
+
+
+def _flash_resend(form, reference, report_uuid, differing, added, refused) -> None:
+    """Say what a resent form changed on the fact already stored, and what not."""
+    link = Markup('<a href="{}">{}</a>').format(
+        url_for("reports.detail", report_uuid=report_uuid), reference
+    )
+    parts = [Markup("Ce signalement était déjà enregistré : fait {}.").format(link)]
+    if differing:
+        labels = list(dict.fromkeys(_field_label(form, n) for n in differing))
+        parts.append(
+            Markup(
+                "Vos modifications ({}) n'y ont pas été reportées : ouvrez le fait "
+                "pour le vérifier, ou signalez un autre fait avec un "
+                '<a href="{}">nouveau formulaire</a>.'
+            ).format(", ".join(labels), url_for("reports.new"))
+        )
+    if added:
+        parts.append(Markup("{} photo(s) ajoutée(s) au fait.").format(added))
+    if refused:
+        parts.append(
+            Markup("{} photo(s) non ajoutée(s) : {} photos au plus par fait.").format(
+                refused, MAX_PHOTOS
+            )
+        )
+    flash(Markup(" ").join(parts), "error" if differing or refused else "success")
 
 
 def _posted_position(form: ReportForm) -> tuple[float, float] | None:
@@ -161,15 +243,16 @@ def new():
     form = ReportForm()
     status = 200
     if request.method == "POST":
-        report = _file_from_form(form)
-        if report is not None:
+        report, conflicted = _file_from_form(form)
+        if report is not None and not conflicted:
             return redirect(url_for("reports.confirmation", report_uuid=report.uuid))
-        status = 422
+        status = 409 if conflicted else 422
     # A bounded few résidences, whatever the patrimoine: the search finds the others.
+    posted = request.method == "POST"
     choices = form_choices(
         current_user,
-        position=_posted_position(form) if status == 422 else None,
-        chosen_id=form.residence.data if status == 422 else None,
+        position=_posted_position(form) if posted else None,
+        chosen_id=form.residence.data if posted else None,
     )
     residences = choices.residences
     form.category.choices = category_choices(with_frequent=True)

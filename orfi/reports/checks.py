@@ -147,15 +147,24 @@ def read_input_rows(user: User, data: ReportInput) -> InputRows:
     """Read the category, the résidence with its bailleur, whether it is in the
     user's sector and the fact already filed under the client UUID, in one statement:
     every fact filed runs it, and each round trip counts under the write lock."""
-    parameters = {
-        "user_id": user.id,
+    parameters = {"user_id": user.id, **input_rows_parameters(data)}
+    row = db.session.execute(_input_rows(), parameters).one()
+    return input_rows_of(row)
+
+
+def input_rows_parameters(data: ReportInput) -> dict:
+    """Return the parameters of :func:`input_rows_statement` for ``data``."""
+    return {
         "residence_id": data.residence_id or 0,
         "category_id": data.category_id or 0,
         "uuid": data.uuid,  # None matches nothing
     }
-    residence, category, in_sector, stored_id = db.session.execute(
-        _input_rows(), parameters
-    ).one()
+
+
+def input_rows_of(row: sa.Row) -> InputRows:
+    """Return the InputRows of a row of :func:`input_rows_statement` (its first four
+    columns)."""
+    residence, category, in_sector, stored_id = row[:4]
     return InputRows(category, residence, bool(in_sector), stored_id)
 
 
@@ -163,6 +172,13 @@ def read_input_rows(user: User, data: ReportInput) -> InputRows:
 def _input_rows() -> sa.Select:
     # Built once: building it costs more than running it (SQLAlchemy caches its
     # compiled form).
+    return input_rows_statement().where(User.id == sa.bindparam("user_id"))
+
+
+def input_rows_statement() -> sa.Select:
+    """The SELECT of :func:`read_input_rows`, from ``User`` but not yet narrowed to
+    one user: the API narrows it to a token's owner, checking the token in the same
+    statement. Parameters: :func:`input_rows_parameters`."""
     link = user_residence.c
     in_sector = sa.exists().where(
         link.user_id == User.id, link.residence_id == Residence.id
@@ -180,7 +196,6 @@ def _input_rows() -> sa.Select:
         .outerjoin(Organisation, Organisation.id == Residence.organisation_id)
         .outerjoin(Category, Category.id == sa.bindparam("category_id"))
         .options(contains_eager(Residence.organisation))
-        .where(User.id == sa.bindparam("user_id"))
     )
 
 
