@@ -6,7 +6,9 @@ perimeter is the whole bailleur) and a gardien whose sector is every résidence,
 measures ``GET /signalements/nouveau`` with Flask's test client for both users: the
 median server time of ``--repeat`` runs after one warm-up, and the page's bytes. It
 also times the résidence search (``/signalements/nouveau/residences?q=``) and the
-nearest résidences to a position. Ratios are to the first size.
+nearest résidences to a position, and the other pages that once listed the whole
+patrimoine (issue 17, point 4): statistics, map and activity forms for the référent,
+the user forms and the users' list for an administrator. Ratios are to the first size.
 
 The claim it checks: bytes and time stay flat from 150 to 20,000 résidences.
 
@@ -93,7 +95,7 @@ def build(n: int):
             ],
         )
         users = {}
-        for role in (Role.REFERENT, Role.GARDIEN):
+        for role in (Role.REFERENT, Role.GARDIEN, Role.ADMIN):
             user = User(
                 email=f"{role.value}@banc.example",
                 name=role.value,
@@ -103,7 +105,7 @@ def build(n: int):
             user.set_password(PASSWORD)
             db.session.add(user)
             db.session.flush()
-            users[role] = user.email
+            users[role] = (user.email, user.id)
             if role is Role.GARDIEN:
                 db.session.execute(
                     sa.insert(user_residence),
@@ -125,27 +127,52 @@ def measure(client, url: str, repeat: int) -> tuple[float, int]:
     return statistics.median(times), len(response.data)
 
 
+#: Pages that once listed every résidence, by the role that opens them ({referent}
+#: is the référent's id).
+OTHER_PAGES = {
+    "referent": [
+        ("statistics", "/statistiques/"),
+        ("map", "/carte/"),
+        ("meeting form", "/activite/reunions/nouvelle"),
+        ("intervention form", "/activite/interventions/nouvelle"),
+    ],
+    "admin": [
+        ("user form (new)", "/admin/utilisateurs/nouveau"),
+        ("user form (edit)", "/admin/utilisateurs/{referent}"),
+        ("users list", "/admin/utilisateurs"),
+    ],
+}
+
+
 def run(n: int, repeat: int) -> dict[str, tuple[float, int]]:
     """Measures for ``n`` résidences, by name."""
     app, users = build(n)
     results = {}
-    for role, email in users.items():
+    referent_id = next(
+        uid for role, (_, uid) in users.items() if role.value == "referent"
+    )
+    for role, (email, _) in users.items():
         with app.test_client() as client:
             login = client.post(
                 "/connexion", data={"email": email, "password": PASSWORD}
             )
             assert login.status_code == 302, login.status_code
-            results[f"form ({role.value})"] = measure(
-                client, "/signalements/nouveau", repeat
-            )
-            results[f"search ({role.value})"] = measure(
-                client, "/signalements/nouveau/residences?q=sidence%200001", repeat
-            )
-            results[f"nearest ({role.value})"] = measure(
-                client,
-                "/signalements/nouveau/residences?latitude=43.55&longitude=1.35",
-                repeat,
-            )
+            if role.value != "admin":
+                results[f"form ({role.value})"] = measure(
+                    client, "/signalements/nouveau", repeat
+                )
+                results[f"search ({role.value})"] = measure(
+                    client, "/signalements/nouveau/residences?q=sidence%200001", repeat
+                )
+                results[f"nearest ({role.value})"] = measure(
+                    client,
+                    "/signalements/nouveau/residences?latitude=43.55&longitude=1.35",
+                    repeat,
+                )
+            for name, url in OTHER_PAGES.get(role.value, []):
+                results[name] = measure(
+                    client, url.format(referent=referent_id), repeat
+                )
     return results
 
 
@@ -158,12 +185,12 @@ def main() -> None:
     table = {n: run(n, args.repeat) for n in args.sizes}
     first = table[args.sizes[0]]
     print(f"median of {args.repeat} runs after a warm-up; ratios to {args.sizes[0]}")
-    print(f"{'résidences':>10}  {'page':<18} {'ms':>8} {'×':>5} {'bytes':>9} {'×':>5}")
+    print(f"{'résidences':>10}  {'page':<20} {'ms':>8} {'×':>5} {'bytes':>9} {'×':>5}")
     for n, results in table.items():
         for name, (ms, size) in results.items():
             base_ms, base_size = first[name]
             print(
-                f"{n:>10}  {name:<18} {ms:>8.1f} {ms / base_ms:>5.2f} "
+                f"{n:>10}  {name:<20} {ms:>8.1f} {ms / base_ms:>5.2f} "
                 f"{size:>9} {size / base_size:>5.2f}"
             )
 

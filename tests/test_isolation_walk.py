@@ -584,6 +584,7 @@ ROUTES: dict[str, Route] = {
         queries=lambda s: [{}, {"date_from": "2020-01-01", "date_to": today()}],
         owner_sees=True,
     ),
+    "activity.residence_search": page(queries=lambda s: [{"q": s.residence.reference}]),
     "activity.new_meeting": page(
         body=meeting_form,
         skip={"federation_region POST": FEDERATION_REGION_LOGS},
@@ -636,6 +637,11 @@ ROUTES: dict[str, Route] = {
             "agence": s.agence.id,
             "sector": [s.residence.id],
         },
+    ),
+    "admin.residence_search": page(
+        queries=lambda s: [{"q": s.residence.reference}],
+        owner="b_admin",
+        owner_sees=True,
     ),
     "admin.reset_password": obj(
         lambda s: {"user_id": s.user.id},

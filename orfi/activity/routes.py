@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, timedelta
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 
 from orfi.activity.forms import InterventionForm, MeetingForm, PeriodForm
@@ -13,7 +22,7 @@ from orfi.activity.services import (
     InterventionInput,
     MeetingInput,
     activity_bailleurs,
-    activity_residences,
+    activity_residence_query,
     create_intervention,
     create_meeting,
     delete_intervention,
@@ -31,6 +40,11 @@ from orfi.auth.models import Role
 from orfi.errors import ValidationError
 from orfi.followup.models import Partner
 from orfi.forms import attach_errors
+from orfi.reports.residence_choices import (
+    capped_residences,
+    search_in,
+    search_text_problems,
+)
 from orfi.timezone import now_local
 from orfi.transaction import unit_of_work
 
@@ -51,15 +65,54 @@ def period_from(form: PeriodForm, default_days: int) -> tuple[date, date]:
     return date_from, date_to
 
 
-def _residence_choices(with_empty: bool) -> list | dict:
+def _residence_choices(
+    with_empty: bool, selected: Iterable[int | None], name: str
+) -> tuple[list | dict, bool]:
+    """A capped list of the user's résidences by bailleur, the chosen ones kept.
+
+    ``selected`` (the entry's résidences) and those the form sent are always offered;
+    the others are found by :func:`residence_search`. Also return whether some were
+    left out.
+    """
+    residences, truncated = capped_residences(
+        activity_residence_query(current_user), [*selected, *request.form.getlist(name)]
+    )
     groups: dict[str, list[tuple[int, str]]] = {}
-    for residence in activity_residences(current_user):
+    for residence in sorted(residences, key=lambda r: (r.organisation_id, r.name)):
         groups.setdefault(residence.organisation.name, []).append(
             (residence.id, residence.label)
         )
     if with_empty:
-        return {"": [("", "— Aucune en particulier —")], **groups}
-    return groups
+        return {"": [("", "— Aucune en particulier —")], **groups}, truncated
+    return groups, truncated
+
+
+def _offer_search(field, truncated: bool) -> None:
+    """Point residence-select-search.js at the search when the list is cut short."""
+    if truncated:
+        field.render_kw = {
+            **(field.render_kw or {}),
+            "data-search-url": url_for("activity.residence_search"),
+        }
+
+
+@bp.get("/residences")
+@role_required(*LOGGERS)
+def residence_search():
+    """Résidences of the user's bailleurs matching ``q``, to add to a form (JSON)."""
+    text = request.args.get("q", "").strip()
+    if problems := search_text_problems(text):
+        return jsonify({"error": "Recherche invalide.", "errors": {"q": problems}}), 400
+    found, truncated = search_in(activity_residence_query(current_user), text)
+    return jsonify(
+        {
+            "items": [
+                {"id": r.id, "label": r.label, "group": r.organisation.name}
+                for r in found
+            ],
+            "truncated": truncated,
+        }
+    )
 
 
 def _is_federation() -> bool:
@@ -95,7 +148,10 @@ def index():
 def _meeting_form(meeting=None, formdata=None) -> MeetingForm:
     form = MeetingForm(formdata=formdata)
     form.bailleurs.choices = [(o.id, o.name) for o in activity_bailleurs(current_user)]
-    form.residences.choices = _residence_choices(with_empty=False)
+    form.residences.choices, form.residences_truncated = _residence_choices(
+        False, [r.id for r in meeting.residences] if meeting else [], "residences"
+    )
+    _offer_search(form.residences, form.residences_truncated)
     if formdata is None:
         if meeting is None:
             form.held_on.data = now_local().date()
@@ -182,7 +238,10 @@ def _intervention_form(intervention=None, formdata=None) -> InterventionForm:
     form.beneficiary.choices = [("", "— Choisir —")] + [
         (o.id, o.name) for o in activity_bailleurs(current_user)
     ]
-    form.residence.choices = _residence_choices(with_empty=True)
+    form.residence.choices, form.residence_truncated = _residence_choices(
+        True, [intervention.residence_id] if intervention else [], "residence"
+    )
+    _offer_search(form.residence, form.residence_truncated)
     if formdata is None:
         if intervention is None:
             form.done_on.data = now_local().date()

@@ -86,18 +86,17 @@ def activity_bailleurs(user: User) -> list[Organisation]:
     return [user.organisation] if user.organisation is not None else []
 
 
-def activity_residences(user: User) -> list[Residence]:
-    """Return the résidences ``user`` may name in a meeting or an intervention."""
+def activity_residence_query(user: User) -> sa.Select:
+    """Return a query of the résidences ``user`` may name in a meeting or intervention.
+
+    A query, not a list: a federation's region may hold tens of thousands of them,
+    which the forms cap and the services check by id.
+    """
     ids = [o.id for o in activity_bailleurs(user)]
-    if not ids:
-        return []
-    return list(
-        db.session.scalars(
-            db.select(Residence)
-            .where(Residence.organisation_id.in_(ids))
-            .options(sa.orm.joinedload(Residence.organisation))
-            .order_by(Residence.organisation_id, Residence.name)
-        )
+    return (
+        db.select(Residence)
+        .where(Residence.organisation_id.in_(ids))
+        .options(sa.orm.joinedload(Residence.organisation))
     )
 
 
@@ -202,7 +201,13 @@ def _pick_residences(
 ) -> list[Residence]:
     if not ids:
         return []
-    allowed = {r.id: r for r in activity_residences(user)}
+    wanted = {i for i in ids if 0 < i <= limits.ID_MAX}
+    allowed = {
+        r.id: r
+        for r in db.session.scalars(
+            activity_residence_query(user).where(Residence.id.in_(wanted))
+        )
+    }
     if any(i not in allowed for i in ids):
         errors[name] = ["Cette résidence n'appartient à aucun de vos bailleurs."]
     return [allowed[i] for i in ids if i in allowed]

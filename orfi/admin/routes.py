@@ -6,13 +6,14 @@ another organisation answers 404 whatever the URL.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TypeVar
 
 from flask import (
     Blueprint,
     current_app,
     flash,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -28,7 +29,13 @@ from orfi.admin.forms import (
     UserCreateForm,
     UserEditForm,
 )
-from orfi.admin.services import list_agences, list_sector_residences, resolve_perimeter
+from orfi.admin.services import (
+    list_agences,
+    resolve_perimeter,
+    search_sector_residences,
+    sector_choices,
+    sector_counts,
+)
 from orfi.auth.access import role_required
 from orfi.auth.forms import EndSessionForm
 from orfi.auth.models import Role, User
@@ -48,6 +55,8 @@ from orfi.nomenclature.services import (
     list_families,
     update_category,
 )
+from orfi.patrimoine.models import Residence
+from orfi.reports.residence_choices import search_text_problems
 from orfi.security.sessions import list_open_sessions, revoke_user_sessions
 from orfi.transaction import unit_of_work
 
@@ -99,16 +108,28 @@ def index():
 # Users ----------------------------------------------------------------------------
 
 
-def _perimeter_choices(form: UserCreateForm | UserEditForm) -> None:
-    """Offer the agences and résidences of the administrator's organisation."""
+def _sector_label(residence: Residence) -> str:
+    if residence.commune_name:
+        return f"{residence.label} · {residence.commune_name}"
+    return residence.label
+
+
+def _perimeter_choices(
+    form: UserCreateForm | UserEditForm, sector: Iterable[int] = ()
+) -> None:
+    """Offer the agences and a capped list of the organisation's résidences.
+
+    The résidences of ``sector`` and those the form sent are always offered, so that
+    saving the form keeps a sector however large; the others are found by
+    :func:`residence_search`.
+    """
     organisation_id = current_user.organisation_id
     form.agence.choices = [NO_AGENCE] + [
         (a.id, a.name) for a in list_agences(organisation_id)
     ]
-    form.sector.choices = [
-        (r.id, f"{r.label} · {r.commune_name}" if r.commune_name else r.label)
-        for r in list_sector_residences(organisation_id)
-    ]
+    selected = [*sector, *request.form.getlist("sector")]
+    residences, form.sector_truncated = sector_choices(organisation_id, selected)
+    form.sector.choices = [(r.id, _sector_label(r)) for r in residences]
 
 
 def _submitted_account(form: UserCreateForm | UserEditForm) -> dict:
@@ -130,8 +151,26 @@ def _submitted_account(form: UserCreateForm | UserEditForm) -> dict:
 @bp.route("/utilisateurs")
 def users():
     """The organisation's users."""
+    organisation_id = current_user.organisation_id
     return render_template(
-        "admin/users.html", users=list_users(current_user.organisation_id)
+        "admin/users.html",
+        users=list_users(organisation_id),
+        sector_counts=sector_counts(organisation_id),
+    )
+
+
+@bp.get("/residences")
+def residence_search():
+    """The organisation's résidences matching ``q``, to add to a sector (JSON)."""
+    text = request.args.get("q", "").strip()
+    if problems := search_text_problems(text):
+        return jsonify({"error": "Recherche invalide.", "errors": {"q": problems}}), 400
+    found, truncated = search_sector_residences(current_user.organisation_id, text)
+    return jsonify(
+        {
+            "items": [{"id": r.id, "label": _sector_label(r)} for r in found],
+            "truncated": truncated,
+        }
     )
 
 
@@ -170,8 +209,9 @@ def _user_data(user: User) -> dict:
 def edit_user(user_id: int):
     """Change a user's name, role, perimeter and active flag."""
     user = get_user_in(current_user.organisation_id, user_id)
-    form = UserEditForm(data=_user_data(user))
-    _perimeter_choices(form)
+    data = _user_data(user)
+    form = UserEditForm(data=data)
+    _perimeter_choices(form, data["sector"])
     if form.validate_on_submit():
         saved = _save_or_show_errors(
             form,

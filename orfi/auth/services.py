@@ -207,11 +207,11 @@ ORGANISATION_ROLES = (Role.GARDIEN, Role.REFERENT, Role.DIRECTION, Role.ADMIN)
 
 
 def list_users(organisation_id: int) -> Sequence[User]:
-    """Return the organisation's users by name, with their agence and sector loaded."""
+    """Return the organisation's users by name, with their agence loaded."""
     return db.session.scalars(
         db.select(User)
         .where(User.organisation_id == organisation_id)
-        .options(sa.orm.joinedload(User.agence), sa.orm.selectinload(User.sector))
+        .options(sa.orm.joinedload(User.agence))
         .order_by(sa.func.lower(User.name), User.email)
     ).all()
 

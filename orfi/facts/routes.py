@@ -64,13 +64,13 @@ from orfi.reports.queries import (
     list_reports,
 )
 from orfi.reports.residence_choices import (
-    FILTER_RESIDENCES_MAX,
     FORM_RESIDENCES_MAX,
     SEARCH_MAX_LENGTH,
     SEARCH_MIN_LENGTH,
     SEARCH_RESULTS_MAX,
+    capped_residences,
     choice_batiments,
-    find_residences,
+    filing_query,
     form_choices,
     residence_item,
     search_residences,
@@ -401,10 +401,9 @@ def _filter_form() -> FilterForm:
     ]
     # A bounded list, whatever the perimeter; the one asked for (a résidence's page
     # links here) is always among the choices.
-    residences, truncated = search_residences(current_user, limit=FILTER_RESIDENCES_MAX)
-    chosen = request.args.get("residence", type=int)
-    if chosen and all(r.id != chosen for r in residences):
-        residences += find_residences(current_user, [chosen])
+    residences, truncated = capped_residences(
+        filing_query(current_user), [request.args.get("residence")]
+    )
     form.residence.choices = [("", "Toutes")] + [(r.id, r.label) for r in residences]
     form.residences_truncated = truncated
     return form

@@ -30,6 +30,7 @@ from orfi.stats.filters import (
     list_filter_choices,
     period_presets,
     read_filters,
+    residence_options,
 )
 from orfi.stats.services import format_percent
 
@@ -67,6 +68,7 @@ def index():
         filters=filters,
         errors=errors,
         choices=choices,
+        residence_options=residence_options(current_user, filters),
         presets=period_presets(),
         perimeter=(current_user.agence or current_user.organisation).name,
         lieux=Lieu,

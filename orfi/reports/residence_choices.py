@@ -10,6 +10,7 @@ sector first), so that its weight and time do not grow with the patrimoine; the 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -155,23 +156,13 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
-def search_residences(
-    user: User,
-    text: str = "",
-    *,
-    position: tuple[float, float] | None = None,
-    limit: int = SEARCH_RESULTS_MAX,
-    offset: int = 0,
-) -> tuple[list[Residence], bool]:
-    """Return the résidences of ``user``'s filing perimeter matching ``text``.
+def matching(query: sa.Select, text: str) -> sa.Select:
+    """Narrow a query of résidences to those matching every word of ``text``.
 
-    ``text`` is looked for in the name, reference, address and commune; the nearest
-    to ``position`` come first when it is known, else by name. At most ``limit``
-    after the first ``offset``; the boolean says whether more matched.
+    Each word is looked for in the name, reference, address and commune, its LIKE
+    wildcards taken literally.
     """
-    query = filing_query(user)
-    words = text.split()
-    for word in words:
+    for word in text.split():
         pattern = _like(word)
         query = query.where(
             sa.or_(
@@ -186,12 +177,103 @@ def search_residences(
                 )
             )
         )
+    return query
+
+
+def search_text_problems(text: str) -> list[str]:
+    """Return what is wrong with a search text (too short, too long), in French."""
+    if len(text) < SEARCH_MIN_LENGTH:
+        return [f"Tapez au moins {SEARCH_MIN_LENGTH} caractères."]
+    if len(text) > SEARCH_MAX_LENGTH:
+        return [f"{SEARCH_MAX_LENGTH} caractères au plus."]
+    return []
+
+
+def search_in(
+    query: sa.Select, text: str, *, limit: int = SEARCH_RESULTS_MAX
+) -> tuple[list[Residence], bool]:
+    """Return the résidences of ``query`` matching ``text``, by name (a few).
+
+    ``query`` selects a perimeter's résidences; at most ``limit``, and whether more
+    matched.
+    """
+    found = list(
+        db.session.scalars(
+            matching(query, text)
+            .order_by(Residence.name, Residence.id)
+            .limit(limit + 1)
+        )
+    )
+    return found[:limit], len(found) > limit
+
+
+def search_residences(
+    user: User,
+    text: str = "",
+    *,
+    position: tuple[float, float] | None = None,
+    limit: int = SEARCH_RESULTS_MAX,
+    offset: int = 0,
+) -> tuple[list[Residence], bool]:
+    """Return the résidences of ``user``'s filing perimeter matching ``text``.
+
+    ``text`` is looked for in the name, reference, address and commune; the nearest
+    to ``position`` come first when it is known, else by name. At most ``limit``
+    after the first ``offset``; the boolean says whether more matched.
+    """
+    query = matching(filing_query(user), text)
     if position is not None:
         query = query.order_by(_distance_order(*position), Residence.id)
     else:
         query = query.order_by(Residence.name, Residence.id)
     found = list(db.session.scalars(query.offset(offset).limit(limit + 1)))
     return found[:limit], len(found) > limit
+
+
+def _ids(values: Iterable[int | str | None]) -> set[int]:
+    """The values that are possible ids (ints, or digits as a form sends them)."""
+    ids = set()
+    for value in values:
+        try:
+            number = int(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            continue
+        if 0 < number <= limits.ID_MAX:
+            ids.add(number)
+    return ids
+
+
+def capped_residences(
+    query: sa.Select,
+    selected: Iterable[int | str | None] = (),
+    *,
+    limit: int = FILTER_RESIDENCES_MAX,
+) -> tuple[list[Residence], bool]:
+    """Return the first ``limit`` résidences of ``query`` by name, plus ``selected``.
+
+    ``query`` selects the résidences of a perimeter; the ``selected`` ones it holds are
+    always returned (a filter's or a sector's choice, even beyond the cap), others are
+    ignored, and so are values that are no id (as a form sent them). The boolean says
+    whether some of the perimeter were left out, so that the page can say how to reach
+    them. Every list of résidences a page writes out goes through here, so that no
+    page grows with the patrimoine.
+    """
+    found = list(
+        db.session.scalars(
+            query.order_by(Residence.name, Residence.id).limit(limit + 1)
+        )
+    )
+    truncated = len(found) > limit
+    found = found[:limit]
+    shown = {r.id for r in found}
+    missing = {i for i in _ids(selected) if i not in shown}
+    if missing:
+        found += db.session.scalars(
+            query.where(Residence.id.in_(missing)).order_by(
+                Residence.name, Residence.id
+            )
+        )
+    return found, truncated
 
 
 def find_residences(user: User, ids: list[int]) -> list[Residence]:

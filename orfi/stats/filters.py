@@ -29,6 +29,7 @@ from orfi.nomenclature.services import list_categories
 from orfi.patrimoine.models import Agence, Residence
 from orfi.reports.models import Lieu, Report, Status
 from orfi.reports.queries import counted_reports, visible_reports
+from orfi.reports.residence_choices import capped_residences
 from orfi.timezone import from_local, now_local
 
 logger = logging.getLogger(__name__)
@@ -207,6 +208,24 @@ def list_filter_choices(user: User) -> FilterChoices:
         db.session.scalars(visible_residences(user).order_by(Residence.name))
     )
     return FilterChoices(families, categories, agences, residences)
+
+
+@dataclass
+class ResidenceOptions:
+    """The résidences the filter's select offers, and whether some were left out."""
+
+    residences: list[Residence]
+    truncated: bool
+
+
+def residence_options(user: User, filters: StatsFilters) -> ResidenceOptions:
+    """Return a capped list of ``user``'s résidences, with the one ``filters`` chose.
+
+    The page's weight does not grow with the patrimoine; another résidence is reached
+    from its page (« Résidences »), which links here with it chosen.
+    """
+    chosen = [filters.residence_id] if filters.residence_id is not None else []
+    return ResidenceOptions(*capped_residences(visible_residences(user), chosen))
 
 
 def read_filters(

@@ -12,6 +12,7 @@ from orfi.stats.filters import (
     list_filter_choices,
     period_presets,
     read_filters,
+    residence_options,
 )
 from orfi.stats.services import TABLE_SLUGS, build_statistics, format_percent
 
@@ -37,6 +38,7 @@ def index():
         filters=filters,
         errors=errors,
         choices=choices,
+        residence_options=residence_options(current_user, filters),
         presets=period_presets(),
         perimeter=_perimeter_label(),
         is_chef=current_user.agence_id is not None,
