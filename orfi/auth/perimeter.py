@@ -30,11 +30,6 @@ def visible_residences(user: User) -> sa.Select:
     return query
 
 
-def list_residences(user: User) -> list[Residence]:
-    """Return the résidences ``user`` may read, by name."""
-    return list(db.session.scalars(visible_residences(user).order_by(Residence.name)))
-
-
 def get_visible_residence(user: User, residence_id: int) -> Residence:
     """Return the résidence if ``user`` may read it, else raise NotFound."""
     residence = db.session.scalar(

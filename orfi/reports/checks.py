@@ -87,24 +87,10 @@ def is_storable_text(text: str) -> bool:
     return True
 
 
-def filing_residences(user: User) -> list[Residence]:
-    """Return the résidences ``user`` may file for: a gardien's sector, else all."""
-    if user.organisation_id is None:
-        return []
-    if user.role is Role.GARDIEN:
-        return list(user.sector)
-    query = db.select(Residence).where(
-        Residence.organisation_id == user.organisation_id
-    )
-    if user.agence_id is not None:
-        query = query.where(Residence.agence_id == user.agence_id)
-    return list(db.session.scalars(query.order_by(Residence.name)))
-
-
 def may_file_for(
     user: User, residence: Residence, *, in_sector: bool | None = None
 ) -> bool:
-    """Return whether ``user`` may file facts on ``residence`` (filing_residences).
+    """Return whether ``user`` may file facts on ``residence`` (gardien: sector).
 
     ``in_sector`` says whether ``residence`` is in ``user``'s sector, when the caller
     already read it; else it is read here for a gardien.

@@ -4,7 +4,7 @@ A bailleur may hold tens of thousands of résidences: the form carries at most
 :data:`FORM_RESIDENCES_MAX` of them (the nearest to a known position, else the user's
 sector first), so that its weight and time do not grow with the patrimoine; the search
 (:func:`search_residences`) finds any other one of the user's filing perimeter
-(:func:`~orfi.reports.checks.filing_residences`, the same rule, as a query).
+(:func:`filing_query`).
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ class ResidenceChoices:
 
 
 def filing_query(user: User) -> sa.Select:
-    """Return a query of the résidences ``user`` may file for (filing_residences).
+    """Return a query of the résidences ``user`` may file for.
 
     The résidences a user files for are those they read: a gardien's sector, else the
     organisation's (an agence's for a chef d'agence).
