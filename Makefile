@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test install lint clean
+.PHONY: run test install lint clean mutation
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check orfi tests benchmarks
 	$(BIN)/ruff format --check orfi tests benchmarks
 	$(BIN)/lint-imports
+
+## mutation: mutation testing of the critical modules (slow, not in CI; see
+## docs/mutation-testing.md). One module: make mutation MODULE=orfi/geo/hotspots.py
+mutation: $(STAMP)
+	$(BIN)/python tests/mutation.py $(MODULE)
 
 clean:
 	rm -rf $(VENV) .pytest_cache

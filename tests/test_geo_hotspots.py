@@ -187,9 +187,17 @@ def test_study_area_is_the_patrimoine_rings_and_the_cells_with_facts():
     residence = np.array([CENTRE], dtype=np.int64)
     far = h3i.latlng_to_cell(43.70, 1.30, 9)
     area = hs.study_area(residence, np.array([far]), 9)
-    assert set(h3i.grid_disk(CENTRE, hs.STUDY_RING[9])) <= set(area.tolist())
+    # Two rings at r9: 1 + 6 + 12 cells, and the fact's cell far away.
+    assert set(h3i.grid_disk(CENTRE, 2)) <= set(area.tolist())
     assert far in area
-    assert area.size == len(h3i.grid_disk(CENTRE, hs.STUDY_RING[9])) + 1
+    assert area.size == 20
+    assert area.dtype == np.int64
+    # One ring at r8 (7 cells), none at r7; an explicit ring wins.
+    assert hs.study_area(residence, np.array([], dtype=np.int64), 8).size == 7
+    assert hs.study_area(residence, [], 9, ring=1).size == 7
+    assert hs.study_area(residence, [far], 9, ring=0).tolist() == sorted([CENTRE, far])
+    fine = np.array(h3i.cell_to_children(CENTRE, 11)[:3], dtype=np.int64)
+    assert hs.study_area(fine, fine, 9, ring=0).tolist() == [CENTRE]
     coarse = hs.study_area(residence, np.array([far]), 7)
     assert coarse.tolist() == sorted(
         {h3i.cell_to_parent(CENTRE, 7), h3i.cell_to_parent(far, 7)}
@@ -202,3 +210,253 @@ def test_facts_outside_the_study_area_are_ignored():
     cells = np.array([area[0], outside], dtype=np.int64)
     result = hs.find_hotspots(cells, np.array([3, 100]), area)
     assert result.counts.sum() == 3
+
+
+# ------------------------------------------- exact values against independent loops
+
+
+def line_of_three() -> np.ndarray:
+    """Three cells in a row: the middle one touches both ends, which do not touch."""
+    ring = h3i.grid_ring(CENTRE, 1)
+    ends = [ring[0]] + [c for c in ring if not h3i.are_neighbor_cells(ring[0], c)]
+    a, b = ends[0], next(c for c in ends[1:] if h3i.grid_distance(ends[0], c) == 2)
+    return np.array(sorted([a, CENTRE, b]), dtype=np.int64)
+
+
+def ring_weights(area: np.ndarray, k: int) -> list[list[int]]:
+    """For each cell, the positions of the cells of the area within ``k`` steps."""
+    index = {int(c): i for i, c in enumerate(area)}
+    return [
+        [index[c] for c in h3i.grid_disk(int(cell), k) if c in index] for cell in area
+    ]
+
+
+def gi_star_loop(area: np.ndarray, values, k: int = 1) -> list[float]:
+    """Getis-Ord Gi* written out cell by cell (Ord & Getis 1995, binary weights)."""
+    x = [float(v) for v in values]
+    n = len(x)
+    mean = sum(x) / n
+    s = (sum(v * v for v in x) / n - mean**2) ** 0.5
+    z = []
+    for neighbours in ring_weights(area, k):
+        w = len(neighbours)
+        spread = (n * w - w * w) / (n - 1)
+        local = sum(x[j] for j in neighbours)
+        z.append((local - mean * w) / (s * spread**0.5) if spread > 0 else 0.0)
+    return z
+
+
+def sum_distribution(values, draws: int) -> dict[int, float]:
+    """Distribution of the sum of ``draws`` counts drawn with replacement, by loop."""
+    n = len(values)
+    distribution = {0: 1.0}
+    for _ in range(draws):
+        following: dict[int, float] = {}
+        for total, p in distribution.items():
+            for v in values:
+                following[total + int(v)] = following.get(total + int(v), 0.0) + p / n
+        distribution = following
+    return distribution
+
+
+def exact_tails(area: np.ndarray, values, k: int = 1) -> tuple[list, list]:
+    """P(sum ≥ observed) and P(sum ≤ observed) of each cell, by enumeration."""
+    high, low = [], []
+    by_size: dict[int, dict[int, float]] = {}
+    for neighbours in ring_weights(area, k):
+        observed = sum(int(values[j]) for j in neighbours)
+        size = len(neighbours)
+        if size not in by_size:
+            by_size[size] = sum_distribution(values, size)
+        distribution = by_size[size]
+        high.append(sum(p for s, p in distribution.items() if s >= observed))
+        low.append(sum(p for s, p in distribution.items() if s <= observed))
+    return high, low
+
+
+SPARSE = {  # positions in disk(2) (19 cells) -> facts; every other cell is empty
+    0: 1,
+    4: 3,
+    9: 1,
+    13: 6,
+}
+
+
+def sparse_values(area: np.ndarray) -> np.ndarray:
+    values = np.zeros(area.size, dtype=np.int64)
+    for position, count in SPARSE.items():
+        values[position] = count
+    return values
+
+
+def test_p_values_of_sparse_data_match_an_exact_enumeration():
+    area = disk(2)
+    values = sparse_values(area)
+    p_high, p_low = hs.randomisation_p_values(values, hs.neighbour_weights(area, 1))
+    high, low = exact_tails(area, values)
+    np.testing.assert_allclose(p_high, high, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(p_low, low, rtol=0, atol=1e-12)
+
+
+def test_empty_cells_of_sparse_data_are_not_cold_spots():
+    """Most cells are empty: an empty neighbourhood is the likeliest, not a cold one."""
+    area = disk(4)
+    values = np.zeros(area.size, dtype=np.int64)
+    values[[3, 17, 40]] = [2, 1, 4]
+    result = hs.find_hotspots(area, values, area, fdr=0.5)
+    assert result.cold.size == 0
+    high, low = exact_tails(area, values)
+    expected_p = np.minimum(1.0, 2 * np.minimum(high, low))
+    np.testing.assert_allclose(result.p, expected_p, rtol=0, atol=1e-12)
+    empty = [i for i, ns in enumerate(ring_weights(area, 1)) if not values[ns].any()]
+    assert empty and all(result.p[i] == 1.0 for i in empty)
+
+
+def test_binary_counts_and_an_isolated_cell_get_exact_p_values():
+    far = h3i.latlng_to_cell(43.70, 1.30, 9)  # no neighbour in the area
+    area = np.array(sorted([*disk(1).tolist(), far]), dtype=np.int64)
+    values = np.array([1, 0, 0, 1, 0, 0, 0, 1])
+    values[np.searchsorted(area, far)] = 1
+    p_high, p_low = hs.randomisation_p_values(values, hs.neighbour_weights(area, 1))
+    high, low = exact_tails(area, values)
+    np.testing.assert_allclose(p_high, high, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(p_low, low, rtol=0, atol=1e-12)
+    # Alone, a cell of 1 is at least as high as a draw with the share of ones.
+    assert p_high[np.searchsorted(area, far)] == pytest.approx(values.mean())
+
+
+def test_cells_without_neighbours_in_gi_weights_keep_p_one():
+    """Gi weights (no self-weight): a cell alone has no neighbourhood to test."""
+    far = h3i.latlng_to_cell(43.70, 1.30, 9)
+    area = np.array(sorted([*disk(1).tolist(), far]), dtype=np.int64)
+    values = np.array([3, 0, 1, 0, 2, 0, 5, 0])
+    weights = hs.neighbour_weights(area, 1, include_self=False)
+    p_high, p_low = hs.randomisation_p_values(values, weights)
+    alone = np.searchsorted(area, far)
+    assert (p_high[alone], p_low[alone]) == (1.0, 1.0)
+    others = [i for i in range(area.size) if i != alone]
+    assert (p_high[others] < 1).any()
+
+
+def test_three_cells_in_a_row_are_tested():
+    area = line_of_three()
+    values = np.array([0, 1, 6])
+    weights = hs.neighbour_weights(area, 1)
+    assert np.asarray(weights.sum(axis=1)).ravel().tolist() in ([2, 3, 2], [2, 2, 3])
+    z = hs.getis_ord_gi_star(values, weights)
+    np.testing.assert_allclose(z, gi_star_loop(area, values), rtol=0, atol=1e-12)
+    assert np.abs(z).max() > 0
+    p_high, p_low = hs.randomisation_p_values(values, weights)
+    high, low = exact_tails(area, values)
+    np.testing.assert_allclose(p_high, high, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(p_low, low, rtol=0, atol=1e-12)
+    assert (p_high < 1).any()
+
+
+def test_two_cells_are_too_few():
+    pair = disk(1)[:2]
+    values = np.array([0, 7])
+    weights = hs.neighbour_weights(pair, 1)
+    assert hs.getis_ord_gi_star(values, weights).tolist() == [0.0, 0.0]
+    p_high, p_low = hs.randomisation_p_values(values, weights)
+    assert p_high.tolist() == [1.0, 1.0] and p_low.tolist() == [1.0, 1.0]
+
+
+def test_z_is_zero_where_a_neighbourhood_is_the_whole_study_area():
+    area = disk(1)  # the centre's ring 1 is the whole area
+    values = np.array([0, 4, 1, 0, 2, 0, 9])
+    z = hs.getis_ord_gi_star(values, hs.neighbour_weights(area, 1))
+    assert np.isfinite(z).all()
+    assert z[np.searchsorted(area, CENTRE)] == 0.0
+    np.testing.assert_allclose(z, gi_star_loop(area, values), rtol=0, atol=1e-12)
+    everywhere = hs.getis_ord_gi_star(values, hs.neighbour_weights(area, 2))
+    assert everywhere.tolist() == [0.0] * 7
+
+
+def test_find_hotspots_reports_exact_z_p_and_classes_with_two_rings():
+    rng = np.random.default_rng(4)
+    area = disk(4)
+    values = rng.poisson(1, area.size)
+    values[np.searchsorted(area, h3i.grid_disk(CENTRE, 1))] += 4
+    result = hs.find_hotspots(area, values, area, k=2, fdr=0.3)
+    assert result.neighbours == 2 and result.fdr == 0.3
+    assert result.counts.dtype == np.int64 and result.kind.dtype == np.int8
+    assert result.counts.tolist() == values.tolist()
+    np.testing.assert_allclose(
+        result.z, gi_star_loop(area, values, 2), rtol=0, atol=1e-12
+    )
+    high, low = exact_tails(area, values, 2)
+    p = np.minimum(1.0, 2 * np.minimum(high, low))
+    np.testing.assert_allclose(result.p, p, rtol=0, atol=1e-12)
+    assert result.p.max() <= 1.0
+    significant = stats.false_discovery_control(p, method="bh") <= 0.3
+    expected = np.where(significant, np.sign(gi_star_loop(area, values, 2)), 0)
+    assert result.kind.tolist() == expected.tolist()
+    assert (result.kind != 0).any()
+
+
+def test_weights_of_two_rings_an_empty_and_a_one_cell_area():
+    area = disk(3)
+    w = hs.neighbour_weights(area, 2)
+    assert np.asarray(w.sum(axis=1)).ravel()[np.searchsorted(area, CENTRE)] == 19
+    assert w.dtype == float
+    assert hs.neighbour_weights(np.array([], dtype=np.int64)).shape == (0, 0)
+    one = hs.neighbour_weights(np.array([CENTRE]))
+    assert one.shape == (1, 1) and one.toarray().tolist() == [[1.0]]
+
+
+def test_facts_outside_a_one_cell_area_or_with_no_area_are_ignored():
+    high_cell = max(h3i.grid_disk(CENTRE, 1))
+    low_cell = min(h3i.grid_disk(CENTRE, 1))
+    one = np.array([low_cell], dtype=np.int64)
+    result = hs.find_hotspots([low_cell, high_cell], [2, 5], one)
+    assert result.counts.tolist() == [2]
+    empty = hs.find_hotspots([low_cell], [2], np.array([], dtype=np.int64))
+    assert empty.cells.size == 0 and empty.counts.size == 0
+
+
+def test_large_counts_keep_the_exact_p_values_of_their_scale():
+    """Counts of millions are rescaled before the FFT. The null distribution does not
+    depend on the unit: on a scale the rescaling divides exactly (2**19 facts a unit,
+    8 units at most), millions of facts give exactly the p-values of their units."""
+    area = disk(2)
+    units = sparse_values(area) + np.arange(area.size) % 2
+    units[2] = 8
+    p_high, p_low = hs.randomisation_p_values(
+        units * 2**19, hs.neighbour_weights(area, 1)
+    )
+    high, low = exact_tails(area, units)
+    np.testing.assert_allclose(p_high, high, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(p_low, low, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("bad", [[1, -1, 2, 0], [1.5, 0, 2, 1]])
+def test_p_values_need_non_negative_integer_counts(bad):
+    area = disk(1)[:4]
+    with pytest.raises(ValueError, match="non-negative integer counts"):
+        hs.randomisation_p_values(np.array(bad), hs.neighbour_weights(area, 1))
+
+
+def test_benjamini_hochberg_edge_cases():
+    # A single test: significant when p ≤ q.
+    assert hs.benjamini_hochberg(np.array([0.04]), 0.05).tolist() == [True]
+    assert hs.benjamini_hochberg(np.array([0.06]), 0.05).tolist() == [False]
+    assert hs.benjamini_hochberg(np.array([]), 0.05).tolist() == []
+    mask = hs.benjamini_hochberg([0.01, 0.5], 0.05)
+    assert mask.dtype == bool and mask.tolist() == [True, False]
+    for q in (0, 1, 1.5, -0.1):
+        with pytest.raises(ValueError, match="false discovery rate"):
+            hs.benjamini_hochberg(np.array([0.01]), q)
+    # q just under 1: every p-value under 1 passes.
+    assert hs.benjamini_hochberg([0.3, 0.98, 0.6], 0.99).tolist() == [True] * 3
+
+
+def test_residence_cells_are_the_finest_cells():
+    cells = hs.residence_cells(np.array([43.6045, 43.70]), np.array([1.4440, 1.30]))
+    assert cells.dtype == np.int64
+    assert cells.tolist() == [
+        h3i.latlng_to_cell(43.6045, 1.4440, 9),
+        h3i.latlng_to_cell(43.70, 1.30, 9),
+    ]
+    with pytest.raises(ValueError):
+        hs.residence_cells(np.array([43.6]), np.array([]))

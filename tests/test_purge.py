@@ -353,6 +353,22 @@ def test_a_duplicate_goes_with_its_original(world):
     assert_anonymised(gone_copy, RetentionRule.SANS_SUITE)
 
 
+def test_a_duplicate_goes_in_the_same_purge_as_its_original(world):
+    """Original and copy read in one batch: the copy does not wait for the next run."""
+    original = fact(world, months=13)
+    copy = fact(world, months=13, duplicate_of=original)
+    early_copy = fact(world, months=14)
+    later_original = fact(world, months=13)
+    early_copy.duplicate_of = later_original  # the copy was filed first
+    commit()
+
+    result = purge()
+
+    assert result.facts == {RetentionRule.SANS_SUITE: 4}
+    for report in (original, copy, early_copy, later_original):
+        assert_anonymised(report, RetentionRule.SANS_SUITE)
+
+
 def test_precise_positions_move_to_the_centre_of_their_cell(world):
     gps = fact(world, months=13)
     at_residence = fact(world, months=13, source=LocationSource.RESIDENCE)

@@ -81,11 +81,6 @@ class StatRow:
         """Whether this row is a sector row or the unlocated row (sum logements)."""
         return self.month is None and self.family_code is None
 
-    @property
-    def is_located(self) -> bool:
-        """Whether the row has a commune."""
-        return self.commune_insee is not None
-
     def sort_key(self) -> tuple:
         """Key of the rows' canonical order in files (sector, month, family, cat.)."""
         return (

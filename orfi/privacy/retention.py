@@ -49,13 +49,17 @@ _SETTINGS = {
 
 @dataclass(frozen=True)
 class RetentionPolicy:
-    """How many months each rule keeps a fact's free text."""
+    """How many months each rule keeps a fact's free text.
 
-    no_suite: int = 12
-    lease: int = 36
-    contravention: int = 12
-    delit: int = 72
-    crime: int = 240
+    No default here: the durations are settings (``ORFI_RETENTION_MONTHS_*``, see
+    orfi/config.py), read by :meth:`from_config`.
+    """
+
+    no_suite: int
+    lease: int
+    contravention: int
+    delit: int
+    crime: int
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> RetentionPolicy:
