@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import email
 import io
+import re
 import socket
 from datetime import date, datetime, time, timedelta
 from email import policy
@@ -19,6 +20,7 @@ from orfi.auth.models import Role
 from orfi.extensions import db
 from orfi.followup.models import FollowupAction, Partner
 from orfi.reports.models import Status, Victime
+from orfi.stats.filters import default_period
 from orfi.syntheses.bilan import of_name
 from orfi.syntheses.models import Synthesis
 from orfi.syntheses.services import (
@@ -29,6 +31,7 @@ from orfi.syntheses.services import (
     organisation_perimeter,
     parse_extra_recipients,
 )
+from orfi.timezone import now_local
 from tests.factories import (
     commit,
     make_agence,
@@ -190,6 +193,48 @@ def test_gardien_gets_no_synthesis(client, auth, world):
     assert client.get("/syntheses/").status_code == 403
     assert client.get("/syntheses/imprimer").status_code == 403
     assert client.get("/syntheses/bilan").status_code == 403
+
+
+def test_a_day_to_come_has_no_synthesis(client, auth, world, runner, tmp_path):
+    auth.login(world["referent"].email)
+    today = now_local().date()
+    tomorrow = (today + timedelta(days=1)).isoformat()
+    page = client.get(f"/syntheses/?date={tomorrow}")
+    assert page.status_code == 200
+    assert "Pas de synthèse d&#39;un jour à venir" in page.text
+    assert 'aria-invalid="true"' in page.text
+    # The default day is shown instead, with no link to a day to come.
+    assert world["grave"].reference in page.text
+    page = client.get(f"/syntheses/?date={today.isoformat()}")
+    assert "Pas de synthèse" not in page.text
+    assert 'rel="next"' not in page.text
+    assert 'rel="next"' in client.get(f"/syntheses/?date={DAY.isoformat()}").text
+    result = runner.invoke(
+        args=["orfi", "synthese", "--date", tomorrow, "--output", str(tmp_path)]
+    )
+    assert result.exit_code == 1
+    assert "jour à venir" in result.output
+    assert not list(tmp_path.iterdir())
+
+
+def test_bilan_and_statistics_share_their_default_period(client, auth, world):
+    auth.login(world["referent"].email)
+    bilan = client.get("/syntheses/bilan").text
+    stats = client.get("/statistiques/").text
+    dates = re.compile(
+        r'name="date_from"[^>]*value="([0-9-]+)"|'
+        r'value="([0-9-]+)"[^>]*name="date_from"'
+    )
+    period = default_period()
+    for page in (bilan, stats):
+        assert period.start.isoformat() in page
+        assert period.end.isoformat() in page
+    assert {m.group(1) or m.group(2) for m in dates.finditer(bilan)} == {
+        period.start.isoformat()
+    }
+    assert {m.group(1) or m.group(2) for m in dates.finditer(stats)} == {
+        period.start.isoformat()
+    }
 
 
 def test_printable_view(client, auth, world):
