@@ -18,7 +18,7 @@ from openpyxl import load_workbook
 from orfi.activity.models import Meeting, MeetingKind, PartnerIntervention
 from orfi.auth.models import Role
 from orfi.extensions import db
-from orfi.followup.models import FollowupAction, Partner
+from orfi.followup.models import ActionKind, FollowupAction, Partner
 from orfi.reports.models import Status, Victime
 from orfi.stats.filters import default_period
 from orfi.syntheses.bilan import of_name
@@ -34,8 +34,10 @@ from orfi.syntheses.services import (
 from orfi.timezone import now_local
 from tests.factories import (
     commit,
+    make_action,
     make_agence,
     make_federation,
+    make_intervention,
     make_organisation,
     make_report,
     make_residence,
@@ -475,6 +477,80 @@ def test_bilan_period(client, auth, world):
     assert "La date de fin précède la date de début." in page.text
 
 
+def _fact_actions(world):
+    """Follow-up actions on TMH's facts, some also logged by hand under Activité."""
+    referent = world["referent"]
+    pn, pm = Partner.POLICE_NATIONALE, Partner.POLICE_MUNICIPALE
+    # Logged by hand, linked to the fact, same partner and day: one contact.
+    make_action(world["grave"], referent, done_on=DAY, partner=pn)
+    make_intervention(
+        referent, done_on=DAY, partner=pn, report_references=[world["grave"].reference]
+    )
+    # Same fact and day, another service: another contact.
+    make_action(world["grave"], referent, done_on=DAY, partner=Partner.GENDARMERIE)
+    # Logged by hand the day before: not the same contact.
+    make_action(world["staff"], referent, done_on=DAY, partner=pn)
+    make_intervention(
+        referent,
+        done_on=DAY - timedelta(days=1),
+        partner=pn,
+        report_references=[world["staff"].reference],
+    )
+    make_action(
+        world["minor"],
+        referent,
+        done_on=DAY,
+        kind=ActionKind.DEMANDE_INTERVENTION,
+        partner=pm,
+    )
+    # Not interventions: a partner's answer, an action with no partner.
+    make_action(world["fire"], referent, done_on=DAY, kind=ActionKind.REPONSE_RECUE)
+    make_action(
+        world["fire"], referent, done_on=DAY, kind=ActionKind.AUTRE, partner=None
+    )
+    # Another bailleur's action.
+    make_action(world["alt_fire"], world["alt_referent"], done_on=DAY, partner=pn)
+    commit()
+
+
+def test_actions_on_facts_count_once_in_the_bilan(client, auth, world):
+    _log(world)
+    _fact_actions(world)
+    auth.login(world["referent"].email)
+    text = client.get("/syntheses/bilan").text
+    # Logged: the préfecture (_log), grave and staff; on facts: staff, grave with the
+    # gendarmerie, minor. grave with the police nationale is logged, counted once.
+    assert "<strong>6</strong> actions ou réponses" in text
+    assert "dont <strong>3</strong> enregistrées dans le suivi des faits" in text
+    assert "6 actions menées au profit de Toulouse Métropole Habitat" in text
+    workbook = load_workbook(
+        io.BytesIO(client.get("/syntheses/bilan.xlsx").data), read_only=True
+    )
+    by_partner = {
+        row[0]: row[2:] for row in list(workbook["Interventions par service"].values)
+    }
+    assert by_partner == {
+        "Code": ("Actions menées", "dont suivi des faits"),
+        "police_nationale": (3, 1),
+        "gendarmerie": (1, 1),
+        "police_municipale": (1, 1),
+        "prefecture": (1, 0),
+        None: (6, 3),  # the total row
+    }
+    summary = {row[0]: row[1] for row in workbook["Bilan"].values}
+    assert summary["Interventions"] == 6
+    assert summary["dont actions du suivi des faits"] == 3
+    by_month = list(workbook["Interventions par mois"].values)
+    assert by_month[1][0] == "Toulouse Métropole Habitat" and by_month[1][-1] == 6
+
+    # The federation's bilan counts its chargé de mission's log only.
+    auth.logout()
+    auth.login(world["chargee"].email)
+    assert (
+        "<strong>7</strong> actions ou réponses" in client.get("/syntheses/bilan").text
+    )
+
+
 @pytest.mark.parametrize(
     ("name", "expected"),
     [
@@ -501,6 +577,7 @@ def test_bilan_xlsx(client, auth, world):
         "Bilan",
         "Réunions",
         "Interventions",
+        "Interventions par service",
         "Interventions par mois",
         "Faits par famille",
         "Faits par mois",

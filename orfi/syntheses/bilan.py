@@ -15,10 +15,12 @@ from orfi.activity.services import (
     Owner,
     count_interventions_by_bailleur,
     count_interventions_by_month,
+    count_interventions_by_partner,
     count_meetings_by_kind,
 )
-from orfi.exports.spreadsheet import xlsx_value
+from orfi.exports.spreadsheet import add_autofilter, xlsx_value
 from orfi.extensions import db
+from orfi.followup.models import Partner
 from orfi.nomenclature.models import Category, Family
 from orfi.patrimoine.models import Residence
 from orfi.reports.models import Report
@@ -73,6 +75,10 @@ class Bilan:
     syntheses_sent: int = 0
     meetings: list[tuple[MeetingKind, int]] = field(default_factory=list)
     interventions: list[tuple[str, int]] = field(default_factory=list)
+    #: (partner, count, of which actions on facts), most first.
+    interventions_by_partner: list[tuple[Partner, int, int]] = field(
+        default_factory=list
+    )
     #: (bailleur, {YYYYMM: count}) in the order of ``interventions``.
     interventions_by_month: list[tuple[str, dict[int, int]]] = field(
         default_factory=list
@@ -91,6 +97,11 @@ class Bilan:
     def interventions_total(self) -> int:
         """Number of interventions of the period."""
         return sum(n for _, n in self.interventions)
+
+    @property
+    def interventions_from_facts(self) -> int:
+        """How many of the interventions are actions on facts (their follow-up)."""
+        return sum(n for *_, n in self.interventions_by_partner)
 
     @property
     def facts_total(self) -> int:
@@ -173,6 +184,9 @@ def build_bilan(
     )
     bilan.meetings = count_meetings_by_kind(owner, date_from, date_to)
     bilan.interventions = count_interventions_by_bailleur(owner, date_from, date_to)
+    bilan.interventions_by_partner = count_interventions_by_partner(
+        owner, date_from, date_to
+    )
     by_month: dict[str, dict[int, int]] = {}
     for name, month, count in count_interventions_by_month(owner, date_from, date_to):
         by_month.setdefault(name, {})[month] = count
@@ -218,6 +232,18 @@ def _append(sheet, values: list) -> None:
     sheet.append([xlsx_value(sheet, value) for value in values])
 
 
+def _table(workbook, title: str, header: list, rows: list, total=None) -> None:
+    """Add a sheet: header, rows under an autofilter, then the total row (if any)
+    outside the filter, so that sorting never moves it among the rows."""
+    sheet = workbook.create_sheet(title)
+    _append(sheet, header)
+    for row in rows:
+        _append(sheet, row)
+    add_autofilter(sheet, len(header), len(rows) + 1)
+    if total is not None:
+        _append(sheet, total)
+
+
 def bilan_workbook(bilan: Bilan) -> bytes:
     """Return the bilan as an XLSX workbook, one sheet per table."""
     workbook = Workbook(write_only=True)
@@ -232,41 +258,63 @@ def bilan_workbook(bilan: Bilan) -> bytes:
     _append(summary, ["dont envoyées", bilan.syntheses_sent])
     _append(summary, ["Réunions", bilan.meetings_total])
     _append(summary, ["Interventions", bilan.interventions_total])
+    from_facts = bilan.interventions_from_facts
+    _append(summary, ["dont actions du suivi des faits", from_facts])
     _append(summary, ["Faits (hors doublons)", bilan.facts_total])
 
-    sheet = workbook.create_sheet("Réunions")
-    _append(sheet, ["Code", "Type de réunion", "Nombre"])
-    for kind, count in bilan.meetings:
-        _append(sheet, [kind.value, kind.label, count])
-    _append(sheet, ["", "Total", bilan.meetings_total])
-
-    sheet = workbook.create_sheet("Interventions")
-    _append(sheet, ["Bailleur", "Actions menées"])
-    for name, count in bilan.interventions:
-        _append(sheet, [name, count])
-    _append(sheet, ["Total", bilan.interventions_total])
-
-    sheet = workbook.create_sheet("Interventions par mois")
-    _append(sheet, ["Bailleur", *(month_label(m) for m in bilan.months), "Total"])
+    _table(
+        workbook,
+        "Réunions",
+        ["Code", "Type de réunion", "Nombre"],
+        [[kind.value, kind.label, count] for kind, count in bilan.meetings],
+        ["", "Total", bilan.meetings_total],
+    )
+    _table(
+        workbook,
+        "Interventions",
+        ["Bailleur", "Actions menées"],
+        [list(row) for row in bilan.interventions],
+        ["Total", bilan.interventions_total],
+    )
+    _table(
+        workbook,
+        "Interventions par service",
+        ["Code", "Service contacté", "Actions menées", "dont suivi des faits"],
+        [
+            [partner.value, partner.label, count, from_facts]
+            for partner, count, from_facts in bilan.interventions_by_partner
+        ],
+        ["", "Total", bilan.interventions_total, bilan.interventions_from_facts],
+    )
+    by_month = []
     for name, counts in bilan.interventions_by_month:
         row = [counts.get(m, 0) for m in bilan.months]
-        _append(sheet, [name, *row, sum(row)])
-
-    sheet = workbook.create_sheet("Faits par famille")
-    _append(sheet, ["Code", "Famille", "Faits"])
-    for code, label, count in bilan.facts_by_family:
-        _append(sheet, [code, label, count])
-    _append(sheet, ["", "Total", bilan.facts_total])
-
-    sheet = workbook.create_sheet("Faits par mois")
-    _append(sheet, ["Mois", "Faits"])
-    for month, count in bilan.facts_by_month:
-        _append(sheet, [month_label(month), count])
-
-    sheet = workbook.create_sheet("Faits par QPV")
-    _append(sheet, ["Quartier", "Faits"])
-    for label, count in bilan.facts_by_qpv:
-        _append(sheet, [label, count])
+        by_month.append([name, *row, sum(row)])
+    _table(
+        workbook,
+        "Interventions par mois",
+        ["Bailleur", *(month_label(m) for m in bilan.months), "Total"],
+        by_month,
+    )
+    _table(
+        workbook,
+        "Faits par famille",
+        ["Code", "Famille", "Faits"],
+        [list(row) for row in bilan.facts_by_family],
+        ["", "Total", bilan.facts_total],
+    )
+    _table(
+        workbook,
+        "Faits par mois",
+        ["Mois", "Faits"],
+        [[month_label(month), count] for month, count in bilan.facts_by_month],
+    )
+    _table(
+        workbook,
+        "Faits par QPV",
+        ["Quartier", "Faits"],
+        [list(row) for row in bilan.facts_by_qpv],
+    )
 
     buffer = io.BytesIO()
     workbook.save(buffer)
