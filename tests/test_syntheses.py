@@ -90,7 +90,7 @@ def world(app):
     # The day's notable facts: gravity 3 (Izards), a staff victim (Reynerie), a fire
     # (Minimes); a minor fact; a duplicate; a notable fact the day after.
     w["grave"] = make_report(
-        referent, izards, gravity=3, occurred_at=at(DAY, 9), description="Secret"
+        referent, izards, gravity=3, occurred_at=at(DAY, 9), description="Porte XK42"
     )
     w["staff"] = make_report(
         referent,
@@ -186,7 +186,7 @@ def test_federation_synthesis_holds_counts_only(client, auth, world):
     assert "Altéal" in page.text
     for report in ("grave", "staff", "fire", "alt_fire"):
         assert world[report].reference not in page.text
-    assert "Secret" not in page.text
+    assert "Porte XK42" not in page.text
     assert "/signalements/" not in page.text
 
 
@@ -348,7 +348,7 @@ def test_command_sends_the_synthesis_by_email(app, runner, world, smtp_sink, tmp
     assert "3 faits marquants" in message["Subject"]
     body = message.get_body(("html",)).get_content()
     assert world["grave"].reference in body
-    assert "Secret" not in body  # descriptions never leave by e-mail
+    assert "Porte XK42" not in body  # descriptions never leave by e-mail
     text = message.get_body(("plain",)).get_content()
     assert "3 faits marquants" in text
     record = db.session.scalar(
@@ -447,7 +447,7 @@ def test_bilan_of_a_referent(client, auth, world):
     # 3 notable + 1 minor on DAY, 14 before (the duplicate is left out).
     assert "<strong>18</strong> faits sur la période" in text
     assert "Les Izards - La Vache (QP031011)" in text
-    assert "Secret" not in text
+    assert "Porte XK42" not in text
 
 
 def test_bilan_of_a_federation(client, auth, world):
@@ -463,7 +463,7 @@ def test_bilan_of_a_federation(client, auth, world):
     assert "<strong>19</strong> faits sur la période" in text  # ALT's fire too
     for report in ("grave", "staff", "alt_fire"):
         assert world[report].reference not in text
-    assert "Secret" not in text
+    assert "Porte XK42" not in text
 
 
 def test_bilan_period(client, auth, world):

@@ -24,6 +24,7 @@ from orfi.followup.models import Partner
 from orfi.nomenclature.models import Category, Family
 from orfi.patrimoine.models import Residence
 from orfi.reports.models import Report
+from orfi.stats.secrecy import min_count, suppress
 from orfi.syntheses.models import Synthesis
 from orfi.syntheses.services import Perimeter, day_bounds, qpv_label, scoped_reports
 
@@ -87,6 +88,10 @@ class Bilan:
     facts_by_family: list[tuple[str, str, int]] = field(default_factory=list)
     facts_by_month: list[tuple[int, int]] = field(default_factory=list)
     facts_by_qpv: list[tuple[str, int]] = field(default_factory=list)
+    #: A federation's bilan: the small-count threshold k (else 0), and the facts of
+    #: the cells it hides (count None) in each table, pooled.
+    min_count: int = 0
+    hidden: dict[str, int] = field(default_factory=dict)
 
     @property
     def meetings_total(self) -> int:
@@ -106,7 +111,24 @@ class Bilan:
     @property
     def facts_total(self) -> int:
         """Number of counted facts of the period."""
-        return sum(n for *_, n in self.facts_by_family)
+        return sum(n or 0 for *_, n in self.facts_by_family) + self.hidden.get(
+            "family", 0
+        )
+
+    def protect(self, k: int) -> None:
+        """Hide the fact cells of 1 to k-1 (a federation's bilan): by family, month
+        and quartier, each table's hidden facts pooled in a « non précisé » row."""
+        self.min_count = k
+        for name, attribute in (
+            ("family", "facts_by_family"),
+            ("month", "facts_by_month"),
+            ("qpv", "facts_by_qpv"),
+        ):
+            rows = getattr(self, attribute)
+            cells, self.hidden[name] = suppress(
+                [(row[:-1], row[-1]) for row in rows], k
+            )
+            setattr(self, attribute, [(*key, n) for key, n in cells])
 
 
 def count_syntheses(
@@ -197,6 +219,8 @@ def build_bilan(
     bilan.facts_by_family = count_facts_by_family(perimeter, date_from, date_to)
     bilan.facts_by_month = count_facts_by_month(perimeter, date_from, date_to)
     bilan.facts_by_qpv = count_facts_by_qpv(perimeter, date_from, date_to)
+    if perimeter.aggregated:
+        bilan.protect(min_count())
     return bilan
 
 
@@ -230,6 +254,14 @@ def intervention_sentence(name: str, count: int) -> str:
 def _append(sheet, values: list) -> None:
     """Append a row whose texts stay text (names are never read as formulas)."""
     sheet.append([xlsx_value(sheet, value) for value in values])
+
+
+HIDDEN_LABEL = "Non précisé (secret statistique)"
+
+
+def _hidden_row(bilan: Bilan, table: str, head: list) -> list[list]:
+    """Return the row of a table's hidden facts, if it hides any."""
+    return [[*head, bilan.hidden[table]]] if bilan.hidden.get(table) else []
 
 
 def _table(workbook, title: str, header: list, rows: list, total=None) -> None:
@@ -300,20 +332,23 @@ def bilan_workbook(bilan: Bilan) -> bytes:
         workbook,
         "Faits par famille",
         ["Code", "Famille", "Faits"],
-        [list(row) for row in bilan.facts_by_family],
+        [list(row) for row in bilan.facts_by_family]
+        + _hidden_row(bilan, "family", ["", HIDDEN_LABEL]),
         ["", "Total", bilan.facts_total],
     )
     _table(
         workbook,
         "Faits par mois",
         ["Mois", "Faits"],
-        [[month_label(month), count] for month, count in bilan.facts_by_month],
+        [[month_label(month), count] for month, count in bilan.facts_by_month]
+        + _hidden_row(bilan, "month", [HIDDEN_LABEL]),
     )
     _table(
         workbook,
         "Faits par QPV",
         ["Quartier", "Faits"],
-        [list(row) for row in bilan.facts_by_qpv],
+        [list(row) for row in bilan.facts_by_qpv]
+        + _hidden_row(bilan, "qpv", [HIDDEN_LABEL]),
     )
 
     buffer = io.BytesIO()
