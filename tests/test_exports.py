@@ -236,6 +236,18 @@ def test_xlsx_keeps_text_as_text(client, auth, world):
     assert first["Date et heure (Europe/Paris)"].year >= 2000
 
 
+def test_xlsx_has_an_autofilter_over_its_table(client, auth, world):
+    auth.login(world["referent"].email)
+    response = client.get("/exports/signalements.xlsx")
+    # Not read_only: the autofilter is read with the full worksheet.
+    sheet = load_workbook(io.BytesIO(response.get_data()))["Faits"]
+    rows = list(sheet.values)
+    assert sheet.freeze_panes == "A2"
+    last_column = sheet.cell(1, len(HEADER)).column_letter
+    assert rows[0] == HEADER and rows[-1][0] is not None
+    assert sheet.auto_filter.ref == f"A1:{last_column}{len(rows)}"
+
+
 def test_xlsx_opens_in_libreoffice(client, auth, world, tmp_path):
     soffice = shutil.which("soffice") or shutil.which("libreoffice")
     if soffice is None:

@@ -686,10 +686,12 @@ def test_the_first_native_month_bounds_the_history(app, client, auth, two_baille
     assert neuf.facts == 1  # July's fact only
     auth.login(two_bailleurs["user"].email)
     notice = _uncounted_notice(client.get("/federation/?period=2025").text)
-    assert "NEUF (Nouveau Logis) : 1 fait saisi ici en 2025-06, mois couvert par" in (
-        notice
-    )
-    assert "(2025-01 à 2025-06). Il n'est pas compté : pour ce mois," in notice
+    # One fact: a count under k, never written (secret statistique).
+    assert (
+        "NEUF (Nouveau Logis) : moins de 5 faits saisis ici en 2025-06, mois couvert "
+        "par"
+    ) in notice
+    assert "(2025-01 à 2025-06). Ils ne sont pas comptés : pour ce mois," in notice
     assert "seuls mois antérieurs à 2025-06, mois de son premier fait" in notice
 
 
@@ -740,7 +742,7 @@ def test_facts_entered_under_an_imported_file_are_shown_not_counted(
     page = client.get(f"/federation/?period={both.label}")
     notice = _uncounted_notice(page.text)
     assert (
-        f"TMH (Toulouse Métropole Habitat) : 3 faits saisis ici en "
+        f"TMH (Toulouse Métropole Habitat) : moins de 5 faits saisis ici en "
         f"{month_text(first)} et 6 en {month_text(second)}, mois couverts par son "
         "fichier importé le"
     ) in notice

@@ -16,6 +16,7 @@ from orfi.extensions import db
 from orfi.stats.filters import Period, StatsFilters, default_period
 from tests.factories import (
     commit,
+    insert_fact,
     make_organisation,
     make_user,
 )
@@ -124,18 +125,54 @@ def test_period_comparisons_by_hand(client, auth, world):
     assert rows["TT"]["evolution_precedente_pct"] == ""  # no percentage from zero
 
 
-def test_overlapping_comparison_periods_by_hand(client, auth, world):
-    """Over twelve months the previous period is the year before: both count it."""
+def test_twelve_months_compare_once_and_only_over_history(client, auth, world):
+    """Over twelve months the previous period is the year before: one comparison,
+    and none while the previous period starts before the first fact recorded."""
     auth.login(world["referent"].email)
     twelve = {"date_from": "2025-04-01", "date_to": "2026-03-31"}
     rows = read_csv(client.get(url("/statistiques/comparaison.csv", **twelve)))
     everything = next(r for r in rows if r["famille"] == "tout")
-    # 4 in March 2026, 28 Feb, 1 Feb and 28 Jan 2026; before: 10 March 2025 only.
+    # 4 in March 2026, 28 Feb, 1 Feb and 28 Jan 2026.
     assert everything["periode"] == "7"
-    assert everything["periode_precedente"] == everything["un_an_avant"] == "1"
+    assert "un_an_avant" not in everything
+    # The first fact is of March 2025: April 2024 to March 2025 is no history.
+    assert everything["periode_precedente"] == ""
+    assert everything["evolution_precedente_pct"] == ""
+    page = client.get(url(**twelve)).text
+    assert page.count("Pas encore d'historique") == 1
+    assert "depuis mars 2025" in page
+    assert "Même période un an avant" not in page
     ranking = read_csv(client.get(url("/statistiques/residences.csv", **twelve)))
     borderouge = next(r for r in ranking if r["residence"] == "Borderouge")
-    assert (borderouge["faits"], borderouge["periode_precedente"]) == ("2", "1")
+    assert (borderouge["faits"], borderouge["periode_precedente"]) == ("2", "")
+    assert borderouge["evolution"] == ""
+
+    # A fact imported from April 2024 gives the previous twelve months a history.
+    insert_fact(
+        world["referent"], world["borderouge"], datetime(2024, 4, 2, 10), "AB01"
+    )
+    commit()
+    rows = read_csv(client.get(url("/statistiques/comparaison.csv", **twelve)))
+    everything = next(r for r in rows if r["famille"] == "tout")
+    assert everything["periode_precedente"] == "2"  # 2 Apr 2024 and 10 Mar 2025
+    assert everything["evolution_precedente_pct"] == "250,00"
+    page = client.get(url(**twelve)).text
+    assert "Pas encore d'historique" not in page
+    assert page.count("Période précédente</span>") == 1
+
+
+def test_a_new_deployment_shows_no_trend(client, auth, world):
+    """March 2025's first fact: March 2025 has no month before it to compare with."""
+    auth.login(world["referent"].email)
+    march = {"date_from": "2025-03-01", "date_to": "2025-03-31"}
+    page = client.get(url(**march)).text
+    # Neither the previous period (February 2025) nor March 2024 has a history.
+    assert page.count("Pas encore d'historique") == 2
+    assert "+100" not in page
+    rows = read_csv(client.get(url("/statistiques/comparaison.csv", **march)))
+    everything = next(r for r in rows if r["famille"] == "tout")
+    assert everything["periode"] == "1"
+    assert everything["periode_precedente"] == everything["un_an_avant"] == ""
 
 
 def test_periods_by_hand():

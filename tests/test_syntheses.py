@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import email
 import io
+import re
 import socket
 from datetime import date, datetime, time, timedelta
 from email import policy
@@ -17,8 +18,9 @@ from openpyxl import load_workbook
 from orfi.activity.models import Meeting, MeetingKind, PartnerIntervention
 from orfi.auth.models import Role
 from orfi.extensions import db
-from orfi.followup.models import FollowupAction, Partner
+from orfi.followup.models import ActionKind, FollowupAction, Partner
 from orfi.reports.models import Status, Victime
+from orfi.stats.filters import default_period
 from orfi.syntheses.bilan import of_name
 from orfi.syntheses.models import Synthesis
 from orfi.syntheses.services import (
@@ -29,10 +31,13 @@ from orfi.syntheses.services import (
     organisation_perimeter,
     parse_extra_recipients,
 )
+from orfi.timezone import now_local
 from tests.factories import (
     commit,
+    make_action,
     make_agence,
     make_federation,
+    make_intervention,
     make_organisation,
     make_report,
     make_residence,
@@ -85,7 +90,7 @@ def world(app):
     # The day's notable facts: gravity 3 (Izards), a staff victim (Reynerie), a fire
     # (Minimes); a minor fact; a duplicate; a notable fact the day after.
     w["grave"] = make_report(
-        referent, izards, gravity=3, occurred_at=at(DAY, 9), description="Secret"
+        referent, izards, gravity=3, occurred_at=at(DAY, 9), description="Porte XK42"
     )
     w["staff"] = make_report(
         referent,
@@ -181,7 +186,7 @@ def test_federation_synthesis_holds_counts_only(client, auth, world):
     assert "Altéal" in page.text
     for report in ("grave", "staff", "fire", "alt_fire"):
         assert world[report].reference not in page.text
-    assert "Secret" not in page.text
+    assert "Porte XK42" not in page.text
     assert "/signalements/" not in page.text
 
 
@@ -190,6 +195,48 @@ def test_gardien_gets_no_synthesis(client, auth, world):
     assert client.get("/syntheses/").status_code == 403
     assert client.get("/syntheses/imprimer").status_code == 403
     assert client.get("/syntheses/bilan").status_code == 403
+
+
+def test_a_day_to_come_has_no_synthesis(client, auth, world, runner, tmp_path):
+    auth.login(world["referent"].email)
+    today = now_local().date()
+    tomorrow = (today + timedelta(days=1)).isoformat()
+    page = client.get(f"/syntheses/?date={tomorrow}")
+    assert page.status_code == 200
+    assert "Pas de synthèse d&#39;un jour à venir" in page.text
+    assert 'aria-invalid="true"' in page.text
+    # The default day is shown instead, with no link to a day to come.
+    assert world["grave"].reference in page.text
+    page = client.get(f"/syntheses/?date={today.isoformat()}")
+    assert "Pas de synthèse" not in page.text
+    assert 'rel="next"' not in page.text
+    assert 'rel="next"' in client.get(f"/syntheses/?date={DAY.isoformat()}").text
+    result = runner.invoke(
+        args=["orfi", "synthese", "--date", tomorrow, "--output", str(tmp_path)]
+    )
+    assert result.exit_code == 1
+    assert "jour à venir" in result.output
+    assert not list(tmp_path.iterdir())
+
+
+def test_bilan_and_statistics_share_their_default_period(client, auth, world):
+    auth.login(world["referent"].email)
+    bilan = client.get("/syntheses/bilan").text
+    stats = client.get("/statistiques/").text
+    dates = re.compile(
+        r'name="date_from"[^>]*value="([0-9-]+)"|'
+        r'value="([0-9-]+)"[^>]*name="date_from"'
+    )
+    period = default_period()
+    for page in (bilan, stats):
+        assert period.start.isoformat() in page
+        assert period.end.isoformat() in page
+    assert {m.group(1) or m.group(2) for m in dates.finditer(bilan)} == {
+        period.start.isoformat()
+    }
+    assert {m.group(1) or m.group(2) for m in dates.finditer(stats)} == {
+        period.start.isoformat()
+    }
 
 
 def test_printable_view(client, auth, world):
@@ -301,7 +348,7 @@ def test_command_sends_the_synthesis_by_email(app, runner, world, smtp_sink, tmp
     assert "3 faits marquants" in message["Subject"]
     body = message.get_body(("html",)).get_content()
     assert world["grave"].reference in body
-    assert "Secret" not in body  # descriptions never leave by e-mail
+    assert "Porte XK42" not in body  # descriptions never leave by e-mail
     text = message.get_body(("plain",)).get_content()
     assert "3 faits marquants" in text
     record = db.session.scalar(
@@ -400,7 +447,7 @@ def test_bilan_of_a_referent(client, auth, world):
     # 3 notable + 1 minor on DAY, 14 before (the duplicate is left out).
     assert "<strong>18</strong> faits sur la période" in text
     assert "Les Izards - La Vache (QP031011)" in text
-    assert "Secret" not in text
+    assert "Porte XK42" not in text
 
 
 def test_bilan_of_a_federation(client, auth, world):
@@ -416,7 +463,7 @@ def test_bilan_of_a_federation(client, auth, world):
     assert "<strong>19</strong> faits sur la période" in text  # ALT's fire too
     for report in ("grave", "staff", "alt_fire"):
         assert world[report].reference not in text
-    assert "Secret" not in text
+    assert "Porte XK42" not in text
 
 
 def test_bilan_period(client, auth, world):
@@ -428,6 +475,80 @@ def test_bilan_period(client, auth, world):
     assert "<strong>5</strong> faits sur la période" in page.text
     page = client.get(f"/syntheses/bilan?date_from={day}&date_to=2000-01-01")
     assert "La date de fin précède la date de début." in page.text
+
+
+def _fact_actions(world):
+    """Follow-up actions on TMH's facts, some also logged by hand under Activité."""
+    referent = world["referent"]
+    pn, pm = Partner.POLICE_NATIONALE, Partner.POLICE_MUNICIPALE
+    # Logged by hand, linked to the fact, same partner and day: one contact.
+    make_action(world["grave"], referent, done_on=DAY, partner=pn)
+    make_intervention(
+        referent, done_on=DAY, partner=pn, report_references=[world["grave"].reference]
+    )
+    # Same fact and day, another service: another contact.
+    make_action(world["grave"], referent, done_on=DAY, partner=Partner.GENDARMERIE)
+    # Logged by hand the day before: not the same contact.
+    make_action(world["staff"], referent, done_on=DAY, partner=pn)
+    make_intervention(
+        referent,
+        done_on=DAY - timedelta(days=1),
+        partner=pn,
+        report_references=[world["staff"].reference],
+    )
+    make_action(
+        world["minor"],
+        referent,
+        done_on=DAY,
+        kind=ActionKind.DEMANDE_INTERVENTION,
+        partner=pm,
+    )
+    # Not interventions: a partner's answer, an action with no partner.
+    make_action(world["fire"], referent, done_on=DAY, kind=ActionKind.REPONSE_RECUE)
+    make_action(
+        world["fire"], referent, done_on=DAY, kind=ActionKind.AUTRE, partner=None
+    )
+    # Another bailleur's action.
+    make_action(world["alt_fire"], world["alt_referent"], done_on=DAY, partner=pn)
+    commit()
+
+
+def test_actions_on_facts_count_once_in_the_bilan(client, auth, world):
+    _log(world)
+    _fact_actions(world)
+    auth.login(world["referent"].email)
+    text = client.get("/syntheses/bilan").text
+    # Logged: the préfecture (_log), grave and staff; on facts: staff, grave with the
+    # gendarmerie, minor. grave with the police nationale is logged, counted once.
+    assert "<strong>6</strong> actions ou réponses" in text
+    assert "dont <strong>3</strong> enregistrées dans le suivi des faits" in text
+    assert "6 actions menées au profit de Toulouse Métropole Habitat" in text
+    workbook = load_workbook(
+        io.BytesIO(client.get("/syntheses/bilan.xlsx").data), read_only=True
+    )
+    by_partner = {
+        row[0]: row[2:] for row in list(workbook["Interventions par service"].values)
+    }
+    assert by_partner == {
+        "Code": ("Actions menées", "dont suivi des faits"),
+        "police_nationale": (3, 1),
+        "gendarmerie": (1, 1),
+        "police_municipale": (1, 1),
+        "prefecture": (1, 0),
+        None: (6, 3),  # the total row
+    }
+    summary = {row[0]: row[1] for row in workbook["Bilan"].values}
+    assert summary["Interventions"] == 6
+    assert summary["dont actions du suivi des faits"] == 3
+    by_month = list(workbook["Interventions par mois"].values)
+    assert by_month[1][0] == "Toulouse Métropole Habitat" and by_month[1][-1] == 6
+
+    # The federation's bilan counts its chargé de mission's log only.
+    auth.logout()
+    auth.login(world["chargee"].email)
+    assert (
+        "<strong>7</strong> actions ou réponses" in client.get("/syntheses/bilan").text
+    )
 
 
 @pytest.mark.parametrize(
@@ -456,6 +577,7 @@ def test_bilan_xlsx(client, auth, world):
         "Bilan",
         "Réunions",
         "Interventions",
+        "Interventions par service",
         "Interventions par mois",
         "Faits par famille",
         "Faits par mois",

@@ -18,12 +18,17 @@ from typing import TypeVar
 import sqlalchemy as sa
 
 from orfi import limits
-from orfi.activity.models import Meeting, MeetingKind, PartnerIntervention
+from orfi.activity.models import (
+    Meeting,
+    MeetingKind,
+    PartnerIntervention,
+    intervention_report,
+)
 from orfi.auth.access import QUALIFIERS
 from orfi.auth.models import Federation, Role, User
 from orfi.errors import AccessDenied, NotFound, ValidationError
 from orfi.extensions import db
-from orfi.followup.models import Partner
+from orfi.followup.models import ActionKind, FollowupAction, Partner
 from orfi.patrimoine.models import Organisation, Residence
 from orfi.reports.models import Report
 from orfi.reports.queries import visible_reports
@@ -471,44 +476,110 @@ def count_meetings_by_kind(
     return [(kind, counts.get(kind, 0)) for kind in MeetingKind]
 
 
+#: Actions on a fact that count as interventions in the bilan: every step taken with
+#: a partner, but not « Réponse reçue », the partner's answer to a step already counted.
+FACT_ACTION_KINDS = tuple(k for k in ActionKind if k is not ActionKind.REPONSE_RECUE)
+LOGGED, ON_FACTS = "journal", "suivi"
+
+
+def _intervention_rows(owner: Owner, date_from: date, date_to: date) -> sa.Subquery:
+    """Return the period's interventions of ``owner``: those logged by hand and, for
+    an organisation, the actions with a partner on its facts, each contact once.
+
+    A fact's action is left out when the owner's log holds an intervention linked to
+    that fact, with the same partner, on the same day: the référent logged the same
+    contact twice. A federation acts on no fact: its log is all it counts.
+    Columns: ``beneficiary_id``, ``done_on``, ``partner`` and ``source`` (LOGGED or
+    ON_FACTS).
+    """
+    logged = db.select(
+        PartnerIntervention.beneficiary_id.label("beneficiary_id"),
+        PartnerIntervention.done_on.label("done_on"),
+        PartnerIntervention.partner.label("partner"),
+        sa.literal(LOGGED).label("source"),
+    ).where(
+        owner.filter(PartnerIntervention),
+        PartnerIntervention.done_on.between(date_from, date_to),
+    )
+    if owner.organisation_id is None:
+        return logged.subquery()
+    same_contact = (
+        db.select(intervention_report.c.report_id)
+        .join(
+            PartnerIntervention,
+            PartnerIntervention.id == intervention_report.c.intervention_id,
+        )
+        .where(
+            owner.filter(PartnerIntervention),
+            intervention_report.c.report_id == FollowupAction.report_id,
+            PartnerIntervention.partner == FollowupAction.partner,
+            PartnerIntervention.done_on == FollowupAction.done_on,
+        )
+    )
+    on_facts = (
+        db.select(
+            Report.organisation_id,
+            FollowupAction.done_on,
+            FollowupAction.partner,
+            sa.literal(ON_FACTS),
+        )
+        .join(Report, FollowupAction.report_id == Report.id)
+        .where(
+            Report.organisation_id == owner.organisation_id,
+            FollowupAction.partner.is_not(None),
+            FollowupAction.kind.in_(FACT_ACTION_KINDS),
+            FollowupAction.done_on.between(date_from, date_to),
+            ~same_contact.exists(),
+        )
+    )
+    return sa.union_all(logged, on_facts).subquery()
+
+
 def count_interventions_by_bailleur(
     owner: Owner, date_from: date, date_to: date
 ) -> list[tuple[str, int]]:
     """Return (bailleur name, count) of the period's interventions, most first."""
+    rows = _intervention_rows(owner, date_from, date_to)
     n = sa.func.count().label("n")
-    rows = db.session.execute(
+    result = db.session.execute(
         db.select(Organisation.name, n)
-        .join(
-            PartnerIntervention, PartnerIntervention.beneficiary_id == Organisation.id
-        )
-        .where(
-            owner.filter(PartnerIntervention),
-            PartnerIntervention.done_on.between(date_from, date_to),
-        )
+        .join(rows, rows.c.beneficiary_id == Organisation.id)
         .group_by(Organisation.name)
         .order_by(n.desc(), Organisation.name)
     )
-    return [(name, count) for name, count in rows.all()]
+    return [(name, count) for name, count in result.all()]
+
+
+def count_interventions_by_partner(
+    owner: Owner, date_from: date, date_to: date
+) -> list[tuple[Partner, int, int]]:
+    """Return (partner, count, of which from facts' follow-up) of the period's
+    interventions, most first."""
+    rows = _intervention_rows(owner, date_from, date_to)
+    n = sa.func.count().label("n")
+    from_facts = sa.func.sum(sa.case((rows.c.source == ON_FACTS, 1), else_=0))
+    result = db.session.execute(
+        db.select(rows.c.partner, n, from_facts).group_by(rows.c.partner)
+    )
+    counts = [(Partner(partner), n, int(facts or 0)) for partner, n, facts in result]
+    order = list(Partner)
+    return sorted(counts, key=lambda row: (-row[1], order.index(row[0])))
 
 
 def count_interventions_by_month(
     owner: Owner, date_from: date, date_to: date
 ) -> list[tuple[str, int, int]]:
     """Return (bailleur name, YYYYMM, count) of the period's interventions."""
-    rows = db.session.execute(
-        db.select(Organisation.name, PartnerIntervention.done_on)
-        .join(
-            PartnerIntervention, PartnerIntervention.beneficiary_id == Organisation.id
-        )
-        .where(
-            owner.filter(PartnerIntervention),
-            PartnerIntervention.done_on.between(date_from, date_to),
+    rows = _intervention_rows(owner, date_from, date_to)
+    result = db.session.execute(
+        db.select(Organisation.name, rows.c.done_on).join(
+            rows, rows.c.beneficiary_id == Organisation.id
         )
     )
     # Grouping by month in Python keeps the query portable (SQLite and PostgreSQL);
     # a year's log holds a few hundred rows.
     counts: dict[tuple[str, int], int] = {}
-    for name, day in rows.all():
+    for name, day in result.all():
         key = (name, day.year * 100 + day.month)
         counts[key] = counts.get(key, 0) + 1
     return [(name, month, n) for (name, month), n in sorted(counts.items())]

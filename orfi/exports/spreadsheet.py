@@ -128,7 +128,9 @@ def write_xlsx(
     """Write a workbook in openpyxl's write-only mode (constant memory) to ``out``.
 
     ``sheets`` yields (title, header, rows, options); options may give ``widths``
-    (characters per column). Raises ValueError past the XLSX row limit.
+    (characters per column). A sheet with a header keeps it in view (frozen) and
+    gets an autofilter over its columns and rows, as a spreadsheet user would set
+    by hand. Raises ValueError past the XLSX row limit.
     """
     workbook = Workbook(write_only=True)
     bold = Font(bold=True)
@@ -144,8 +146,17 @@ def write_xlsx(
                 cell.font = bold
                 cells.append(cell)
             sheet.append(cells)
-        for count, row in enumerate(rows, 2):
-            if count > XLSX_MAX_ROWS:
+        last = 1
+        for last, row in enumerate(rows, 2):
+            if last > XLSX_MAX_ROWS:
                 raise ValueError("XLSX row limit reached")
             sheet.append([xlsx_value(sheet, v) for v in row])
+        if header:
+            add_autofilter(sheet, len(header), last)
     workbook.save(out)
+
+
+def add_autofilter(sheet, columns: int, last_row: int) -> None:
+    """Put an autofilter on the first ``columns`` columns, header row 1 to
+    ``last_row`` (a write-only sheet writes it when the workbook is saved)."""
+    sheet.auto_filter.ref = f"A1:{get_column_letter(max(columns, 1))}{last_row}"

@@ -18,6 +18,7 @@ from orfi.federation.native import count_uncounted_facts, first_fact_month, min_
 from orfi.federation.periods import Period, month_text, parse_month
 from orfi.federation.rollup import StatRow, check_rows
 from orfi.patrimoine.models import Organisation, OrganisationKind
+from orfi.stats.secrecy import is_secret
 
 logger = logging.getLogger(__name__)
 
@@ -320,6 +321,18 @@ class ImportRemoval:
     live_facts: int = 0
     # Its first fact recorded here: a new history file must stop before it.
     first_fact_month: int | None = None
+    # The small-count threshold: live facts are a count of the bailleur's months.
+    k: int = 0
+
+    @property
+    def live_facts_text(self) -> str:
+        """The live facts as a federation may read them: ``aucun``, a number of at
+        least k, or ``moins de k`` (secret statistique)."""
+        if not self.live_facts:
+            return "aucun"
+        if is_secret(self.live_facts, self.k):
+            return f"moins de {self.k}"
+        return str(self.live_facts)
 
     @property
     def months(self) -> str:
@@ -341,7 +354,7 @@ class ImportRemoval:
         text += (
             f" {self.code} utilise aussi cette instance : les faits saisis ici pour "
             "ces mois sont de nouveau comptés "
-            f"({self.live_facts if self.live_facts else 'aucun'} à ce jour)."
+            f"({self.live_facts_text} à ce jour)."
         )
         if self.live_facts and self.first_fact_month is not None:
             text += (
@@ -365,6 +378,7 @@ def _removal(source: FederationImport) -> ImportRemoval:
         facts=source.fact_count,
         generated_at=source.generated_at,
         imported_at=source.imported_at,
+        k=min_count(),
     )
     organisation_id = db.session.scalar(
         sa.select(Organisation.id).where(Organisation.code == source.bailleur_code)

@@ -12,16 +12,16 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
-from flask import current_app
 
 from orfi.extensions import db
 from orfi.federation.models import FederationImport
 from orfi.federation.periods import Period
-from orfi.federation.rollup import DEFAULT_MIN_COUNT, Area, Cell, StatRow, roll_up
+from orfi.federation.rollup import Area, Cell, StatRow, roll_up
 from orfi.nomenclature.models import Category, Family
 from orfi.patrimoine.models import Residence
 from orfi.reports.models import Report
 from orfi.reports.queries import counted_reports
+from orfi.stats import secrecy
 
 logger = logging.getLogger(__name__)
 
@@ -32,10 +32,7 @@ _GENERATION = re.compile(r"^[0-9]{4}$")
 
 def min_count() -> int:
     """Return the threshold k of the small-count rule on this instance."""
-    configured = (
-        current_app.config.get("ORFI_FEDERATION_MIN_COUNT") or DEFAULT_MIN_COUNT
-    )
-    return min(100, max(2, int(configured)))
+    return secrecy.min_count()
 
 
 def _area(commune_insee, qpv_code, qpv_generation) -> Area:

@@ -32,6 +32,7 @@ from orfi.geo.indicators import (
     residence_table,
 )
 from orfi.reports.models import Lieu, Report, Suite, Victime
+from orfi.reports.queries import visible_reports
 from orfi.stats.charts import (
     WEEKDAY_NAMES,
     BarChart,
@@ -50,7 +51,7 @@ from orfi.stats.filters import (
     utc_hour_of,
 )
 from orfi.stats.tables import Table
-from orfi.timezone import PARIS
+from orfi.timezone import PARIS, to_local
 
 logger = logging.getLogger(__name__)
 
@@ -267,6 +268,8 @@ class Comparison:
     count: int
     change: int | None = None
     change_pct: float | None = None
+    #: False when the period starts before the perimeter's history (no comparison).
+    covered: bool = True
 
 
 @dataclass
@@ -286,6 +289,8 @@ class Statistics:
     victimes: BarChart
     grid: HeatGrid
     tables: dict[str, Table] = field(default_factory=dict)
+    #: First day of the month of the perimeter's first fact (None: no fact yet).
+    history_from: date | None = None
 
 
 def residence_frame(
@@ -322,13 +327,37 @@ def residence_frame(
     )
 
 
+#: From this length on, the previous period is the year before (or overlaps it).
+YEAR_DAYS = 365
+
+
 def comparison_periods(filters: StatsFilters) -> dict[str, Period]:
-    """The period, the one just before and the same dates a year before."""
-    return {
-        "current": filters.period,
-        "previous": filters.period.previous(),
-        "year_before": filters.period.year_before(),
-    }
+    """The period, the one just before and, for a period shorter than a year, the
+    same dates a year before (over a year the two would be the same figure)."""
+    periods = {"current": filters.period, "previous": filters.period.previous()}
+    if filters.period.days < YEAR_DAYS:
+        periods["year_before"] = filters.period.year_before()
+    return periods
+
+
+def find_history_start(user: User) -> date | None:
+    """Return the first day of the month of the first fact ``user``'s perimeter
+    holds (recorded or imported, duplicates included), or None if it holds none.
+
+    A comparison is meaningful only over months the perimeter has recorded: before
+    its first fact, a new deployment has no history, not zero facts.
+    """
+    first = db.session.scalar(
+        visible_reports(user).with_only_columns(sa.func.min(Report.occurred_at))
+    )
+    if first is None:
+        return None
+    return to_local(first).date().replace(day=1)
+
+
+def covers(history_from: date | None, period: Period) -> bool:
+    """Whether the perimeter's history covers ``period`` (it starts after it began)."""
+    return history_from is not None and period.start >= history_from
 
 
 def build_statistics(
@@ -365,10 +394,14 @@ def build_statistics(
     )
     complaint_count = int(complaints["count"].sum())
     complaint_rate = _share(complaint_count, total) if total else None
-    qpv_share = _residence_figures(choices, filters, by_residence, periods, tables)
-    comparisons = _comparisons(by_residence, periods, total)
+    history_from = find_history_start(user)
+    covered = {name: covers(history_from, p) for name, p in periods.items()}
+    qpv_share = _residence_figures(
+        choices, filters, by_residence, periods, tables, covered["previous"]
+    )
+    comparisons = _comparisons(by_residence, periods, total, covered)
     tables["comparaison"] = _comparison_table(
-        by_residence, periods, categories, family_order
+        by_residence, periods, categories, family_order, covered
     )
     return Statistics(
         filters=filters,
@@ -384,6 +417,7 @@ def build_statistics(
         victimes=victime_chart,
         grid=grid,
         tables=tables,
+        history_from=history_from,
     )
 
 
@@ -546,8 +580,13 @@ def _residence_figures(
     by_residence: pd.DataFrame,
     periods: dict[str, Period],
     tables: dict[str, Table],
+    previous_covered: bool = True,
 ) -> float | None:
-    """Add the résidence and QPV tables; return the share of facts in QPV."""
+    """Add the résidence and QPV tables; return the share of facts in QPV.
+
+    When the previous period starts before the perimeter's history, its columns
+    are left empty rather than compared with facts never recorded.
+    """
     residences = residence_frame(choices, filters.residence_ids)
     current = by_residence.groupby("residence_id")["current"].sum()
     previous = by_residence.groupby("residence_id")["previous"].sum()
@@ -569,15 +608,19 @@ def _residence_figures(
             ("evolution", "Écart"),
             ("evolution_pct", "Évolution (%)"),
         ],  # fmt: skip
-        [_residence_row(row) for row in ranking.itertuples()],
-        note=f"Période précédente : {periods['previous'].label()}.",
+        [_residence_row(row, previous_covered) for row in ranking.itertuples()],
+        note=(
+            f"Période précédente : {periods['previous'].label()}."
+            if previous_covered
+            else f"Période précédente : {NO_HISTORY}."
+        ),
     )
     tables["residences_toutes"] = Table(
         "residences_toutes",
         "Toutes les résidences",
         tables["residences"].columns[1:],
         [
-            _residence_row(row)
+            _residence_row(row, previous_covered)
             for row in table.sort_values(
                 ["count", "name"], ascending=[False, True]
             ).itertuples()
@@ -662,7 +705,8 @@ def _enum_breakdown(nature, column, enum_cls, title, slug_key, total):
     return chart, table
 
 
-def _residence_row(row) -> dict:
+def _residence_row(row, previous_covered: bool = True) -> dict:
+    unknown = {} if previous_covered else dict.fromkeys(_CHANGE_COLUMNS)
     return {
         "id": int(row.id),
         "rang": getattr(row, "rank", ""),
@@ -676,7 +720,12 @@ def _residence_row(row) -> dict:
         "periode_precedente": int(row.previous),
         "evolution": int(row.change),
         "evolution_pct": float(row.change_pct),
-    }
+    } | unknown
+
+
+#: The résidence columns that compare with the previous period.
+_CHANGE_COLUMNS = ("periode_precedente", "evolution", "evolution_pct")
+NO_HISTORY = "pas encore d'historique"
 
 
 _PERIOD_NAMES = {
@@ -687,44 +736,59 @@ _PERIOD_NAMES = {
 
 
 def _comparisons(
-    by_residence: pd.DataFrame, periods: dict[str, Period], total: int
+    by_residence: pd.DataFrame,
+    periods: dict[str, Period],
+    total: int,
+    covered: dict[str, bool],
 ) -> list[Comparison]:
     result = []
     for name, period in periods.items():
         count = int(by_residence[name].sum()) if not by_residence.empty else 0
         comparison = Comparison(_PERIOD_NAMES[name], period, count)
         if name != "current":
+            comparison.covered = covered[name]
+        if name != "current" and comparison.covered:
             comparison.change = total - count
             comparison.change_pct = percent_change(total, count)
         result.append(comparison)
     return result
 
 
-def _comparison_table(by_residence, periods, categories, family_order) -> Table:
+def _comparison_table(
+    by_residence, periods, categories, family_order, covered: dict[str, bool]
+) -> Table:
     frame = by_residence.copy()
     frame["family"] = frame["category_id"].map(
         lambda i: categories[i].family.code if i in categories else "??"
     )
     sums = frame.groupby("family")[list(periods)].sum()
+    # (period name, count column, change column, their labels)
+    compared = [
+        ("previous", "periode_precedente", "evolution_precedente_pct",
+         "Période précédente", "Évolution (%)"),
+        ("year_before", "un_an_avant", "evolution_un_an_pct",
+         "Un an avant", "Évolution sur un an (%)"),
+    ]  # fmt: skip
+    compared = [c for c in compared if c[0] in periods]
     rows = []
     for code, label in [("", "Tous les faits")] + [
         (f.code, f"{f.code} · {f.label}") for f in family_order
     ]:
         values = sums.sum() if code == "" else sums.reindex([code]).fillna(0).iloc[0]
         current = int(values.get("current", 0))
-        previous = int(values.get("previous", 0))
-        year_before = int(values.get("year_before", 0))
-        rows.append(
-            {
-                "famille": code or "tout",
-                "libelle": label,
-                "periode": current,
-                "periode_precedente": previous,
-                "evolution_precedente_pct": _pct(percent_change(current, previous)),
-                "un_an_avant": year_before,
-                "evolution_un_an_pct": _pct(percent_change(current, year_before)),
-            }
-        )
+        row = {"famille": code or "tout", "libelle": label, "periode": current}
+        for name, count_key, change_key, *_ in compared:
+            if covered[name]:
+                count = int(values.get(name, 0))
+                row[count_key] = count
+                row[change_key] = _pct(percent_change(current, count))
+            else:  # before the perimeter's first fact: nothing to compare with
+                row[count_key] = row[change_key] = None
+        rows.append(row)
+    notes = [f"Période : {periods['current'].label()}"]
+    for name, *_, count_label, _change_label in compared:
+        history = "" if covered[name] else f" ({NO_HISTORY})"
+        notes.append(f"{count_label.lower()} : {periods[name].label()}{history}")
     return Table(
         "comparaison",
         "Comparaison des périodes",
@@ -732,17 +796,14 @@ def _comparison_table(by_residence, periods, categories, family_order) -> Table:
             ("famille", "Famille"),
             ("libelle", "Libellé"),
             ("periode", "Période"),
-            ("periode_precedente", "Période précédente"),
-            ("evolution_precedente_pct", "Évolution (%)"),
-            ("un_an_avant", "Un an avant"),
-            ("evolution_un_an_pct", "Évolution sur un an (%)"),
-        ],  # fmt: skip
+            *(
+                column
+                for _name, count_key, change_key, count_label, change_label in compared
+                for column in ((count_key, count_label), (change_key, change_label))
+            ),
+        ],
         rows,
-        note=(
-            f"Période : {periods['current'].label()} ; précédente : "
-            f"{periods['previous'].label()} ; un an avant : "
-            f"{periods['year_before'].label()}."
-        ),
+        note=" ; ".join(notes) + ".",
     )
 
 

@@ -15,13 +15,16 @@ from orfi.activity.services import (
     Owner,
     count_interventions_by_bailleur,
     count_interventions_by_month,
+    count_interventions_by_partner,
     count_meetings_by_kind,
 )
-from orfi.exports.spreadsheet import xlsx_value
+from orfi.exports.spreadsheet import add_autofilter, xlsx_value
 from orfi.extensions import db
+from orfi.followup.models import Partner
 from orfi.nomenclature.models import Category, Family
 from orfi.patrimoine.models import Residence
 from orfi.reports.models import Report
+from orfi.stats.secrecy import min_count, suppress
 from orfi.syntheses.models import Synthesis
 from orfi.syntheses.services import Perimeter, day_bounds, qpv_label, scoped_reports
 
@@ -73,6 +76,10 @@ class Bilan:
     syntheses_sent: int = 0
     meetings: list[tuple[MeetingKind, int]] = field(default_factory=list)
     interventions: list[tuple[str, int]] = field(default_factory=list)
+    #: (partner, count, of which actions on facts), most first.
+    interventions_by_partner: list[tuple[Partner, int, int]] = field(
+        default_factory=list
+    )
     #: (bailleur, {YYYYMM: count}) in the order of ``interventions``.
     interventions_by_month: list[tuple[str, dict[int, int]]] = field(
         default_factory=list
@@ -81,6 +88,10 @@ class Bilan:
     facts_by_family: list[tuple[str, str, int]] = field(default_factory=list)
     facts_by_month: list[tuple[int, int]] = field(default_factory=list)
     facts_by_qpv: list[tuple[str, int]] = field(default_factory=list)
+    #: A federation's bilan: the small-count threshold k (else 0), and the facts of
+    #: the cells it hides (count None) in each table, pooled.
+    min_count: int = 0
+    hidden: dict[str, int] = field(default_factory=dict)
 
     @property
     def meetings_total(self) -> int:
@@ -93,9 +104,31 @@ class Bilan:
         return sum(n for _, n in self.interventions)
 
     @property
+    def interventions_from_facts(self) -> int:
+        """How many of the interventions are actions on facts (their follow-up)."""
+        return sum(n for *_, n in self.interventions_by_partner)
+
+    @property
     def facts_total(self) -> int:
         """Number of counted facts of the period."""
-        return sum(n for *_, n in self.facts_by_family)
+        return sum(n or 0 for *_, n in self.facts_by_family) + self.hidden.get(
+            "family", 0
+        )
+
+    def protect(self, k: int) -> None:
+        """Hide the fact cells of 1 to k-1 (a federation's bilan): by family, month
+        and quartier, each table's hidden facts pooled in a « non précisé » row."""
+        self.min_count = k
+        for name, attribute in (
+            ("family", "facts_by_family"),
+            ("month", "facts_by_month"),
+            ("qpv", "facts_by_qpv"),
+        ):
+            rows = getattr(self, attribute)
+            cells, self.hidden[name] = suppress(
+                [(row[:-1], row[-1]) for row in rows], k
+            )
+            setattr(self, attribute, [(*key, n) for key, n in cells])
 
 
 def count_syntheses(
@@ -173,6 +206,9 @@ def build_bilan(
     )
     bilan.meetings = count_meetings_by_kind(owner, date_from, date_to)
     bilan.interventions = count_interventions_by_bailleur(owner, date_from, date_to)
+    bilan.interventions_by_partner = count_interventions_by_partner(
+        owner, date_from, date_to
+    )
     by_month: dict[str, dict[int, int]] = {}
     for name, month, count in count_interventions_by_month(owner, date_from, date_to):
         by_month.setdefault(name, {})[month] = count
@@ -183,6 +219,8 @@ def build_bilan(
     bilan.facts_by_family = count_facts_by_family(perimeter, date_from, date_to)
     bilan.facts_by_month = count_facts_by_month(perimeter, date_from, date_to)
     bilan.facts_by_qpv = count_facts_by_qpv(perimeter, date_from, date_to)
+    if perimeter.aggregated:
+        bilan.protect(min_count())
     return bilan
 
 
@@ -218,6 +256,26 @@ def _append(sheet, values: list) -> None:
     sheet.append([xlsx_value(sheet, value) for value in values])
 
 
+HIDDEN_LABEL = "Non précisé (secret statistique)"
+
+
+def _hidden_row(bilan: Bilan, table: str, head: list) -> list[list]:
+    """Return the row of a table's hidden facts, if it hides any."""
+    return [[*head, bilan.hidden[table]]] if bilan.hidden.get(table) else []
+
+
+def _table(workbook, title: str, header: list, rows: list, total=None) -> None:
+    """Add a sheet: header, rows under an autofilter, then the total row (if any)
+    outside the filter, so that sorting never moves it among the rows."""
+    sheet = workbook.create_sheet(title)
+    _append(sheet, header)
+    for row in rows:
+        _append(sheet, row)
+    add_autofilter(sheet, len(header), len(rows) + 1)
+    if total is not None:
+        _append(sheet, total)
+
+
 def bilan_workbook(bilan: Bilan) -> bytes:
     """Return the bilan as an XLSX workbook, one sheet per table."""
     workbook = Workbook(write_only=True)
@@ -232,41 +290,66 @@ def bilan_workbook(bilan: Bilan) -> bytes:
     _append(summary, ["dont envoyées", bilan.syntheses_sent])
     _append(summary, ["Réunions", bilan.meetings_total])
     _append(summary, ["Interventions", bilan.interventions_total])
+    from_facts = bilan.interventions_from_facts
+    _append(summary, ["dont actions du suivi des faits", from_facts])
     _append(summary, ["Faits (hors doublons)", bilan.facts_total])
 
-    sheet = workbook.create_sheet("Réunions")
-    _append(sheet, ["Code", "Type de réunion", "Nombre"])
-    for kind, count in bilan.meetings:
-        _append(sheet, [kind.value, kind.label, count])
-    _append(sheet, ["", "Total", bilan.meetings_total])
-
-    sheet = workbook.create_sheet("Interventions")
-    _append(sheet, ["Bailleur", "Actions menées"])
-    for name, count in bilan.interventions:
-        _append(sheet, [name, count])
-    _append(sheet, ["Total", bilan.interventions_total])
-
-    sheet = workbook.create_sheet("Interventions par mois")
-    _append(sheet, ["Bailleur", *(month_label(m) for m in bilan.months), "Total"])
+    _table(
+        workbook,
+        "Réunions",
+        ["Code", "Type de réunion", "Nombre"],
+        [[kind.value, kind.label, count] for kind, count in bilan.meetings],
+        ["", "Total", bilan.meetings_total],
+    )
+    _table(
+        workbook,
+        "Interventions",
+        ["Bailleur", "Actions menées"],
+        [list(row) for row in bilan.interventions],
+        ["Total", bilan.interventions_total],
+    )
+    _table(
+        workbook,
+        "Interventions par service",
+        ["Code", "Service contacté", "Actions menées", "dont suivi des faits"],
+        [
+            [partner.value, partner.label, count, from_facts]
+            for partner, count, from_facts in bilan.interventions_by_partner
+        ],
+        ["", "Total", bilan.interventions_total, bilan.interventions_from_facts],
+    )
+    by_month = []
     for name, counts in bilan.interventions_by_month:
         row = [counts.get(m, 0) for m in bilan.months]
-        _append(sheet, [name, *row, sum(row)])
-
-    sheet = workbook.create_sheet("Faits par famille")
-    _append(sheet, ["Code", "Famille", "Faits"])
-    for code, label, count in bilan.facts_by_family:
-        _append(sheet, [code, label, count])
-    _append(sheet, ["", "Total", bilan.facts_total])
-
-    sheet = workbook.create_sheet("Faits par mois")
-    _append(sheet, ["Mois", "Faits"])
-    for month, count in bilan.facts_by_month:
-        _append(sheet, [month_label(month), count])
-
-    sheet = workbook.create_sheet("Faits par QPV")
-    _append(sheet, ["Quartier", "Faits"])
-    for label, count in bilan.facts_by_qpv:
-        _append(sheet, [label, count])
+        by_month.append([name, *row, sum(row)])
+    _table(
+        workbook,
+        "Interventions par mois",
+        ["Bailleur", *(month_label(m) for m in bilan.months), "Total"],
+        by_month,
+    )
+    _table(
+        workbook,
+        "Faits par famille",
+        ["Code", "Famille", "Faits"],
+        [list(row) for row in bilan.facts_by_family]
+        + _hidden_row(bilan, "family", ["", HIDDEN_LABEL]),
+        ["", "Total", bilan.facts_total],
+    )
+    _table(
+        workbook,
+        "Faits par mois",
+        ["Mois", "Faits"],
+        [[month_label(month), count] for month, count in bilan.facts_by_month]
+        + _hidden_row(bilan, "month", [HIDDEN_LABEL]),
+    )
+    _table(
+        workbook,
+        "Faits par QPV",
+        ["Quartier", "Faits"],
+        [list(row) for row in bilan.facts_by_qpv]
+        + _hidden_row(bilan, "qpv", [HIDDEN_LABEL]),
+    )
 
     buffer = io.BytesIO()
     workbook.save(buffer)

@@ -10,6 +10,7 @@ from flask import current_app
 
 from orfi.commands import cli, fail
 from orfi.errors import OrfiError
+from orfi.timezone import now_local
 from orfi.transaction import rollback, unit_of_work
 
 
@@ -53,6 +54,7 @@ def synthese_command(day, organisation_codes, federation_codes, output, send):
     when a sending failed (the other syntheses are still written and sent). One unit
     of work per synthesis: a failure keeps the records of those before it.
     """
+    from orfi.syntheses.forms import FUTURE_DAY
     from orfi.syntheses.services import (
         default_day,
         list_synthesis_perimeters,
@@ -61,6 +63,9 @@ def synthese_command(day, organisation_codes, federation_codes, output, send):
     )
 
     day = day.date() if day else default_day()
+    if day > now_local().date():
+        click.echo(f"Erreur : {FUTURE_DAY}", err=True)
+        sys.exit(1)
     output = output or Path(current_app.instance_path) / "syntheses"
     try:
         parse_extra_recipients(current_app.config["ORFI_SYNTHESE_RECIPIENTS"])

@@ -11,6 +11,7 @@ from orfi.activity.forms import PeriodForm
 from orfi.activity.services import owner_of
 from orfi.auth.access import READERS, role_required
 from orfi.auth.models import Role
+from orfi.stats.filters import default_period
 from orfi.syntheses.bilan import (
     bilan_workbook,
     build_bilan,
@@ -26,12 +27,11 @@ from orfi.syntheses.services import (
     default_day,
     perimeter_for_user,
 )
+from orfi.timezone import now_local
 
 bp = Blueprint("syntheses", __name__, url_prefix="/syntheses")
 
 VIEWERS = (*READERS, Role.FEDERATION)
-#: The bilan covers the last twelve months (ending yesterday) unless told otherwise.
-BILAN_DEFAULT_DAYS = 365
 
 
 @bp.app_template_filter("fr_decimal")
@@ -55,6 +55,8 @@ def _month_label(value: int) -> str:
 
 
 def _day() -> tuple[DayForm, date]:
+    """Read ``?date=``: a day up to today; the default day (yesterday) otherwise,
+    with the form's error next to the field."""
     form = DayForm(request.args)
     day = default_day()
     if form.validate() and form.date.data:
@@ -75,7 +77,8 @@ def daily():
         form=form,
         data=data,
         previous=day - timedelta(days=1),
-        following=day + timedelta(days=1),
+        # No link to a day to come: the synthesis of tomorrow has nothing to say.
+        following=day + timedelta(days=1) if day < now_local().date() else None,
     )
 
 
@@ -89,11 +92,13 @@ def printable():
 
 
 def _bilan():
+    """Read the period: by default the statistics page's (the last twelve months up
+    to today), so that both pages give the same figures without a filter."""
     form = PeriodForm(request.args)
     valid = form.validate()
-    date_to = (form.date_to.data if valid else None) or default_day()
-    date_from = (form.date_from.data if valid else None) or date_to - timedelta(
-        days=BILAN_DEFAULT_DAYS - 1
+    date_to = (form.date_to.data if valid else None) or default_period().end
+    date_from = (form.date_from.data if valid else None) or (
+        default_period(date_to).start
     )
     if valid:
         form.date_from.data, form.date_to.data = date_from, date_to

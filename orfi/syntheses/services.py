@@ -30,6 +30,7 @@ from orfi.nomenclature.models import Category
 from orfi.patrimoine.models import Agence, Organisation, Residence
 from orfi.reports.models import STAFF_VICTIMS, Report
 from orfi.reports.queries import counted_reports
+from orfi.stats import secrecy
 from orfi.syntheses.models import Synthesis
 from orfi.timezone import from_local, now_local
 
@@ -225,12 +226,15 @@ class Group:
     agence: str
     quartier: str
     count: int
-    usual: float
+    #: Mean daily count of the 28 previous days; None when the small-count rule
+    #: hides it (a federation's line whose 28 days count 1 to k-1 facts).
+    usual: float | None
 
     @property
     def level(self) -> str:
-        """``au-dessus``, ``habituel`` or ``en dessous`` of the usual level."""
-        return compare_level(self.count, self.usual)
+        """``au-dessus``, ``habituel`` or ``en dessous`` of the usual level ("" when
+        the usual level is hidden)."""
+        return "" if self.usual is None else compare_level(self.count, self.usual)
 
 
 @dataclass
@@ -255,6 +259,10 @@ class SynthesisData:
     groups: list[Group]
     reasons: list[tuple[str, int]]
     facts: list[NotableFact] = field(default_factory=list)
+    #: The small-count threshold k applied (a federation's synthesis), else 0.
+    min_count: int = 0
+    #: Whether reasons of 1 to k-1 facts were left out.
+    reasons_hidden: bool = False
 
     @property
     def level(self) -> str:
@@ -371,25 +379,77 @@ def _notable_facts(
     return facts
 
 
+OTHER_QUARTIERS = "Autres quartiers"
+OTHER_SECTORS = "Autres secteurs"
+
+
 def build_synthesis(perimeter: Perimeter, day: date) -> SynthesisData:
-    """Return the synthesis of ``day`` (Paris time) for the perimeter."""
+    """Return the synthesis of ``day`` (Paris time) for the perimeter.
+
+    A federation's synthesis obeys the small-count rule (:func:`protect_groups`):
+    no line naming an agence or a quartier, and no reason, counts 1 to k-1 facts.
+    """
     start, end = day_bounds(day)
     usual_start, _ = day_bounds(day - timedelta(days=USUAL_LEVEL_DAYS))
     today = _group_counts(perimeter, start, end)
     before = _group_counts(perimeter, usual_start, start)
-    groups = [
-        Group(*key, count=count, usual=before.get(key, 0) / USUAL_LEVEL_DAYS)
-        for key, count in sorted(today.items())
-    ]
-    return SynthesisData(
+    reasons = _reason_counts(perimeter, start, end)
+    data = SynthesisData(
         perimeter=perimeter,
         day=day,
         total=sum(today.values()),
         usual=sum(before.values()) / USUAL_LEVEL_DAYS,
-        groups=groups,
-        reasons=_reason_counts(perimeter, start, end),
+        groups=[],
+        reasons=reasons,
         facts=[] if perimeter.aggregated else _notable_facts(perimeter, start, end),
     )
+    if perimeter.aggregated:
+        k = data.min_count = secrecy.min_count()
+        data.groups = protect_groups(today, before, k)
+        data.reasons = [(label, n) for label, n in reasons if n >= k]
+        data.reasons_hidden = len(data.reasons) < len(reasons)
+    else:
+        data.groups = [
+            Group(*key, count=count, usual=before.get(key, 0) / USUAL_LEVEL_DAYS)
+            for key, count in sorted(today.items())
+        ]
+    return data
+
+
+_GroupKey = tuple[str, str, str]
+
+
+def protect_groups(
+    today: Counter[_GroupKey], before: Counter[_GroupKey], k: int
+) -> list[Group]:
+    """Return a federation's lines: (bailleur, agence, quartier) of at least k facts;
+    a bailleur's smaller ones pooled by agence (« Autres quartiers ») when that
+    reaches k, the rest in one line of the bailleur that names no agence nor
+    quartier (« Autres secteurs », like the unlocated row of the federation files).
+
+    A line's usual level is hidden when its 28 previous days count 1 to k-1 facts.
+    """
+    kept: dict[_GroupKey, list[_GroupKey]] = {}
+    by_agence: dict[tuple[str, str], list[_GroupKey]] = {}
+    for key, count in sorted(today.items()):
+        if count >= k:
+            kept[key] = [key]
+        else:
+            by_agence.setdefault(key[:2], []).append(key)
+    rest: dict[str, list[_GroupKey]] = {}
+    for (bailleur, agence), keys in by_agence.items():
+        if sum(today[key] for key in keys) >= k:
+            kept[(bailleur, agence, OTHER_QUARTIERS)] = keys
+        else:
+            rest.setdefault(bailleur, []).extend(keys)
+    for bailleur, keys in rest.items():
+        kept[(bailleur, "—", OTHER_SECTORS)] = keys
+    groups = []
+    for line, keys in sorted(kept.items()):
+        previous = sum(before.get(key, 0) for key in keys)
+        usual = None if secrecy.is_secret(previous, k) else previous / USUAL_LEVEL_DAYS
+        groups.append(Group(*line, count=sum(today[key] for key in keys), usual=usual))
+    return groups
 
 
 def default_day() -> date:
