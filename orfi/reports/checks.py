@@ -206,6 +206,7 @@ def checked_input(
     config = current_app.config
     rows = rows or read_input_rows(user, data)
     category = _check_category(user, rows.category, fail)
+    check_description_required(category, data.description, fail)
     residence = _check_residence(user, rows, fail)
     batiment = _check_batiment(data.batiment_id, residence, fail)
     _check_position(data, residence, config, fail)
@@ -223,6 +224,21 @@ def _check_category(user: User, category: Category | None, fail: Fail):
             "category", "Cette catégorie n'est plus utilisée : choisissez-en une autre."
         )
     return category
+
+
+#: Why a fact of an « à préciser » category is refused without a description.
+DESCRIPTION_REQUIRED = (
+    "Cette catégorie est « à préciser » : décrivez le fait en quelques mots."
+)
+
+
+def check_description_required(
+    category: Category | None, description: str | None, fail: Fail
+) -> None:
+    """Refuse an empty description for a category « à préciser » (e.g. AU99)."""
+    required = category is not None and category.description_required
+    if required and not (description or "").strip():
+        fail("description", DESCRIPTION_REQUIRED)
 
 
 def _check_residence(user: User, rows: InputRows, fail: Fail):
