@@ -208,10 +208,10 @@ def checked_input(
     category = _check_category(user, rows.category, fail)
     check_description_required(category, data.description, fail)
     residence = _check_residence(user, rows, fail)
-    batiment = _check_batiment(data.batiment_id, residence, fail)
-    _check_position(data, residence, config, fail)
-    _check_occurred_at(data.occurred_at, config, fail)
-    _check_details(data, config, fail)
+    batiment = check_batiment(data.batiment_id, residence, fail)
+    check_position(data, residence, config, fail)
+    check_occurred_at(data.occurred_at, config, fail)
+    check_details(data, config, fail)
     return CheckedInput(errors, category, residence, batiment)
 
 
@@ -252,7 +252,8 @@ def _check_residence(user: User, rows: InputRows, fail: Fail):
     return residence
 
 
-def _check_batiment(batiment_id: int | None, residence, fail: Fail):
+def check_batiment(batiment_id: int | None, residence, fail: Fail):
+    """Return the bâtiment of ``batiment_id`` if it belongs to ``residence``."""
     if batiment_id is None:
         return None
     batiment = db.session.get(Batiment, batiment_id)
@@ -262,7 +263,8 @@ def _check_batiment(batiment_id: int | None, residence, fail: Fail):
     return batiment
 
 
-def _check_position(data: ReportInput, residence, config, fail: Fail) -> None:
+def check_position(data: ReportInput, residence, config, fail: Fail) -> None:
+    """Check a sent position: complete, valid, near the résidence or confirmed."""
     has_lat, has_lon = data.latitude is not None, data.longitude is not None
     if has_lat != has_lon:
         fail(
@@ -304,7 +306,8 @@ def _format_distance(metres: float) -> str:
     return f"{metres / 1000:.1f} km".replace(".", ",")
 
 
-def _check_occurred_at(occurred_at: datetime | None, config, fail: Fail) -> None:
+def check_occurred_at(occurred_at: datetime | None, config, fail: Fail) -> None:
+    """Check the date of a fact: given, not in the future, not too old."""
     if occurred_at is None:
         fail("occurred_at", "Indiquez la date et l'heure du fait.")
         return
@@ -321,7 +324,7 @@ def _check_occurred_at(occurred_at: datetime | None, config, fail: Fail) -> None
         fail("occurred_at", f"Le fait ne peut pas dater de plus de {max_days} jours.")
 
 
-def _check_details(data: ReportInput, config, fail: Fail) -> None:
+def check_details(data: ReportInput, config, fail: Fail) -> None:
     """The description, gravity, cost and the staff victim's fields."""
     max_length = config["ORFI_DESCRIPTION_MAX_LENGTH"]
     if len(data.description or "") > max_length:
