@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -223,3 +224,37 @@ def test_json_values_are_redacted_at_any_depth():
         "n": 3,
         "x": [{"y": REDACTED}],
     }
+
+
+def test_purge_erases_what_corrections_kept_in_the_history(world):
+    from datetime import datetime
+
+    from orfi.privacy.purge import purge
+    from orfi.reports.models import Status
+    from tests.factories import insert_fact
+
+    old = insert_fact(
+        world["gardien"],
+        world["residence"],
+        datetime.now().replace(microsecond=0) - timedelta(days=800),
+        status=Status.CLOS,
+        description="Vu Durand.",
+    )
+    db.session.add(
+        ReportEvent(
+            report_id=old.id,
+            user_id=world["referent"].id,
+            kind="correction",
+            changes={
+                "description": [f"Vu {NAME}, {PHONE}.", f"Vu {NAME}."],
+                "position": ["43.64090, 1.43270", "43.64100, 1.43280"],
+                "lieu": ["hall", "cave"],
+            },
+        )
+    )
+    commit()
+    purge()
+    assert text_columns_holding(NAME) == {}
+    assert text_columns_holding("43.64090") == {}
+    event = db.session.scalar(sa.select(ReportEvent))
+    assert event.changes["lieu"] == ["hall", "cave"]  # a list's codes stay
