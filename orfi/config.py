@@ -23,6 +23,9 @@ DEFAULTS: dict[str, Any] = {
     "MAX_DISTANCE_FROM_RESIDENCE_M": 300,
     # GPS accuracy (metres) above which the form warns that the position is coarse.
     "COARSE_ACCURACY_M": 100,
+    # A fact's author (a gardien) may correct it this many minutes after filing; its
+    # référent may at any time (docs/privacy.md, « Corrections »).
+    "AUTHOR_EDIT_MINUTES": 30,
     # Maximum length of the free-text description.
     "DESCRIPTION_MAX_LENGTH": limits.DESCRIPTION_MAX_LENGTH,
     # Base-map tiles URL template for Leaflet (e.g. a bailleur's own tile server);

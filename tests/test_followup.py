@@ -355,3 +355,148 @@ def test_action_form_needs_csrf(csrf_app, world):
         sa.select(sa.func.count()).where(ReportEvent.report_id == report.id)
     )
     assert events == 0
+
+
+# ------------------------------------------- correcting and deleting an action (12.3)
+
+
+def _action_of(world, author_key: str = "referent") -> FollowupAction:
+    from tests.factories import make_action
+
+    action = make_action(
+        world["report"], world[author_key], note="Signalé au commissariat."
+    )
+    commit()
+    return action
+
+
+def _action_events(report) -> list[ReportEvent]:
+    return list(
+        db.session.scalars(
+            sa.select(ReportEvent)
+            .where(ReportEvent.report_id == report.id)
+            .order_by(ReportEvent.id)
+        )
+    )
+
+
+def test_referent_corrects_an_action_with_history(client, auth, world):
+    action = _action_of(world, "admin")
+    report = world["report"]
+    auth.login(world["referent"].email)
+    url = f"/suivi/{report.uuid}/actions/{action.id}/corriger"
+    assert client.get(url).status_code == 200
+    today = now_local().date()
+    response = client.post(
+        url,
+        data=action_form(
+            done_on=today.isoformat(),
+            kind="demande_intervention",
+            partner="police_municipale",
+            note="Patrouille demandée.",
+        ),
+    )
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert action.partner.value == "police_municipale"
+    assert action.note == "Patrouille demandée."
+    event = _action_events(report)[-1]
+    assert event.user_id == world["referent"].id
+    assert event.changes == {
+        "kind": ["Signalement aux forces de l'ordre", "Demande d'intervention"],
+        "partner": ["Police nationale", "Police municipale"],
+        "note": ["Signalé au commissariat.", "Patrouille demandée."],
+    }
+    assert "corrigée" in event.comment
+    history = client.get(f"/signalements/{report.uuid}").text
+    assert "Patrouille demandée." in history
+
+
+def test_author_deletes_an_action_and_the_history_keeps_it(client, auth, world):
+    action = _action_of(world, "admin")
+    report = world["report"]
+    status, action_id = report.status, action.id
+    auth.login(world["admin"].email)
+    response = client.post(f"/suivi/{report.uuid}/actions/{action_id}/supprimer")
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(FollowupAction, action_id) is None
+    assert report.status is status  # the status does not move back by itself
+    event = _action_events(report)[-1]
+    assert event.user_id == world["admin"].id
+    assert event.changes["kind"] == ["Signalement aux forces de l'ordre", None]
+    assert event.changes["note"] == ["Signalé au commissariat.", None]
+    assert "supprimée" in event.comment
+
+
+ACTION_ACCESS = {
+    "référent": ("referent", 200),
+    "admin": ("admin", 200),
+    "direction": ("direction", 403),
+    "gardien": ("gardien", 403),
+    "federation": ("federation", 403),
+    "référent of another bailleur": ("other_referent", 404),
+}
+
+
+@pytest.mark.parametrize("who, expected", ACTION_ACCESS.values(), ids=ACTION_ACCESS)
+def test_who_may_change_an_action(client, auth, world, who, expected):
+    action = _action_of(world)
+    report = world["report"]
+    before, action_id = len(_action_events(report)), action.id
+    auth.login(world[who].email)
+    edit = f"/suivi/{report.uuid}/actions/{action_id}/corriger"
+    assert client.get(edit).status_code == expected
+    posted = client.post(edit, data=action_form(note="Changée."))
+    assert posted.status_code == (302 if expected == 200 else expected)
+    deleted = client.post(f"/suivi/{report.uuid}/actions/{action_id}/supprimer")
+    assert deleted.status_code == (302 if expected == 200 else expected)
+    db.session.expire_all()
+    gone = db.session.get(FollowupAction, action_id) is None
+    assert gone is (expected == 200)
+    assert len(_action_events(report)) == before + (2 if expected == 200 else 0)
+
+
+def test_direction_author_may_change_their_own_action(client, auth, world):
+    action = _action_of(world)
+    action.author_id = world["direction"].id  # a référent since moved to direction
+    commit()
+    auth.login(world["direction"].email)
+    url = f"/suivi/{world['report'].uuid}/actions/{action.id}/corriger"
+    assert client.get(url).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "overrides, field",
+    [
+        ({"done_on": "2999-01-01"}, "done_on"),
+        ({"done_on": ""}, "done_on"),
+        ({"kind": ""}, "kind"),
+        ({"kind": "signalement", "partner": ""}, "partner"),
+        ({"note": "x" * 501}, "note"),
+    ],
+)
+def test_bad_action_correction_is_refused_next_to_the_field(
+    client, auth, world, overrides, field
+):
+    action = _action_of(world)
+    before = len(_action_events(world["report"]))
+    auth.login(world["referent"].email)
+    response = client.post(
+        f"/suivi/{world['report'].uuid}/actions/{action.id}/corriger",
+        data=action_form(**overrides),
+    )
+    assert response.status_code == 422
+    assert f'id="{field}-errors"' in response.text
+    db.session.expire_all()
+    assert action.note == "Signalé au commissariat."
+    assert len(_action_events(world["report"])) == before
+
+
+def test_action_of_another_fact_is_not_found(client, auth, world):
+    action = _action_of(world)
+    other = make_report(world["gardien"])
+    commit()
+    auth.login(world["referent"].email)
+    url = f"/suivi/{other.uuid}/actions/{action.id}/corriger"
+    assert client.get(url).status_code == 404

@@ -268,6 +268,13 @@ class Contract(BaseModel):
     missing: ClassVar[dict[str, str]] = {}
 
 
+#: What the API document says of a fact's description.
+DESCRIPTION_DOC = (
+    "Courte, objective, sans nom. Obligatoire pour une catégorie « à préciser » "
+    "(description_required dans la nomenclature, ex. AU99)."
+)
+
+
 class NewReport(Contract):
     """A fact to file (POST /reports)."""
 
@@ -297,7 +304,9 @@ class NewReport(Contract):
     intervention: choice(Intervention) | None = None
     damage_cost_eur: integer(0, limits.DAMAGE_MAX_EUR) | None = None
     gravity: Gravity | None = None
-    description: text(limits.DESCRIPTION_MAX_LENGTH) = ""
+    description: text(limits.DESCRIPTION_MAX_LENGTH) = Field(
+        "", description=DESCRIPTION_DOC
+    )
 
 
 _new_report_models: dict[int, type[NewReport]] = {
@@ -313,7 +322,10 @@ def new_report_model(description_max: int) -> type[NewReport]:
             "NewReport",
             __base__=NewReport,
             __doc__=NewReport.__doc__,
-            description=(text(description_max), ""),
+            description=(
+                text(description_max),
+                Field("", description=DESCRIPTION_DOC),
+            ),
         )
     return model
 
@@ -464,6 +476,10 @@ class CategoryItem(Answer):
     code: str
     label: str
     active: bool
+    description_required: bool = Field(
+        description="Catégorie « à préciser » : un fait n'est accepté qu'avec une "
+        "description."
+    )
 
 
 class Family(Answer):

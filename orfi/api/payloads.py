@@ -135,6 +135,7 @@ def category_json(category: Category) -> dict:
         "code": category.code,
         "label": category.label,
         "active": category.active,
+        "description_required": category.description_required,
     }
 
 

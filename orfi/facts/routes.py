@@ -34,11 +34,25 @@ from orfi.photos.services import (
     photo_path,
 )
 from orfi.privacy.heuristics import find_personal_data, load_hints, name_findings
+from orfi.privacy.redaction import (
+    REDACTED,
+    redact_report,
+    redactable_texts,
+    suggest_details,
+)
 from orfi.reports.checks import ReportInput, check_report_input
+from orfi.reports.corrections import (
+    CorrectionInput,
+    author_deadline,
+    correct_report,
+    may_correct,
+)
 from orfi.reports.creation import ReportConflict, create_report
 from orfi.reports.forms import (
+    CorrectionForm,
     DuplicateForm,
     FilterForm,
+    RedactionForm,
     ReportForm,
     UnmarkDuplicateForm,
 )
@@ -51,7 +65,13 @@ from orfi.reports.models import (
     Suite,
     Victime,
 )
-from orfi.reports.pages import category_choices, qualify_form, render_detail
+from orfi.reports.pages import (
+    category_choices,
+    correction_choices,
+    correction_form,
+    qualify_form,
+    render_detail,
+)
 from orfi.reports.qualification import (
     mark_duplicate,
     qualify_report,
@@ -513,6 +533,94 @@ def unmark_as_duplicate(report_uuid: uuid.UUID):
     if unmarked:
         flash("Ce fait n'est plus un doublon : il compte à nouveau.", "success")
     return redirect(url_for("reports.detail", report_uuid=report.uuid))
+
+
+def _correction_input(form: CorrectionForm) -> CorrectionInput:
+    return CorrectionInput(
+        description=form.description.data or "",
+        occurred_at=form.occurred_at.data,
+        residence_id=form.residence.data,
+        batiment_id=form.batiment.data,
+        latitude=form.latitude.data,
+        longitude=form.longitude.data,
+        residence_position=form.residence_position.data,
+        confirm_position=form.confirm_position.data,
+        lieu=Lieu.coerce(form.lieu.data),
+        victime=Victime.coerce(form.victime.data),
+        arret_travail_jours=form.arret_travail_jours.data,
+        comment=form.comment.data or "",
+    )
+
+
+@bp.route("/<uuid:report_uuid>/corriger", methods=["GET", "POST"])
+@role_required(*FILERS)
+def correct(report_uuid: uuid.UUID):
+    """Correct a fact's description, date, place, lieu and victime (its référent at
+    any time, its author for ORFI_AUTHOR_EDIT_MINUTES); the change joins its history."""
+    report = get_visible_report(current_user, report_uuid)
+    if not may_correct(current_user, report):
+        abort(403)
+    posted = request.method == "POST"
+    form = correction_form(report, formdata=request.form if posted else None)
+    search = request.args.get("residence_q", "").strip()[:SEARCH_MAX_LENGTH]
+    truncated = correction_choices(form, report, search)
+    if posted and form.validate():
+        try:
+            with unit_of_work():
+                event = correct_report(current_user, report, _correction_input(form))
+        except ValidationError as error:
+            _attach_errors(form, error.errors)
+        else:
+            done = "Correction enregistrée." if event else "Aucun changement."
+            flash(done, "success")
+            return redirect(url_for("reports.detail", report_uuid=report.uuid))
+    return (
+        render_template(
+            "reports/correct.html",
+            report=report,
+            form=form,
+            truncated=truncated,
+            search=search,
+            deadline=None
+            if current_user.role in QUALIFIERS
+            else author_deadline(report),
+            description_max=current_app.config["ORFI_DESCRIPTION_MAX_LENGTH"],
+        ),
+        422 if posted else 200,
+    )
+
+
+@bp.route("/<uuid:report_uuid>/retirer", methods=["GET", "POST"])
+@role_required(*QUALIFIERS)
+def redact(report_uuid: uuid.UUID):
+    """Remove a personal detail from a fact's description, history and follow-up."""
+    report = get_visible_report(current_user, report_uuid)
+    form = RedactionForm()
+    posted = request.method == "POST"
+    if posted and form.validate_on_submit():
+        try:
+            with unit_of_work():
+                result = redact_report(current_user, report, form.text.data)
+        except ValidationError as error:
+            attach_errors(form, error.errors, fallback="text")
+        else:
+            flash(
+                f"Détail retiré : « {REDACTED} » le remplace "
+                f"({result.occurrences} occurrence(s)).",
+                "success",
+            )
+            return redirect(url_for("reports.detail", report_uuid=report.uuid))
+    texts = redactable_texts(report)
+    return (
+        render_template(
+            "reports/redact.html",
+            report=report,
+            form=form,
+            texts=texts,
+            suggestions=suggest_details(texts),
+        ),
+        422 if posted else 200,
+    )
 
 
 @bp.app_context_processor

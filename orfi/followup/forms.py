@@ -78,3 +78,9 @@ class ComplaintForm(BaseForm):
         "La victime est un agent chargé d'une mission de service public"
     )
     submit = SubmitField("Enregistrer le dépôt")
+
+
+class DeleteActionForm(BaseForm):
+    """Delete an action of a fact's follow-up (a button: CSRF only)."""
+
+    submit = SubmitField("Supprimer l'action")

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from flask import (
     Blueprint,
+    abort,
     current_app,
     flash,
     redirect,
@@ -16,9 +17,9 @@ from flask import (
 )
 from flask_login import current_user
 
-from orfi.auth.access import QUALIFIERS, role_required
+from orfi.auth.access import QUALIFIERS, READERS, role_required
 from orfi.errors import ValidationError
-from orfi.followup.forms import ActionForm, ComplaintForm
+from orfi.followup.forms import ActionForm, ComplaintForm, DeleteActionForm
 from orfi.followup.models import (
     ActionKind,
     Complaint,
@@ -33,12 +34,16 @@ from orfi.followup.services import (
     ComplaintInput,
     add_action,
     days_since,
+    delete_action,
     edits_followup,
+    get_action,
     get_complaint,
     list_actions,
     list_overdue_reports,
+    may_change_action,
     reads_followup,
     save_complaint,
+    update_action,
 )
 from orfi.forms import attach_errors, page_number
 from orfi.reports.models import STAFF_VICTIMS, Report
@@ -59,6 +64,11 @@ class Panel:
     tadpr: bool
     action_form: ActionForm | None = None
     complaint_form: ComplaintForm | None = None
+    report: Report | None = None
+
+    def changeable(self, action: FollowupAction) -> bool:
+        """Whether the current user may correct or delete ``action``."""
+        return may_change_action(current_user, action, self.report)
 
 
 def _action_form(formdata=None) -> ActionForm:
@@ -91,6 +101,7 @@ def build_panel(report: Report, action_form=None, complaint_form=None) -> Panel 
         complaint=complaint,
         staff_victim=report.victime in STAFF_VICTIMS,
         tadpr=tadpr_eligible(report),
+        report=report,
     )
     if edits_followup(current_user, report):
         panel.action_form = action_form or _action_form()
@@ -142,17 +153,7 @@ def add(report_uuid: uuid.UUID):
     return _save_or_show_errors(
         report,
         form,
-        lambda: add_action(
-            current_user,
-            report,
-            ActionInput(
-                done_on=form.done_on.data,
-                kind=ActionKind.coerce(form.kind.data),
-                partner=Partner.coerce(form.partner.data),
-                note=form.note.data or "",
-                close=form.close.data,
-            ),
-        ),
+        lambda: add_action(current_user, report, _action_input(form)),
         done="Action de suivi enregistrée.",
         template="followup/action.html",
     )
@@ -182,6 +183,78 @@ def complaint(report_uuid: uuid.UUID):
         done="Dépôt enregistré.",
         template="followup/complaint.html",
     )
+
+
+def _action_input(form: ActionForm) -> ActionInput:
+    return ActionInput(
+        done_on=form.done_on.data,
+        kind=ActionKind.coerce(form.kind.data),
+        partner=Partner.coerce(form.partner.data),
+        note=form.note.data or "",
+        close=form.close.data,
+    )
+
+
+def _changeable_action(report_uuid: uuid.UUID, action_id: int):
+    """The fact (404 outside the perimeter) and its action (403 if the user may
+    neither correct nor delete it)."""
+    report = get_visible_report(current_user, report_uuid)
+    action = get_action(report, action_id)
+    if not may_change_action(current_user, action, report):
+        abort(403)
+    return report, action
+
+
+@bp.route(
+    "/<uuid:report_uuid>/actions/<int:action_id>/corriger", methods=["GET", "POST"]
+)
+@role_required(*READERS)
+def edit_action(report_uuid: uuid.UUID, action_id: int):
+    """Correct an action of a fact's follow-up (its author or a référent)."""
+    report, action = _changeable_action(report_uuid, action_id)
+    posted = request.method == "POST"
+    form = ActionForm(formdata=request.form if posted else None)
+    if not posted:
+        form.done_on.data = action.done_on
+        form.kind.data = action.kind.value
+        form.partner.data = action.partner.value if action.partner else ""
+        form.note.data = action.note
+    if posted and form.validate():
+        try:
+            data = _action_input(form)
+            with unit_of_work():
+                changed = update_action(current_user, report, action, data)
+        except ValidationError as error:
+            attach_errors(form, error.errors, fallback="submit")
+        else:
+            flash(
+                "Action de suivi corrigée." if changed else "Aucun changement.",
+                "success",
+            )
+            return _detail(report)
+    return (
+        render_template(
+            "followup/action_edit.html",
+            report=report,
+            action=action,
+            form=form,
+            delete_form=DeleteActionForm(formdata=None),
+        ),
+        422 if posted else 200,
+    )
+
+
+@bp.post("/<uuid:report_uuid>/actions/<int:action_id>/supprimer")
+@role_required(*READERS)
+def remove_action(report_uuid: uuid.UUID, action_id: int):
+    """Delete an action of a fact's follow-up; the fact's history keeps it."""
+    report, action = _changeable_action(report_uuid, action_id)
+    if not DeleteActionForm().validate_on_submit():
+        abort(400)
+    with unit_of_work():
+        delete_action(current_user, report, action)
+    flash("Action de suivi supprimée (l'historique du fait la garde).", "success")
+    return _detail(report)
 
 
 @bp.route("/")

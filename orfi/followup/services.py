@@ -12,7 +12,7 @@ from orfi import limits
 from orfi.auth.access import QUALIFIERS, READERS
 from orfi.auth.models import User
 from orfi.database import utcnow
-from orfi.errors import AccessDenied, ValidationError
+from orfi.errors import AccessDenied, NotFound, ValidationError
 from orfi.extensions import db
 from orfi.followup.models import (
     TRANSMITTING_KINDS,
@@ -279,3 +279,82 @@ def days_since(moment: datetime) -> int:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return (utcnow() - moment).days
+
+
+def get_action(report: Report, action_id: int) -> FollowupAction:
+    """Return the action ``action_id`` of ``report``, or raise NotFound."""
+    action = db.session.get(FollowupAction, action_id)
+    if action is None or action.report_id != report.id:
+        raise NotFound("Action de suivi introuvable.")
+    return action
+
+
+def may_change_action(user: User, action: FollowupAction, report: Report) -> bool:
+    """Whether ``user`` may correct or delete ``action``: its author or a référent
+    (or an administrator) of the fact's bailleur."""
+    if user.organisation_id != report.organisation_id:
+        return False
+    return user.role in QUALIFIERS or (
+        user.id == action.author_id and user.role in READERS
+    )
+
+
+def _require_action_changer(user: User, action: FollowupAction, report: Report):
+    if not may_change_action(user, action, report):
+        raise AccessDenied("Seuls l'auteur de l'action et un référent la modifient.")
+
+
+def _action_values(action: FollowupAction) -> dict[str, object]:
+    """An action's fields as its history records them (display-ready)."""
+    return {
+        "done_on": action.done_on.strftime("%d/%m/%Y") if action.done_on else None,
+        "kind": action.kind.label if action.kind else None,
+        "partner": action.partner.label if action.partner else None,
+        "note": action.note or None,
+    }
+
+
+def _action_title(action: FollowupAction) -> str:
+    partner = f" ({action.partner.label})" if action.partner else ""
+    return f"{action.kind.label}{partner} du {action.done_on:%d/%m/%Y}"
+
+
+def update_action(
+    user: User, report: Report, action: FollowupAction, data: ActionInput
+) -> FollowupAction | None:
+    """Correct an action (date, kind, partner, note); the fact's history keeps each
+    change. The fact's status does not move. Return None when nothing changed."""
+    _require_action_changer(user, action, report)
+    errors = check_action_input(report, ActionInput(**{**vars(data), "close": False}))
+    if errors:
+        raise ValidationError(errors)
+    before = _action_values(action)
+    action.done_on = data.done_on
+    action.kind = data.kind
+    action.partner = data.partner
+    action.note = (data.note or "").strip()
+    after = _action_values(action)
+    changes = {
+        name: [before[name], after[name]]
+        for name in before
+        if before[name] != after[name]
+    }
+    if not changes:
+        return None
+    append_report_event(
+        user, report, changes, f"Action de suivi corrigée : {_action_title(action)}"
+    )
+    logger.info("Action de suivi %s corrigée par %s", action.id, user.id)
+    return action
+
+
+def delete_action(user: User, report: Report, action: FollowupAction) -> None:
+    """Delete an action; the fact's history keeps what it was and who deleted it.
+    The fact's status does not move back (a référent changes it if needed)."""
+    _require_action_changer(user, action, report)
+    before = _action_values(action)
+    changes = {name: [value, None] for name, value in before.items() if value}
+    title = _action_title(action)
+    db.session.delete(action)
+    append_report_event(user, report, changes, f"Action de suivi supprimée : {title}")
+    logger.info("Action de suivi %s supprimée par %s", action.id, user.id)

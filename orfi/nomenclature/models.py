@@ -40,6 +40,9 @@ class Category(db.Model):
     label: Mapped[str] = mapped_column(sa.String(200))
     active: Mapped[bool] = mapped_column(default=True)
     position: Mapped[int] = mapped_column(default=0)
+    # « À préciser » categories (AU99 · Autre fait) say nothing by themselves: a fact
+    # of one needs a description (migration 0012 set it from the labels).
+    description_required: Mapped[bool] = mapped_column(default=False)
 
     family: Mapped[Family] = relationship()
 
@@ -47,3 +50,8 @@ class Category(db.Model):
     def display(self) -> str:
         """Code and label, as shown in lists."""
         return f"{self.code} · {self.label}"
+
+
+def says_to_specify(label: str) -> bool:
+    """Whether a category label says « à préciser » (its facts need a description)."""
+    return "à préciser" in label.casefold()

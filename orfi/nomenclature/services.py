@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from orfi.errors import NotFound, ValidationError
 from orfi.extensions import db
-from orfi.nomenclature.models import Category, Family
+from orfi.nomenclature.models import Category, Family, says_to_specify
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +73,13 @@ def load_default_nomenclature() -> int:
         for c_position, (code, label) in enumerate(categories):
             if code not in templates:
                 db.session.add(
-                    Category(code=code, label=label, family=family, position=c_position)
+                    Category(
+                        code=code,
+                        label=label,
+                        family=family,
+                        position=c_position,
+                        description_required=says_to_specify(label),
+                    )
                 )
                 added += 1
     db.session.flush()
@@ -98,6 +104,7 @@ def copy_nomenclature_to(organisation_id: int) -> int:
             code=t.code,
             label=t.label,
             position=t.position,
+            description_required=t.description_required,
         )
         for t in templates
         if t.code not in own
@@ -162,6 +169,7 @@ def update_category(category: Category, *, label: str, active: bool) -> Category
     if problems := _label_errors(label):
         raise ValidationError({"label": problems})
     category.label = label.strip()
+    category.description_required = says_to_specify(category.label)
     category.active = active
     db.session.flush()
     logger.info(
@@ -207,6 +215,7 @@ def add_category(
         code=code,
         label=label.strip(),
         position=(last or 0) + 1,
+        description_required=says_to_specify(label),
     )
     try:
         # A concurrent request may have taken the code since the check above.

@@ -2,7 +2,8 @@
 
 A fact past its retention keeps what statistics need (category, place, résidence,
 time, status, suites, counts) and loses what may identify or describe a person: its
-description, the comments of its history, the notes of its follow-up actions, the
+description, the comments of its history and the free text and positions its
+corrections recorded there, the notes of its follow-up actions, the
 reference of its complaint, its photos (rows and files) and its precise position,
 moved to the centre of its H3 cell of resolution 9 (the cells maps and statistics
 count in, ~0.1 km²). The fact is then recorded in ``report_anonymisation`` and never
@@ -293,6 +294,7 @@ def _erase_follow_up_text(ids: list[int]) -> None:
         )
         .values(comment="")
     )
+    _erase_history_values(ids)
     action = FollowupAction.__table__
     db.session.execute(
         action.update()
@@ -306,6 +308,37 @@ def _erase_follow_up_text(ids: list[int]) -> None:
         # The complaint's own date of change stays: this is not a user's edit.
         .values(reference="", updated_at=complaint.c.updated_at)
     )
+
+
+#: Values of a fact's history that are free text or a precise position (corrections of
+#: the description and of the place, edits of a follow-up note): erased with the rest;
+#: the change itself stays (who, when, which field).
+ERASED_CHANGES = frozenset({"description", "note", "position"})
+
+
+def _erase_history_values(ids: list[int]) -> None:
+    """Empty the free-text and position values the facts' history recorded."""
+    event = ReportEvent.__table__
+    updates = [
+        {
+            "e_id": row.id,
+            "e_changes": {
+                name: [None, None] if name in ERASED_CHANGES else change
+                for name, change in row.changes.items()
+            },
+        }
+        for row in db.session.execute(
+            sa.select(event.c.id, event.c.changes).where(event.c.report_id.in_(ids))
+        )
+        if row.changes and ERASED_CHANGES & row.changes.keys()
+    ]
+    if updates:
+        db.session.execute(
+            event.update()
+            .where(event.c.id == sa.bindparam("e_id"))
+            .values(changes=sa.bindparam("e_changes")),
+            updates,
+        )
 
 
 def _remove_files(photos: list[tuple[int, object]]) -> int:

@@ -206,11 +206,12 @@ def checked_input(
     config = current_app.config
     rows = rows or read_input_rows(user, data)
     category = _check_category(user, rows.category, fail)
+    check_description_required(category, data.description, fail)
     residence = _check_residence(user, rows, fail)
-    batiment = _check_batiment(data.batiment_id, residence, fail)
-    _check_position(data, residence, config, fail)
-    _check_occurred_at(data.occurred_at, config, fail)
-    _check_details(data, config, fail)
+    batiment = check_batiment(data.batiment_id, residence, fail)
+    check_position(data, residence, config, fail)
+    check_occurred_at(data.occurred_at, config, fail)
+    check_details(data, config, fail)
     return CheckedInput(errors, category, residence, batiment)
 
 
@@ -225,6 +226,21 @@ def _check_category(user: User, category: Category | None, fail: Fail):
     return category
 
 
+#: Why a fact of an « à préciser » category is refused without a description.
+DESCRIPTION_REQUIRED = (
+    "Cette catégorie est « à préciser » : décrivez le fait en quelques mots."
+)
+
+
+def check_description_required(
+    category: Category | None, description: str | None, fail: Fail
+) -> None:
+    """Refuse an empty description for a category « à préciser » (e.g. AU99)."""
+    required = category is not None and category.description_required
+    if required and not (description or "").strip():
+        fail("description", DESCRIPTION_REQUIRED)
+
+
 def _check_residence(user: User, rows: InputRows, fail: Fail):
     residence = rows.residence
     if residence is None:
@@ -236,7 +252,8 @@ def _check_residence(user: User, rows: InputRows, fail: Fail):
     return residence
 
 
-def _check_batiment(batiment_id: int | None, residence, fail: Fail):
+def check_batiment(batiment_id: int | None, residence, fail: Fail):
+    """Return the bâtiment of ``batiment_id`` if it belongs to ``residence``."""
     if batiment_id is None:
         return None
     batiment = db.session.get(Batiment, batiment_id)
@@ -246,7 +263,8 @@ def _check_batiment(batiment_id: int | None, residence, fail: Fail):
     return batiment
 
 
-def _check_position(data: ReportInput, residence, config, fail: Fail) -> None:
+def check_position(data: ReportInput, residence, config, fail: Fail) -> None:
+    """Check a sent position: complete, valid, near the résidence or confirmed."""
     has_lat, has_lon = data.latitude is not None, data.longitude is not None
     if has_lat != has_lon:
         fail(
@@ -288,7 +306,8 @@ def _format_distance(metres: float) -> str:
     return f"{metres / 1000:.1f} km".replace(".", ",")
 
 
-def _check_occurred_at(occurred_at: datetime | None, config, fail: Fail) -> None:
+def check_occurred_at(occurred_at: datetime | None, config, fail: Fail) -> None:
+    """Check the date of a fact: given, not in the future, not too old."""
     if occurred_at is None:
         fail("occurred_at", "Indiquez la date et l'heure du fait.")
         return
@@ -305,7 +324,7 @@ def _check_occurred_at(occurred_at: datetime | None, config, fail: Fail) -> None
         fail("occurred_at", f"Le fait ne peut pas dater de plus de {max_days} jours.")
 
 
-def _check_details(data: ReportInput, config, fail: Fail) -> None:
+def check_details(data: ReportInput, config, fail: Fail) -> None:
     """The description, gravity, cost and the staff victim's fields."""
     max_length = config["ORFI_DESCRIPTION_MAX_LENGTH"]
     if len(data.description or "") > max_length:

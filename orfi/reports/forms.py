@@ -190,3 +190,57 @@ class UnmarkDuplicateForm(BaseForm):
     """Make a duplicate count again (a button: CSRF only)."""
 
     submit = SubmitField("Ce n'est pas un doublon")
+
+
+class CorrectionForm(BaseForm):
+    """A fact's correction: description, date, place, lieu and victime."""
+
+    description = TextAreaField("Description courte")
+    occurred_at = DateTimeLocalField(
+        "Date et heure du fait",
+        format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
+        validators=[InputRequired("Indiquez la date et l'heure du fait.")],
+    )
+    residence = SelectField(
+        "Résidence",
+        coerce=optional_id,
+        validate_choice=False,
+        validators=[InputRequired("Choisissez une résidence.")],
+    )
+    batiment = SelectField(
+        "Bâtiment ou entrée", coerce=optional_id, validate_choice=False
+    )
+    latitude = FloatField(
+        "Latitude",
+        validators=[Optional()],
+        render_kw={"inputmode": "decimal", "autocomplete": "off"},
+    )
+    longitude = FloatField(
+        "Longitude",
+        validators=[Optional()],
+        render_kw={"inputmode": "decimal", "autocomplete": "off"},
+    )
+    residence_position = BooleanField("Prendre la position de la résidence")
+    confirm_position = BooleanField("Je confirme cette position")
+    lieu = SelectField("Lieu", choices=[NOT_SPECIFIED, *Lieu.choices()], default="")
+    victime = SelectField(
+        "Victime", choices=[NOT_SPECIFIED, *Victime.choices()], default=""
+    )
+    arret_travail_jours = IntegerField(
+        "Arrêt de travail (jours)",
+        validators=[Optional()],
+        render_kw={"inputmode": "numeric", "min": 0, "max": limits.STOPPAGE_MAX_DAYS},
+    )
+    comment = TextAreaField("Motif de la correction (facultatif)")
+    submit = SubmitField("Enregistrer la correction")
+
+
+class RedactionForm(BaseForm):
+    """A personal detail to remove from a fact's description and history."""
+
+    text = StringField(
+        "Détail à retirer",
+        validators=[InputRequired("Indiquez le mot ou le passage à retirer.")],
+        render_kw={"autocomplete": "off", "spellcheck": "false"},
+    )
+    submit = SubmitField("Retirer partout")

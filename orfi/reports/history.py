@@ -39,6 +39,17 @@ FIELD_LABELS: dict[str, str] = {
     "damage_cost_eur": "Coût estimé (€)",
     "location_source": "Position",
     "description": "Description",
+    # Corrections (orfi.reports.corrections).
+    "occurred_at": "Date du fait",
+    "residence": "Résidence",
+    "batiment": "Bâtiment",
+    "position": "Coordonnées",
+    # A follow-up action corrected or deleted (orfi.followup.services).
+    "action": "Action de suivi",
+    "done_on": "Date de l'action",
+    "kind": "Type d'action",
+    "partner": "Partenaire",
+    "note": "Note",
 }
 
 #: Fields whose values are the codes of an enumeration with French labels.

@@ -12,9 +12,24 @@ from flask_login import current_user
 
 from orfi.auth.access import QUALIFIERS
 from orfi.nomenclature.services import list_categories
-from orfi.reports.forms import DuplicateForm, QualifyForm, UnmarkDuplicateForm
+from orfi.reports.corrections import may_correct
+from orfi.reports.forms import (
+    NOT_SPECIFIED,
+    CorrectionForm,
+    DuplicateForm,
+    QualifyForm,
+    UnmarkDuplicateForm,
+)
 from orfi.reports.qualification import duplicate_candidates, list_duplicates
 from orfi.reports.queries import frequent_category_ids
+from orfi.reports.residence_choices import (
+    FORM_RESIDENCES_MAX,
+    capped_residences,
+    choice_batiments,
+    filing_query,
+    matching,
+)
+from orfi.timezone import to_local
 
 
 def category_choices(with_frequent: bool) -> dict[str, list[tuple[int, str]]]:
@@ -53,6 +68,9 @@ def render_detail(
         "duplicate_form": None,
         "unmark_form": None,
         "candidates": [],
+        "can_correct": may_correct(current_user, report),
+        "can_redact": qualifier
+        and current_user.organisation_id == report.organisation_id,
     }
     if qualifier:
         context["duplicate_form"] = duplicate_form or DuplicateForm(formdata=None)
@@ -71,3 +89,48 @@ def qualify_form(report, formdata=None) -> QualifyForm:
         form.status.data = report.status.value
         form.gravity.data = str(report.gravity) if report.gravity else ""
     return form
+
+
+def correction_form(report, formdata=None) -> CorrectionForm:
+    """Return the correction form of ``report``, filled from it unless ``formdata``."""
+    form = CorrectionForm(formdata=formdata)
+    if formdata is None:
+        form.description.data = report.description
+        form.occurred_at.data = to_local(report.occurred_at).replace(
+            tzinfo=None, second=0, microsecond=0
+        )
+        form.residence.data = report.residence_id
+        form.batiment.data = report.batiment_id
+        form.latitude.data = report.latitude
+        form.longitude.data = report.longitude
+        form.lieu.data = report.lieu.value if report.lieu else ""
+        form.victime.data = report.victime.value if report.victime else ""
+        form.arret_travail_jours.data = report.arret_travail_jours
+    return form
+
+
+def correction_choices(form: CorrectionForm, report, search: str = "") -> bool:
+    """Fill the résidence and bâtiment choices of a correction form: a bounded list
+    of the user's perimeter (``search`` narrows it), always with the fact's and the
+    chosen résidence; the bâtiments of the chosen one. Return whether some of the
+    perimeter were left out (the page then offers the search)."""
+    chosen = form.residence.data or report.residence_id
+    query = filing_query(current_user)
+    if search:
+        query = matching(query, search)
+    residences, truncated = capped_residences(
+        query, [report.residence_id, chosen], limit=FORM_RESIDENCES_MAX
+    )
+    if search:
+        # The fact's and the chosen résidence stay offered, whatever the search.
+        kept, _ = capped_residences(
+            filing_query(current_user), [report.residence_id, chosen], limit=0
+        )
+        residences += [r for r in kept if r not in residences]
+    form.residence.choices = [(r.id, r.label) for r in residences]
+    selected = next((r for r in residences if r.id == chosen), report.residence)
+    form.batiment.choices = [NOT_SPECIFIED] + [
+        (b.id, f"{b.reference} {b.address}".strip())
+        for b in choice_batiments([selected])
+    ]
+    return truncated

@@ -9,7 +9,12 @@ from orfi.auth.models import Role, User
 from orfi.errors import AccessDenied, ValidationError
 from orfi.extensions import db
 from orfi.nomenclature.services import get_category
-from orfi.reports.checks import GRAVITY_RANGE, MAX_COMMENT, is_storable_text
+from orfi.reports.checks import (
+    GRAVITY_RANGE,
+    MAX_COMMENT,
+    check_description_required,
+    is_storable_text,
+)
 from orfi.reports.models import Report, ReportEvent, Status
 from orfi.reports.nearby import NEARBY_WINDOW, NearbyFact, nearby_reports
 
@@ -35,6 +40,14 @@ def qualify_report(
         errors["category"] = ["Choisissez une catégorie de votre nomenclature."]
     elif not category.active and category.id != report.category_id:
         errors["category"] = ["Cette catégorie n'est plus utilisée."]
+    elif category.id != report.category_id:
+        check_description_required(
+            category,
+            report.description,
+            lambda _name, message: errors.setdefault("category", []).append(
+                f"{message} Corrigez d'abord la description du fait."
+            ),
+        )
     if gravity is not None and not limits.GRAVITY_MIN <= gravity <= limits.GRAVITY_MAX:
         errors["gravity"] = [GRAVITY_RANGE]
     if len(comment) > MAX_COMMENT:
