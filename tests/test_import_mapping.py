@@ -228,7 +228,7 @@ def test_importing_at_once_an_unrecognised_file_leads_to_the_mapping_step(
     auth.login(admin.email)
     page = upload(client, own_csv(), button="submit")
     assert page.status_code == 200
-    assert "Colonnes non reconnues" in page.text
+    assert "Colonnes non reconnues (référence, nom, position)" in page.text
     assert parse(page.text).find("form", action="/patrimoine/import/colonnes")
     assert not residences()
 

@@ -57,6 +57,8 @@ _REQUIRED = {
     "latitude": "Choisissez les colonnes de la position : latitude et longitude, "
     "ou X et Y en Lambert-93.",
 }
+#: How the upload page names the required champs it could not find.
+MISSING_NAMES = {"reference": "référence", "nom": "nom", "latitude": "position"}
 #: The option that reads a champ from no column.
 NO_COLUMN = ("", "— aucune colonne —")
 

@@ -27,7 +27,11 @@ from orfi.geo.patrimoine_columns import (
 )
 from orfi.geo.patrimoine_io import preview_patrimoine
 from orfi.geo.patrimoine_limits import ImportLimits
-from orfi.patrimoine.forms import ColumnMappingForm, ImportPatrimoineForm
+from orfi.patrimoine.forms import (
+    MISSING_NAMES,
+    ColumnMappingForm,
+    ImportPatrimoineForm,
+)
 from orfi.patrimoine.importer import import_patrimoine_file, preselected_columns
 from orfi.patrimoine.services import get_column_mapping, save_column_mapping
 from orfi.patrimoine.uploads import discard_upload, keep_upload, kept_upload
@@ -175,7 +179,12 @@ def import_patrimoine():
     missing = missing_champs(mapping.chosen(), vector=preview.vector)
     if form.choose.data or missing:
         session[PENDING_IMPORT] = token
-        notice = "Colonnes non reconnues : choisissez-les." if missing else None
+        notice = (
+            f"Colonnes non reconnues ({', '.join(MISSING_NAMES[c] for c in missing)}) "
+            ": choisissez-les ci-dessous."
+            if missing
+            else None
+        )
         return _mapping_page(mapping, preview, path, notice=notice)
     try:
         result = _run_import(
