@@ -20,10 +20,10 @@ import orfi.patrimoine.commands  # noqa: F401
 import orfi.privacy.commands  # noqa: F401
 import orfi.syntheses.commands  # noqa: F401
 from orfi.auth.models import Federation, Role
-from orfi.auth.services import create_user
+from orfi.auth.services import create_federation, create_user
 from orfi.backup.settings import BackupError, sqlite_path
 from orfi.backup.sqlite import create_private_file
-from orfi.commands import cli, fail
+from orfi.commands import FrenchUsage, cli, fail
 from orfi.errors import OrfiError, ValidationError
 from orfi.extensions import db
 from orfi.nomenclature.services import load_default_nomenclature
@@ -32,7 +32,7 @@ from orfi.patrimoine.services import create_organisation, get_organisation_by_co
 from orfi.transaction import unit_of_work
 
 
-@cli.command("init")
+@cli.command("init", schema=False)
 def init_command():
     """Create or upgrade the database schema and load the default nomenclature."""
     from flask_migrate import upgrade
@@ -93,11 +93,12 @@ def create_organisation_command(code, name, kind, region):
 @click.option("--region", default="", help="Région couverte (vide : nationale).")
 def create_federation_command(code, name, region):
     """Create a federation (USH or a regional association)."""
-    with unit_of_work():
-        db.session.add(
-            Federation(code=code.strip(), name=name.strip(), region=region.strip())
-        )
-    click.echo(f"Fédération {code} créée.")
+    try:
+        with unit_of_work():
+            federation = create_federation(code=code, name=name, region=region)
+    except OrfiError as error:
+        fail(error)
+    click.echo(f"Fédération {federation.code} créée.")
 
 
 @cli.command("create-user")
@@ -144,11 +145,15 @@ def create_user_command(
     click.echo(f"Compte {email} créé.")
 
 
+class _ConsoleGroup(FrenchUsage, FlaskGroup):
+    """Flask's console group, with its usage errors in French like ``orfi``'s."""
+
+
 def main() -> None:
     """Entry point of the ``orfi`` console script (Flask's commands plus ours)."""
     from orfi import create_app
 
-    group = FlaskGroup(
+    group = _ConsoleGroup(
         create_app=create_app, help="orfi : faits d'incivilité des bailleurs."
     )
     for name, command in cli.commands.items():

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from shapely.geometry import Point, shape
 from werkzeug.security import generate_password_hash
 
-from orfi import create_app
+from orfi import ROOT, create_app
 from orfi.auth.models import Federation, Role, User, user_residence
 from orfi.database import utcnow
 from orfi.demo.world import (
@@ -432,6 +432,26 @@ def test_demo_logins_prints_the_accounts(runner):
         assert login.affiliation in line
     assert "autres gardiens" in listed.output
     assert set(DEMO_CODES) == set(BAILLEURS)
+
+
+def test_direction_logins_are_labelled_by_their_real_perimeter(runner):
+    """direction@ reads the whole bailleur, chef-agence@ one agence: the labels of
+    ``orfi demo-logins`` and of the README's table say which, not both."""
+    assert run_demo(runner, "--reports", "0", "--no-activity").exit_code == 0
+    listed = runner.invoke(args=["orfi", "demo-logins"]).output.splitlines()
+    readme = (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
+    for code in ("tmh", "alt"):
+        for email in (f"direction@{code}.demo", f"chef-agence@{code}.demo"):
+            user = db.session.scalar(sa.select(User).where(User.email == email))
+            line = next(line for line in listed if email in line).casefold()
+            if user.agence is None:
+                assert "tout le bailleur" in line and "chef d'agence" not in line
+            else:
+                assert user.agence.name.casefold() in line
+                assert "chef d'agence" in line and "tout le bailleur" not in line
+    rows = {r.split("|")[1].strip(" `"): r for r in readme if r.startswith("| `")}
+    assert "Direction (tout le bailleur)" in rows["direction@tmh.demo"]
+    assert "chef d'agence" not in rows["direction@tmh.demo"].casefold()
 
 
 def _report_indexes() -> set[str]:

@@ -157,3 +157,39 @@ def test_editable_install_serves_the_checkout_s_folders(tmp_path):
     assert Path(served["orfi"]).parent == source / "orfi"
     assert Path(served["templates"]) == source / "templates"
     assert Path(served["migrations"]) == source / "migrations"
+
+
+def test_the_build_prints_no_licence_warning(tmp_path):
+    """pyproject.toml uses the SPDX ``license = "…"`` form and no licence classifier:
+    setuptools then prints none of its deprecation notices about them."""
+    source = _copy_sources(tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-v", *OFFLINE, "-w", tmp_path, "."],
+        cwd=source,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    output = (done.stdout + done.stderr).lower()
+    notices = [
+        line
+        for line in output.splitlines()
+        if "licen" in line and ("deprecat" in line or "warning" in line)
+    ]
+    assert notices == []
+
+
+def test_make_run_serves_on_the_port_given_in_the_environment():
+    """README: ``PORT=5077 make run`` serves on 5077 (make -n only prints)."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "PORT=5077 make run" in readme
+    done = subprocess.run(
+        ["make", "-n", "-o", ".venv/.installed", "run"],
+        cwd=ROOT,
+        env={**os.environ, "PORT": "5077"},
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    serve = next(line for line in done.stdout.splitlines() if " run " in line)
+    assert "--port 5077" in serve

@@ -312,3 +312,21 @@ def _check_dummy_password(password: str) -> None:
 @functools.cache
 def _dummy_hash(method: str) -> str:
     return generate_password_hash(secrets.token_hex(16), method=method)
+
+
+def create_federation(*, code: str, name: str, region: str = "") -> Federation:
+    """Create a federation (USH or a regional association); flushes only."""
+    code, name = code.strip(), name.strip()
+    errors: dict[str, list[str]] = {}
+    if not code or len(code) > 20:
+        errors["code"] = ["Code de 1 à 20 caractères (ex. USH-OCC)."]
+    elif db.session.scalar(sa.select(Federation.id).where(Federation.code == code)):
+        errors["code"] = ["Ce code est déjà utilisé."]
+    if not name:
+        errors["name"] = ["Le nom est obligatoire."]
+    if errors:
+        raise ValidationError(errors)
+    federation = Federation(code=code, name=name, region=region.strip())
+    db.session.add(federation)
+    db.session.flush()
+    return federation

@@ -44,7 +44,7 @@ def _megabytes(size: int) -> str:
     return f"{size / (1024 * 1024):.1f} Mo".replace(".", ",")
 
 
-@cli.command("backup")
+@cli.command("backup", schema=False)
 @click.option(
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -87,7 +87,7 @@ def backup_command(output):
         )
 
 
-@cli.command("restore")
+@cli.command("restore", schema=False)
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
     "--force",

@@ -71,9 +71,15 @@ class DemoLogin:
 
     @property
     def role_label(self) -> str:
-        """The role as shown to people (a chef d'agence is a direction account)."""
+        """The role as shown to people (a chef d'agence is a direction account).
+
+        A direction account without an agence reads the whole bailleur: the role's
+        label (« Direction / chef d'agence ») would hide which of the two it is.
+        """
         if self.agence:
             return f"Chef d'agence ({self.agence})"
+        if self.role is Role.DIRECTION:
+            return "Direction (tout le bailleur)"
         return self.role.label
 
 

@@ -6,7 +6,7 @@ import logging
 import math
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -69,6 +69,25 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
 }
 
 
+#: The fields a person may map to a column by hand (``--column champ=COLONNE``, the
+#: web page's mapping step), by the French name they use, to the field each one feeds.
+MAPPABLE_FIELDS: dict[str, str] = {
+    "reference": "reference",
+    "nom": "name",
+    "adresse": "address",
+    "code_insee": "commune_insee",
+    "commune": "commune_name",
+    "logements": "logements",
+    "agence": "agence",
+    "latitude": "latitude",
+    "longitude": "longitude",
+    "x_l93": "x_l93",
+    "y_l93": "y_l93",
+}
+#: The fields a vector file's geometry replaces.
+COORDINATE_FIELDS = ("latitude", "longitude", "x_l93", "y_l93")
+
+
 class PatrimoineFileError(ValueError):
     """Raised when a patrimoine or QPV file cannot be read at all (French message)."""
 
@@ -97,8 +116,34 @@ def _alias_table() -> dict[str, tuple[str, int]]:
 _ALIASES = _alias_table()
 
 
-def match_columns(columns: Sequence[object]) -> tuple[dict[str, object], list[str]]:
-    """Return which source column feeds each field, and the columns left unused.
+def parse_column_choices(options: Iterable[str]) -> dict[str, str]:
+    """Read ``champ=COLONNE`` options into {champ: column}; an empty column means none.
+
+    Raises
+    ------
+    PatrimoineFileError
+        An option without ``=``, or a champ that is not in :data:`MAPPABLE_FIELDS`.
+    """
+    chosen: dict[str, str] = {}
+    for option in options:
+        champ, sign, column = option.partition("=")
+        champ = champ.strip().lower()
+        if not sign:
+            raise PatrimoineFileError(
+                f"« {option} » : écrivez champ=COLONNE (ex. nom=LIBELLE)."
+            )
+        if champ not in MAPPABLE_FIELDS:
+            raise PatrimoineFileError(
+                f"champ « {champ} » inconnu (--column {option}) ; champs possibles : "
+                + ", ".join(MAPPABLE_FIELDS)
+                + "."
+            )
+        chosen[champ] = column.strip()
+    return chosen
+
+
+def guess_columns(columns: Sequence[object]) -> dict[str, object]:
+    """Return the column each field is guessed to come from, by its name.
 
     Parameters
     ----------
@@ -107,9 +152,9 @@ def match_columns(columns: Sequence[object]) -> tuple[dict[str, object], list[st
 
     Returns
     -------
-    tuple of (dict, list)
-        Field name → source column; source columns matching no field (or losing to a
-        better-ranked alias).
+    dict
+        Field name → source column. When several columns fit one field, the one
+        whose name comes first in :data:`COLUMN_ALIASES` wins.
     """
     best: dict[str, tuple[int, object]] = {}
     for column in columns:
@@ -119,12 +164,95 @@ def match_columns(columns: Sequence[object]) -> tuple[dict[str, object], list[st
         name, rank = found
         if name not in best or rank < best[name][0]:
             best[name] = (rank, column)
-    mapping = {name: column for name, (_rank, column) in best.items()}
+    return {name: column for name, (_rank, column) in best.items()}
+
+
+def _find_column(columns: Sequence[object], wanted: str, champ: str) -> object:
+    """Return the file's column named ``wanted`` (exactly, else ignoring case and
+    accents), or raise PatrimoineFileError naming the file's columns."""
+    for column in columns:
+        if str(column) == wanted:
+            return column
+    for column in columns:
+        if normalise_column(column) == normalise_column(wanted):
+            return column
+    names = [str(c)[:40] for c in columns if str(c).strip() and c != "geometry"]
+    raise PatrimoineFileError(
+        f"Colonne « {wanted} » (champ {champ}) introuvable dans le fichier. "
+        f"Colonnes lues : {', '.join(names) or 'aucune'}."
+    )
+
+
+def _with_choices(
+    mapping: dict[str, object],
+    columns: Sequence[object],
+    chosen: Mapping[str, str],
+) -> dict[str, object]:
+    """Return ``mapping`` where a person's choices replace the guesses.
+
+    A chosen column no longer feeds the field it was guessed for; an empty choice
+    leaves the field out (an RPLS file's address parts still make its address).
+    """
+    mapping = dict(mapping)
+    for champ, wanted in chosen.items():
+        name = MAPPABLE_FIELDS[champ]
+        mapping.pop(name, None)
+        if not wanted:
+            continue
+        column = _find_column(columns, wanted, champ)
+        for other in [k for k, v in mapping.items() if v == column]:
+            del mapping[other]
+        mapping[name] = column
+    return mapping
+
+
+def match_columns(
+    columns: Sequence[object], chosen: Mapping[str, str] | None = None
+) -> tuple[dict[str, object], list[str]]:
+    """Return which source column feeds each field, and the columns left unused.
+
+    Parameters
+    ----------
+    columns : sequence
+        Column names as read from the file.
+    chosen : mapping, optional
+        {champ: column} chosen by a person (champ in :data:`MAPPABLE_FIELDS`; an
+        empty column: none). They win over the guesses of :func:`guess_columns`.
+
+    Returns
+    -------
+    tuple of (dict, list)
+        Field name → source column; source columns matching no field (or losing to a
+        better-ranked alias).
+
+    Raises
+    ------
+    PatrimoineFileError
+        A chosen column is not in the file.
+    """
+    mapping = guess_columns(columns)
+    if chosen:
+        mapping = _with_choices(mapping, columns, chosen)
     used = set(mapping.values())
     unused = [
         str(c) for c in columns if c not in used and c != "geometry" and str(c).strip()
     ]
     return mapping, unused
+
+
+def missing_champs(selected: Mapping[str, str], *, vector: bool) -> list[str]:
+    """Return the required champs that ``selected`` ({champ: column}) leaves empty.
+
+    A position needs latitude and longitude, or X and Y in Lambert-93; a missing one
+    is reported as ``latitude``. A vector file's geometry gives its positions.
+    """
+    missing = [champ for champ in ("reference", "nom") if not selected.get(champ)]
+    if not vector:
+        wgs84 = selected.get("latitude") and selected.get("longitude")
+        l93 = selected.get("x_l93") and selected.get("y_l93")
+        if not (wgs84 or l93):
+            missing.append("latitude")
+    return missing
 
 
 def require_columns(mapping: dict, header: list, *, vector: bool) -> None:

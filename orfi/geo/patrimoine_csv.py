@@ -7,6 +7,7 @@ import csv
 import io
 import logging
 import re
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -53,8 +54,16 @@ def _sniff_delimiter(header: str) -> str:
     return best if counts[best] else ","
 
 
-def read_csv_file(path: Path, limits: ImportLimits | None = None) -> PatrimoineData:
-    """Read a delimited text file: see :func:`~.patrimoine_io.read_patrimoine`."""
+def read_csv_records(
+    path: Path, limits: ImportLimits | None = None
+) -> tuple[list[list[str]], str, str]:
+    """Return a delimited text file's records (header first), separator and encoding.
+
+    Raises
+    ------
+    PatrimoineFileError
+        Unreadable quoting, too many rows, or no header.
+    """
     raw = path.read_bytes()
     text, encoding = _decode(raw)
     first = text.partition("\n")[0].strip()
@@ -74,12 +83,21 @@ def read_csv_file(path: Path, limits: ImportLimits | None = None) -> PatrimoineD
         ) from error
     if not records or not any(cell.strip() for cell in records[0]):
         raise PatrimoineFileError("Le fichier est vide : aucune ligne d'en-tête.")
+    return records, delimiter, encoding
 
+
+def read_csv_file(
+    path: Path,
+    limits: ImportLimits | None = None,
+    chosen: Mapping[str, str] | None = None,
+) -> PatrimoineData:
+    """Read a delimited text file: see :func:`~.patrimoine_io.read_patrimoine`."""
+    records, delimiter, encoding = read_csv_records(path, limits)
     header = [cell.strip() for cell in records[0]]
     width = len(header)
     rows, line_numbers, rejected = _split_records(records, width, delimiter)
     frame = pd.DataFrame(rows, columns=range(width), dtype=object)
-    mapping, unused = match_columns(header)
+    mapping, unused = match_columns(header, chosen)
     mapping = {name: header.index(column) for name, column in mapping.items()}
     require_columns(mapping, header, vector=False)
 

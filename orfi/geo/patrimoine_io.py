@@ -22,19 +22,118 @@ This module only routes a file to its reader; each step has its module:
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from orfi.geo.patrimoine_columns import PatrimoineFileError
-from orfi.geo.patrimoine_csv import read_csv_file
+from orfi.geo.patrimoine_columns import (
+    COORDINATE_FIELDS,
+    MAPPABLE_FIELDS,
+    PatrimoineFileError,
+    cell_text,
+    guess_columns,
+)
+from orfi.geo.patrimoine_csv import read_csv_file, read_csv_records
 from orfi.geo.patrimoine_limits import ImportLimits
 from orfi.geo.patrimoine_rows import PatrimoineData
-from orfi.geo.patrimoine_vector import read_vector_file
+from orfi.geo.patrimoine_vector import read_vector_file, read_vector_frame
 from orfi.geo.qpv_layer import assign_qpv, load_qpv_layer
 
 logger = logging.getLogger(__name__)
 
 #: File suffixes read as delimited text; everything else goes to GDAL.
 CSV_SUFFIXES = frozenset({".csv", ".txt", ".tsv"})
+#: Rows a preview shows.
+PREVIEW_ROWS = 5
+
+
+@dataclass
+class PatrimoinePreview:
+    """A file's columns, its first rows and the column guessed for each champ."""
+
+    #: Column names, in file order (a vector file's attributes, not its geometry).
+    columns: list[str]
+    #: The first rows, as text, one cell per column.
+    rows: list[list[str]]
+    #: {champ of MAPPABLE_FIELDS: column} for the champs a column was guessed for.
+    guesses: dict[str, str]
+    #: True when the geometry gives the positions (no coordinate champs then).
+    vector: bool
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def champs(self) -> list[str]:
+        """The champs a person may map for this file."""
+        return [
+            champ
+            for champ in MAPPABLE_FIELDS
+            if not (self.vector and champ in COORDINATE_FIELDS)
+        ]
+
+
+def preview_patrimoine(
+    path: str | Path,
+    *,
+    layer: str | None = None,
+    limits: ImportLimits | None = None,
+    rows: int = PREVIEW_ROWS,
+) -> PatrimoinePreview:
+    """Read a patrimoine file's columns and first rows, and guess each champ's column.
+
+    Parameters
+    ----------
+    path : str or Path
+        See :func:`read_patrimoine`.
+    layer : str, optional
+        Layer of a multi-layer file.
+    limits : ImportLimits, optional
+        See :func:`read_patrimoine`.
+    rows : int
+        How many rows to return.
+
+    Returns
+    -------
+    PatrimoinePreview
+
+    Raises
+    ------
+    PatrimoineFileError
+        The file is missing, unreadable or beyond one of ``limits``.
+    """
+    path = Path(path)
+    limits = limits or ImportLimits()
+    if not path.is_file():
+        raise PatrimoineFileError(f"Fichier introuvable : {path.name}.")
+    limits.check_file_size(path)
+    warnings: list[str] = []
+    if path.suffix.lower() in CSV_SUFFIXES:
+        records, _delimiter, _encoding = read_csv_records(path, limits)
+        columns = [cell.strip() for cell in records[0]]
+        data = [
+            (record + [""] * len(columns))[: len(columns)]
+            for record in records[1:]
+            if any(cell.strip() for cell in record)
+        ][:rows]
+        vector = False
+    else:
+        frame, _source, warnings = read_vector_frame(path, layer, limits, rows=rows)
+        columns = [str(c) for c in frame.columns if c != frame.geometry.name]
+        data = [[cell_text(v) for v in frame[c].tolist()] for c in columns]
+        data = [list(row) for row in zip(*data, strict=True)] if columns else []
+        vector = True
+    reverse = {name: champ for champ, name in MAPPABLE_FIELDS.items()}
+    guesses = {
+        reverse[name]: str(column)
+        for name, column in guess_columns(columns).items()
+        if name in reverse and not (vector and reverse[name] in COORDINATE_FIELDS)
+    }
+    return PatrimoinePreview(
+        columns=columns,
+        rows=[[cell_text(c) for c in row] for row in data],
+        guesses=guesses,
+        vector=vector,
+        warnings=warnings,
+    )
 
 
 def read_patrimoine(
@@ -42,6 +141,7 @@ def read_patrimoine(
     *,
     layer: str | None = None,
     limits: ImportLimits | None = None,
+    chosen: Mapping[str, str] | None = None,
 ) -> PatrimoineData:
     """Read and validate a patrimoine file; return valid résidences and rejected rows.
 
@@ -57,6 +157,9 @@ def read_patrimoine(
         Layer to read in a multi-layer file; the first one by default.
     limits : ImportLimits, optional
         Size, rows and points a file may not exceed; the defaults when None.
+    chosen : mapping, optional
+        {champ: column} chosen by a person (see
+        :func:`~.patrimoine_columns.match_columns`); the rest is guessed.
 
     Returns
     -------
@@ -67,7 +170,7 @@ def read_patrimoine(
     ------
     PatrimoineFileError
         The file is missing, unreadable, has no CRS (vector), lacks a required column
-        or is beyond one of ``limits``.
+        (or a chosen one) or is beyond one of ``limits``.
     """
     path = Path(path)
     limits = limits or ImportLimits()
@@ -75,8 +178,8 @@ def read_patrimoine(
         raise PatrimoineFileError(f"Fichier introuvable : {path.name}.")
     limits.check_file_size(path)
     if path.suffix.lower() in CSV_SUFFIXES:
-        return read_csv_file(path, limits)
-    return read_vector_file(path, layer, limits)
+        return read_csv_file(path, limits, chosen)
+    return read_vector_file(path, layer, limits, chosen)
 
 
 def read_patrimoine_with_qpv(
@@ -86,6 +189,7 @@ def read_patrimoine_with_qpv(
     qpv_generation: str,
     layer: str | None = None,
     limits: ImportLimits | None = None,
+    chosen: Mapping[str, str] | None = None,
 ) -> PatrimoineData:
     """Read a patrimoine file and fill each résidence's QPV from ``qpv_path``.
 
@@ -101,12 +205,14 @@ def read_patrimoine_with_qpv(
         Layer of a multi-layer patrimoine file.
     limits : ImportLimits, optional
         See :func:`read_patrimoine`.
+    chosen : mapping, optional
+        See :func:`read_patrimoine`.
 
     Returns
     -------
     PatrimoineData
     """
-    data = read_patrimoine(path, layer=layer, limits=limits)
+    data = read_patrimoine(path, layer=layer, limits=limits, chosen=chosen)
     if qpv_path is not None:
         data.residences = assign_qpv(
             data.residences, load_qpv_layer(qpv_path), qpv_generation

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import zipfile
+from collections.abc import Mapping
 from pathlib import Path
 
 import geopandas as gpd
@@ -12,6 +13,7 @@ import pandas as pd
 import pyogrio
 
 from orfi.geo.patrimoine_columns import (
+    COORDINATE_FIELDS,
     PatrimoineFileError,
     match_columns,
     require_columns,
@@ -58,10 +60,14 @@ def dataset_path(path: Path) -> tuple[str, list[str]]:
     )
 
 
-def read_vector_file(
-    path: Path, layer: str | None, limits: ImportLimits | None = None
-) -> PatrimoineData:
-    """Read a vector file: see :func:`~.patrimoine_io.read_patrimoine`."""
+def read_vector_frame(
+    path: Path,
+    layer: str | None,
+    limits: ImportLimits | None = None,
+    rows: int | None = None,
+) -> tuple[gpd.GeoDataFrame, str, list[str]]:
+    """Open a vector file's layer: return its features (the first ``rows`` only if
+    given), the path GDAL read and warnings (other layers, other archive members)."""
     source, warnings = dataset_path(path)
     try:
         layers = pyogrio.list_layers(source)
@@ -80,7 +86,7 @@ def read_vector_file(
                 "importée."
             )
         (limits or ImportLimits()).check_vector(path, source, layer)
-        frame = gpd.read_file(source, layer=layer)
+        frame = gpd.read_file(source, layer=layer, rows=rows)
     except PatrimoineFileError:
         raise
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as error:
@@ -92,6 +98,17 @@ def read_vector_file(
     except (RuntimeError, OSError, ValueError) as error:
         logger.info("Unreadable vector file %s: %s", path.name, error)
         raise PatrimoineFileError(f"Fichier illisible : {path.name}.") from error
+    return frame, source, warnings
+
+
+def read_vector_file(
+    path: Path,
+    layer: str | None,
+    limits: ImportLimits | None = None,
+    chosen: Mapping[str, str] | None = None,
+) -> PatrimoineData:
+    """Read a vector file: see :func:`~.patrimoine_io.read_patrimoine`."""
+    frame, source, warnings = read_vector_frame(path, layer, limits)
     if frame.crs is None:
         raise PatrimoineFileError(
             f"{path.name} n'indique pas son système de coordonnées (fichier .prj "
@@ -100,7 +117,10 @@ def read_vector_file(
         )
     crs_name = frame.crs.to_string()
     attribute_names = [c for c in frame.columns if c != frame.geometry.name]
-    mapping, unused = match_columns(attribute_names)
+    mapping, unused = match_columns(
+        attribute_names,
+        {k: v for k, v in (chosen or {}).items() if k not in COORDINATE_FIELDS},
+    )
     require_columns(mapping, attribute_names, vector=True)
 
     geometry = frame.geometry.to_crs(WGS84)

@@ -11,7 +11,12 @@ import click
 from flask import current_app
 
 from orfi.commands import cli, fail
-from orfi.errors import OrfiError, ValidationError
+from orfi.errors import ImportFileError, OrfiError, ValidationError
+from orfi.geo.patrimoine_columns import (
+    MAPPABLE_FIELDS,
+    PatrimoineFileError,
+    parse_column_choices,
+)
 from orfi.geo.patrimoine_limits import ImportLimits
 from orfi.patrimoine.importer import ImportResult, import_residences, load_patrimoine
 from orfi.patrimoine.services import get_organisation_by_code
@@ -46,13 +51,23 @@ logger = logging.getLogger(__name__)
     help="Ne rien importer si une seule ligne est rejetée (code de sortie 1).",
 )
 @click.option("--dry-run", is_flag=True, help="Tout vérifier sans rien enregistrer.")
+@click.option(
+    "--column",
+    "columns",
+    multiple=True,
+    metavar="CHAMP=COLONNE",
+    help="Colonne du fichier pour un champ, si son nom n'est pas reconnu (ex. "
+    "--column nom=LIBELLE_GROUPE ; répétable ; COLONNE vide : ne pas lire ce champ). "
+    "Champs : " + ", ".join(MAPPABLE_FIELDS) + ".",
+)
 def import_patrimoine_command(
-    file, organisation_code, qpv_file, qpv_generation, layer, strict, dry_run
+    file, organisation_code, qpv_file, qpv_generation, layer, strict, dry_run, columns
 ):
     """Create or update a bailleur's résidences from a CSV or vector file.
 
     FILE is a CSV (lat/lon or Lambert-93 X/Y), GeoJSON, GeoPackage or shapefile (also
-    zipped); docs/import-patrimoine.md lists the accepted columns. Résidences are
+    zipped); docs/import-patrimoine.md lists the column names recognised; --column
+    names the others (--column reference=CODE_GPE --column nom=LIBELLE). Résidences are
     matched by reference: a new import updates them and never duplicates them. Valid
     rows are imported even when others are rejected, unless --strict.
     """
@@ -69,12 +84,17 @@ def import_patrimoine_command(
         )
 
     try:
+        chosen = parse_column_choices(columns)
+    except PatrimoineFileError as error:
+        fail(ImportFileError(str(error)))
+    try:
         data = load_patrimoine(
             file,
             qpv_file=qpv_file,
             qpv_generation=generation,
             layer=layer,
             limits=ImportLimits.from_config(current_app.config),
+            chosen=chosen,
         )
     except OrfiError as error:
         fail(error)

@@ -8,23 +8,20 @@ view commits once, or rolls back for a dry run.
 from __future__ import annotations
 
 import logging
-import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
 import sqlalchemy as sa
-from werkzeug.datastructures import FileStorage
-from werkzeug.utils import secure_filename
 
 from orfi.characters import BIDI, CONTROLS, code_point, visible, without_bidi
 from orfi.database import utcnow
 from orfi.errors import ImportFileError
 from orfi.extensions import db
 from orfi.geo.patrimoine_columns import PatrimoineFileError
-from orfi.geo.patrimoine_io import read_patrimoine_with_qpv
+from orfi.geo.patrimoine_io import PatrimoinePreview, read_patrimoine_with_qpv
 from orfi.geo.patrimoine_limits import ImportLimits
 from orfi.geo.patrimoine_rows import PatrimoineData, RejectedRow
 from orfi.patrimoine.models import Agence, Organisation, Residence
@@ -84,8 +81,13 @@ def load_patrimoine(
     qpv_generation: str,
     layer: str | None = None,
     limits: ImportLimits | None = None,
+    chosen: Mapping[str, str] | None = None,
 ) -> PatrimoineData:
-    """Read, validate and locate in QPVs a patrimoine file, or raise ImportFileError."""
+    """Read, validate and locate in QPVs a patrimoine file, or raise ImportFileError.
+
+    ``chosen`` maps champs to the file's columns ({"nom": "LIBELLE"}); the other
+    champs are guessed from the column names.
+    """
     try:
         data = read_patrimoine_with_qpv(
             path,
@@ -93,6 +95,7 @@ def load_patrimoine(
             qpv_generation=qpv_generation,
             layer=layer,
             limits=limits,
+            chosen=chosen,
         )
     except PatrimoineFileError as error:
         raise ImportFileError(str(error)) from error
@@ -266,6 +269,7 @@ def import_patrimoine_file(
     strict: bool = False,
     progress: Callable[[int], None] | None = None,
     limits: ImportLimits | None = None,
+    chosen: Mapping[str, str] | None = None,
 ) -> ImportResult:
     """Read ``path`` and import its résidences into ``organisation`` (flushes only)."""
     data = load_patrimoine(
@@ -274,6 +278,7 @@ def import_patrimoine_file(
         qpv_generation=qpv_generation,
         layer=layer,
         limits=limits,
+        chosen=chosen,
     )
     result = import_residences(
         organisation,
@@ -288,29 +293,17 @@ def import_patrimoine_file(
     return result
 
 
-def import_uploaded_patrimoine(
-    organisation: Organisation,
-    upload: FileStorage,
-    *,
-    qpv_file: str | Path | None,
-    qpv_generation: str,
-    strict: bool = False,
-    limits: ImportLimits | None = None,
-) -> ImportResult:
-    """Import an uploaded file: keep it in a private temporary folder while reading."""
-    original = upload.filename or ""
-    suffix = Path(original).suffix.lower()
-    name = secure_filename(original) or f"import{suffix}"
-    if not name.lower().endswith(suffix):
-        name += suffix
-    with tempfile.TemporaryDirectory(prefix="orfi-import-") as folder:
-        path = Path(folder) / name
-        upload.save(path)
-        return import_patrimoine_file(
-            organisation,
-            path,
-            qpv_file=qpv_file,
-            qpv_generation=qpv_generation,
-            strict=strict,
-            limits=limits,
-        )
+def preselected_columns(
+    preview: PatrimoinePreview, remembered: Mapping[str, str]
+) -> dict[str, str]:
+    """Return the column each champ starts from: the one remembered from the
+    organisation's last mapped import where this file has it, else the guess."""
+    selected = dict(preview.guesses)
+    for champ, column in remembered.items():
+        if champ not in preview.champs:
+            continue
+        if column == "":
+            selected.pop(champ, None)
+        elif column in preview.columns:
+            selected[champ] = column
+    return selected

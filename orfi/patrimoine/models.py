@@ -112,3 +112,20 @@ class Batiment(db.Model):
     longitude: Mapped[float | None] = mapped_column(sa.Float)
 
     residence: Mapped[Residence] = relationship(back_populates="batiments")
+
+
+class ImportColumnMapping(db.Model):
+    """The file columns a bailleur's administrator chose for each champ of an import,
+    preselected at its next import (issue 12, point 8)."""
+
+    __tablename__ = "import_column_mapping"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("organisation.id"), unique=True
+    )
+    #: {champ: column name}; an empty name: the champ is read from no column.
+    columns: Mapped[dict[str, str]] = mapped_column(sa.JSON)
+    updated_at: Mapped[datetime] = mapped_column(
+        sa.DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )

@@ -10,7 +10,12 @@ import re
 from orfi.errors import NotFound, ValidationError
 from orfi.extensions import db
 from orfi.nomenclature.services import copy_nomenclature_to
-from orfi.patrimoine.models import Agence, Organisation, OrganisationKind
+from orfi.patrimoine.models import (
+    Agence,
+    ImportColumnMapping,
+    Organisation,
+    OrganisationKind,
+)
 
 _CODE = re.compile(r"^[A-Z0-9]{2,12}$")
 
@@ -60,3 +65,29 @@ def get_or_create_agence(organisation_id: int, name: str) -> Agence:
         db.session.add(agence)
         db.session.flush()
     return agence
+
+
+def get_column_mapping(organisation_id: int) -> dict[str, str]:
+    """Return the {champ: column} an organisation chose at its last mapped import."""
+    columns = db.session.scalar(
+        db.select(ImportColumnMapping.columns).where(
+            ImportColumnMapping.organisation_id == organisation_id
+        )
+    )
+    return dict(columns or {})
+
+
+def save_column_mapping(organisation_id: int, columns: dict[str, str]) -> None:
+    """Remember the {champ: column} chosen for the organisation's next import."""
+    row = db.session.scalar(
+        db.select(ImportColumnMapping).where(
+            ImportColumnMapping.organisation_id == organisation_id
+        )
+    )
+    if row is None:
+        db.session.add(
+            ImportColumnMapping(organisation_id=organisation_id, columns=dict(columns))
+        )
+    else:
+        row.columns = dict(columns)
+    db.session.flush()
