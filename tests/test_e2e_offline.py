@@ -121,8 +121,8 @@ def wait_for_outbox(page, pending: int, timeout: int = 15_000) -> None:
     )
 
 
-def open_form(session: BrowserSession, email: str | None = None):
-    page = session.new_page()
+def open_form(session: BrowserSession, email: str | None = None, **context_options):
+    page = session.new_page(**context_options)
     session.login(page, email or session.server.world.gardien_email)
     page.goto("/signalements/nouveau")
     # The service worker controls the page and keeps a copy of the form.
@@ -218,6 +218,47 @@ def test_three_facts_filed_offline_are_stored_once_each(in_browser, photo_dir: P
         # Sending again (a second tab, a retry) changes nothing.
         page.evaluate("orfiOffline.sync()")
         assert len(reports_with(server, "Hors ligne")) == 3
+
+    in_browser(scenario)
+
+
+def at_residence(place) -> dict:
+    """Context options of a phone whose GPS stands on ``place`` (±8 m)."""
+    return {
+        "geolocation": {"latitude": place.lat, "longitude": place.lon, "accuracy": 8},
+        "permissions": ["geolocation"],
+    }
+
+
+def test_facts_filed_in_a_row_offline_keep_the_preselected_residence(in_browser):
+    """Issue 12.1: after a queued fact the résidence select fell back on its
+    placeholder while the hint still said « Présélectionnée », and the next fact was
+    refused « Choisissez une résidence »."""
+
+    def scenario(browser_session: BrowserSession) -> None:
+        server = browser_session.server
+        izards = server.world.residences[0]
+        page = open_form(browser_session, **at_residence(izards))
+        page.wait_for_function(
+            "document.getElementById('residence-hint').textContent"
+            ".includes('Présélectionnée')"
+        )
+        page.context.set_offline(True)
+        for index in range(3):  # the gardien never touches the résidence select
+            page.select_option("#category", str(server.world.category_id))
+            page.fill("#description", f"À la suite {index}")
+            page.get_by_role("button", name=SEND).click()
+            wait_for_outbox(page, index + 1)
+            assert page.locator(".error-summary").count() == 0
+            # Ready for the next one: same place, the rest afresh.
+            assert page.input_value("#residence") == str(izards.id)
+            assert "Présélectionnée" in page.inner_text("#residence-hint")
+            assert page.input_value("#description") == ""
+            assert page.input_value("#category") == ""
+        page.context.set_offline(False)
+        wait_for_outbox(page, 0, timeout=30_000)
+        stored = reports_with(server, "À la suite")
+        assert [r.residence_id for r in stored] == [izards.id] * 3
 
     in_browser(scenario)
 

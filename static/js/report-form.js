@@ -1117,9 +1117,41 @@
     }
   }
 
+  // The place of the fact: the résidence, bâtiment and position (hidden inputs).
+  var PLACE_IDS = ["residence", "batiment", "latitude", "longitude", "gps_accuracy_m", "location_source"];
+
+  function keepPlace() {
+    var place = {};
+    PLACE_IDS.forEach(function (id) {
+      if ($(id)) {
+        place[id] = $(id).value;
+      }
+    });
+    place.confirm = Boolean(inputs.confirm && inputs.confirm.checked);
+    return place;
+  }
+
+  function restorePlace(place) {
+    PLACE_IDS.forEach(function (id) {
+      if ($(id) && place[id] !== undefined) {
+        $(id).value = place[id];
+      }
+    });
+    if (inputs.confirm) {
+      inputs.confirm.checked = place.confirm;
+    }
+  }
+
+  // Ready for the next fact. form.reset() alone put the résidence select back on its
+  // « choisissez » placeholder while the position (hidden inputs keep their value), the
+  // pin and the hint « Présélectionnée … » stayed: the next fact, filed from the same
+  // cellar, was refused « Choisissez une résidence ». The gardien files the next fact
+  // from the same place: the place is kept, everything else starts afresh.
   function resetForNext() {
     leaveAddition();
+    var place = keepPlace();
     form.reset();
+    restorePlace(place);
     clearErrors();
     freshIdentity();
     if (photosList) {
@@ -1132,6 +1164,7 @@
     hideNearby();
     highlightResidence();
     filterBatiments();
+    checkDistance(false);
   }
 
   function itemFromForm() {
