@@ -430,3 +430,58 @@ def test_token_and_detail_pages_at_phone_size(in_browser, photo_dir: Path):
         browser_session.assert_clean()
 
     in_browser(scenario)
+
+
+def test_logging_out_offline_says_why_and_keeps_everything(in_browser):
+    """Issue 12.10: « Se déconnecter » without network gave no feedback."""
+
+    def scenario(browser_session: BrowserSession) -> None:
+        server = browser_session.server
+        page = open_form(browser_session)
+        context = page.context
+        context.set_offline(True)
+        fill_fact(page, server, 0, "Avant déconnexion")
+        page.get_by_role("button", name=SEND).click()
+        wait_for_outbox(page, 1)
+
+        log_out(page)
+        message = page.locator("#logout-offline")
+        message.wait_for(state="visible")
+        assert message.get_attribute("role") == "alert"
+        page.wait_for_function(
+            "document.getElementById('logout-offline').textContent"
+            ".includes('toujours connecté')"
+        )
+        assert "Hors connexion" in message.inner_text()
+        assert message.is_visible()  # the menu, if open, no longer hides it
+        assert page.url.endswith("/signalements/nouveau")
+        # Nothing is lost: the fact waits, the offline copy of the form is kept.
+        assert page.evaluate("orfiOffline.list().then(items => items.length)") == 1
+        assert page.evaluate(
+            "caches.open('orfi-pages').then(c => c.match('/signalements/nouveau'))"
+            ".then(r => Boolean(r))"
+        )
+        browser_session.screenshot(page, "offline-logout-refused", full_page=False)
+
+        # On a page without the queue too; and the message follows the network.
+        context.set_offline(False)
+        wait_for_outbox(page, 0, timeout=30_000)
+        page.goto("/signalements/mes")
+        context.set_offline(True)
+        log_out(page)
+        page.locator("#logout-offline").wait_for(state="visible")
+        page.wait_for_function(
+            "document.getElementById('logout-offline').textContent"
+            ".includes('Hors connexion')"
+        )
+        assert page.url.endswith("/signalements/mes")
+        context.set_offline(False)
+        page.wait_for_function(
+            "document.getElementById('logout-offline').textContent"
+            ".includes('réseau est revenu')"
+        )
+        log_out(page)
+        page.wait_for_url(re.compile(r"/connexion"))
+        assert len(reports_with(server, "Avant déconnexion")) == 1
+
+    in_browser(scenario)

@@ -685,36 +685,35 @@
 
   function interceptLogout(form) {
     form.addEventListener("submit", function (event) {
+      if (event.defaultPrevented) {
+        return; // refused without network by static/js/logout.js
+      }
       if (form.getAttribute("data-offline-checked") === "1" || !config) {
         return forgetPages(); // best effort; the service worker deletes the copy too
       }
       event.preventDefault();
       var proceed = function () {
-        form.setAttribute("data-offline-checked", "1");
-        forgetPages().then(function () {
-          // A form served from the cache may carry an old CSRF token: take a fresh one.
-          var input = form.querySelector('input[name="csrf_token"]');
-          var refresh = navigator.onLine
-            ? whoIsLoggedIn().then(
-                function (me) {
-                  if (input && me.csrf_token) {
-                    input.value = me.csrf_token;
-                  }
-                },
-                function () {}
-              )
-            : Promise.resolve();
-          refresh.then(function () {
-            form.submit();
-          });
-        });
-      };
-      if (!navigator.onLine) {
-        window.alert(
-          "Pas de réseau : la déconnexion n'est possible qu'avec du réseau. Ce qui attend reste sur ce téléphone."
+        // A form served from the cache may carry an old CSRF token: take a fresh one.
+        // No answer (the phone says "online" but the network is gone): the logout
+        // cannot happen, and the offline copy of the form is kept.
+        var input = form.querySelector('input[name="csrf_token"]');
+        whoIsLoggedIn().then(
+          function (me) {
+            if (input && me.csrf_token) {
+              input.value = me.csrf_token;
+            }
+            form.setAttribute("data-offline-checked", "1");
+            forgetPages().then(function () {
+              form.submit();
+            });
+          },
+          function () {
+            if (window.orfiLogout) {
+              window.orfiLogout.refuse();
+            }
+          }
         );
-        return;
-      }
+      };
       sync()
         .then(list)
         .then(

@@ -163,11 +163,30 @@ function staleWhileRevalidate(event) {
   });
 }
 
+function logoutRefused() {
+  var html =
+    '<!doctype html><html lang="fr"><head><meta charset="utf-8">' +
+    '<meta name="viewport" content="width=device-width, initial-scale=1">' +
+    "<title>Hors connexion · orfi</title>" +
+    '<link rel="stylesheet" href="' + SETTINGS.staticPrefix + 'css/orfi.css"></head>' +
+    '<body><main id="contenu"><h1>Hors connexion</h1>' +
+    '<p class="flash flash-error" role="alert">Vous n\'êtes pas déconnecté : la ' +
+    "déconnexion demande du réseau (le serveur doit fermer votre session). Réessayez " +
+    "au retour du réseau. Les signalements en attente restent sur ce téléphone.</p>" +
+    '<p><a class="button primary big" href="' + SETTINGS.formUrl + '">Signaler un fait</a></p>' +
+    "</main></body></html>";
+  return new Response(html, {
+    status: 503,
+    headers: { "Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store" },
+  });
+}
+
 function logout(event) {
   // The page's own script asks first what to do with unsent facts; this worker only
-  // makes sure that the user's copy of the form never survives a logout.
+  // makes sure that the user's copy of the form never survives a logout. Without
+  // network the logout did not happen: say so rather than the browser's error page.
   return caches.delete(PAGES_CACHE).then(function () {
-    return fetch(event.request);
+    return fetch(event.request).catch(logoutRefused);
   });
 }
 
