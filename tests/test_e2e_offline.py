@@ -138,6 +138,14 @@ def open_form(session: BrowserSession, email: str | None = None, **context_optio
     return page
 
 
+def queue_one_fact_offline(page, server: LiveServer, residence_index: int, text: str):
+    """Cut the network, file one fact and wait until it waits in the outbox."""
+    page.context.set_offline(True)
+    fill_fact(page, server, residence_index, text)
+    page.get_by_role("button", name=SEND).click()
+    wait_for_outbox(page, 1)
+
+
 def log_out(page) -> None:
     """Press "Déconnexion" (in the "Menu" at phone width when the menu is long)."""
     more = page.locator("details.nav-more")
@@ -336,10 +344,7 @@ def test_logout_locks_the_queue_away_from_the_next_user(in_browser):
         world = server.world
         page = open_form(browser_session)
         context = page.context
-        context.set_offline(True)
-        fill_fact(page, server, 1, "Verrouillé 1")
-        page.get_by_role("button", name=SEND).click()
-        wait_for_outbox(page, 1)
+        queue_one_fact_offline(page, server, 1, "Verrouillé 1")
 
         # The network is back but the API still fails (a weak network): at logout, the
         # fact cannot leave, and the gardien chooses to keep it for their next login.
@@ -439,10 +444,7 @@ def test_logging_out_offline_says_why_and_keeps_everything(in_browser):
         server = browser_session.server
         page = open_form(browser_session)
         context = page.context
-        context.set_offline(True)
-        fill_fact(page, server, 0, "Avant déconnexion")
-        page.get_by_role("button", name=SEND).click()
-        wait_for_outbox(page, 1)
+        queue_one_fact_offline(page, server, 0, "Avant déconnexion")
 
         log_out(page)
         message = page.locator("#logout-offline")
