@@ -348,10 +348,11 @@ def test_logout_locks_the_queue_away_from_the_next_user(in_browser):
 
         # The network is back but the API still fails (a weak network): at logout, the
         # fact cannot leave, and the gardien chooses to keep it for their next login.
-        context.set_offline(False)
+        # (The route first: the network coming back starts a sending round at once.)
         page.route(
             "**/api/v1/reports", lambda route: route.abort("internetdisconnected")
         )
+        context.set_offline(False)
         log_out(page)
         dialog = page.locator("dialog.logout-dialog")
         dialog.wait_for(state="visible")
