@@ -37,6 +37,10 @@ LONGITUDE_MIN, LONGITUDE_MAX = -180, 180
 #: Photos attached to one fact.
 PHOTOS_MAX = 3
 
+#: Longest side of a stored photo, in pixels. The phone resizes to it before sending
+#: (static/js/report-form.js), and the server to it before storing.
+PHOTO_MAX_SIDE = 1600
+
 # ---------------------------------------------------------------------- free text
 
 #: A comment on a fact: qualification, duplicate mark, a colleague's addition.
@@ -83,4 +87,5 @@ def public(config: Mapping[str, Any] | None = None) -> dict[str, int]:
         "stoppageMaxDays": STOPPAGE_MAX_DAYS,
         "gpsAccuracyMaxM": GPS_ACCURACY_MAX_M,
         "photosMax": PHOTOS_MAX,
+        "photoMaxSide": PHOTO_MAX_SIDE,
     }

@@ -92,6 +92,8 @@ def test_scripts_limits_equal_the_contracts(client, app):
         "stoppageMaxDays": fact["arret_travail_jours"]["maximum"],
         "gpsAccuracyMaxM": fact["gps_accuracy_m"]["maximum"],
         "photosMax": schemas["Photo"]["properties"]["position"]["maximum"],
+        # Not in the API's contract (the server resizes whatever it gets): the module's.
+        "photoMaxSide": limits.PHOTO_MAX_SIDE,
     }
     assert served["descriptionMaxLength"] == 321
 

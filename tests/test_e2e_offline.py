@@ -100,6 +100,48 @@ def phone_jpeg_with_gps() -> bytes:
     return out.getvalue()
 
 
+#: EXIF orientation 6: the camera was turned a quarter; show the pixels turned 90°
+#: clockwise (its raw top-left corner is then top-right).
+TURNED_A_QUARTER = 6
+
+
+def phone_photo_4000x3000() -> bytes:
+    """A 4000 × 3000 JPEG of about 8 MB, like a phone's: gradients and grain, a red
+    block in the raw top-left corner, and an EXIF orientation tag."""
+    width, height = 4000, 3000
+    ramp = Image.linear_gradient("L").resize((width, height))
+    grain = Image.effect_noise((width, height), 40)
+    image = Image.merge(
+        "RGB", (ramp, grain, ramp.transpose(Image.Transpose.FLIP_LEFT_RIGHT))
+    )
+    image.paste((255, 0, 0), (0, 0, 800, 800))
+    exif = Image.Exif()
+    exif[0x0112] = TURNED_A_QUARTER
+    exif[0x0110] = "Gardien Phone 12"
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=92, exif=exif.tobytes())
+    return out.getvalue()
+
+
+def is_red(pixel: tuple[int, int, int]) -> bool:
+    red, green, blue = pixel
+    return red > 200 and green < 60 and blue < 60
+
+
+def photo_posts(page) -> list:
+    """Collect the finished photo uploads of ``page`` (their request objects)."""
+    posts: list = []
+    page.on(
+        "requestfinished",
+        lambda request: (
+            posts.append(request)
+            if request.method == "POST" and re.search(r"/photos$", request.url)
+            else None
+        ),
+    )
+    return posts
+
+
 def reports_with(server: LiveServer, marker: str) -> list[Report]:
     with server.app.app_context():
         rows = db.session.scalars(
@@ -121,8 +163,8 @@ def wait_for_outbox(page, pending: int, timeout: int = 15_000) -> None:
     )
 
 
-def open_form(session: BrowserSession, email: str | None = None):
-    page = session.new_page()
+def open_form(session: BrowserSession, email: str | None = None, **context_options):
+    page = session.new_page(**context_options)
     session.login(page, email or session.server.world.gardien_email)
     page.goto("/signalements/nouveau")
     # The service worker controls the page and keeps a copy of the form.
@@ -136,6 +178,14 @@ def open_form(session: BrowserSession, email: str | None = None):
         timeout=30_000,
     )
     return page
+
+
+def queue_one_fact_offline(page, server: LiveServer, residence_index: int, text: str):
+    """Cut the network, file one fact and wait until it waits in the outbox."""
+    page.context.set_offline(True)
+    fill_fact(page, server, residence_index, text)
+    page.get_by_role("button", name=SEND).click()
+    wait_for_outbox(page, 1)
 
 
 def log_out(page) -> None:
@@ -222,6 +272,192 @@ def test_three_facts_filed_offline_are_stored_once_each(in_browser, photo_dir: P
     in_browser(scenario)
 
 
+def at_residence(place) -> dict:
+    """Context options of a phone whose GPS stands on ``place`` (±8 m)."""
+    return {
+        "geolocation": {"latitude": place.lat, "longitude": place.lon, "accuracy": 8},
+        "permissions": ["geolocation"],
+    }
+
+
+def open_form_at(session: BrowserSession, place):
+    """The form on a phone standing on ``place``, once it has preselected it."""
+    page = open_form(session, **at_residence(place))
+    page.wait_for_function(
+        "document.getElementById('residence-hint').textContent"
+        ".includes('Présélectionnée')"
+    )
+    return page
+
+
+def test_facts_filed_in_a_row_offline_keep_the_preselected_residence(in_browser):
+    """Issue 12.1: after a queued fact the résidence select fell back on its
+    placeholder while the hint still said « Présélectionnée », and the next fact was
+    refused « Choisissez une résidence »."""
+
+    def scenario(browser_session: BrowserSession) -> None:
+        server = browser_session.server
+        izards = server.world.residences[0]
+        page = open_form_at(browser_session, izards)
+        page.context.set_offline(True)
+        for index in range(3):  # the gardien never touches the résidence select
+            page.select_option("#category", str(server.world.category_id))
+            page.fill("#description", f"À la suite {index}")
+            page.get_by_role("button", name=SEND).click()
+            wait_for_outbox(page, index + 1)
+            assert page.locator(".error-summary").count() == 0
+            # Ready for the next one: same place, the rest afresh.
+            assert page.input_value("#residence") == str(izards.id)
+            assert "Présélectionnée" in page.inner_text("#residence-hint")
+            assert page.input_value("#description") == ""
+            assert page.input_value("#category") == ""
+        page.context.set_offline(False)
+        wait_for_outbox(page, 0, timeout=30_000)
+        stored = reports_with(server, "À la suite")
+        assert [r.residence_id for r in stored] == [izards.id] * 3
+
+    in_browser(scenario)
+
+
+def test_three_facts_with_big_photos_filed_offline_leave_resized(
+    in_browser, photo_dir: Path
+):
+    """Issue 12.1 and 12.2: three facts in a row offline, each with a 4000 × 3000
+    phone photo; back online, three facts and three photos, each photo under 1 MB on
+    the wire, upright and at most 1600 px on its longest side."""
+    original = phone_photo_4000x3000()
+    assert len(original) > 5 * 1024 * 1024  # a phone's photo, not a thumbnail
+
+    def scenario(browser_session: BrowserSession) -> None:
+        server = browser_session.server
+        izards = server.world.residences[0]
+        page = open_form_at(browser_session, izards)
+        posts = photo_posts(page)
+        page.context.set_offline(True)
+        for index in range(3):
+            page.select_option("#category", str(server.world.category_id))
+            page.fill("#description", f"Grande photo {index}")
+            page.set_input_files(
+                "#photos",
+                files=[
+                    {
+                        "name": f"IMG_{index}.JPG",
+                        "mimeType": "image/jpeg",
+                        "buffer": original,
+                    }
+                ],
+            )
+            # Resized on the phone, and the gardien is told so.
+            page.wait_for_function(
+                "document.getElementById('photos-chosen').textContent"
+                ".includes('au lieu de')"
+            )
+            assert "1200" in page.inner_text("#photos-chosen")
+            page.get_by_role("button", name=SEND).click()
+            wait_for_outbox(page, index + 1)
+            assert page.locator(".error-summary").count() == 0
+        kept = page.evaluate(
+            "orfiOffline.list().then(items => items.map(i => i.photos[0].size))"
+        )
+        assert len(kept) == 3 and max(kept) < 1_000_000  # the phone keeps them small
+        browser_session.screenshot(page, "offline-big-photos-queued", full_page=False)
+
+        page.context.set_offline(False)
+        wait_for_outbox(page, 0, timeout=60_000)
+        stored = reports_with(server, "Grande photo")
+        assert len(stored) == 3
+        assert {r.residence_id for r in stored} == {izards.id}
+        with server.app.app_context():
+            photos = db.session.scalars(
+                sa.select(Photo).where(Photo.report_id.in_([r.id for r in stored]))
+            ).all()
+            assert sorted(p.report_id for p in photos) == sorted(r.id for r in stored)
+            # Turned upright (portrait) and no longer than 1600 px.
+            assert {(p.width, p.height) for p in photos} == {(1200, 1600)}
+        # What left the phone, measured on the wire (Chromium gives no body size for
+        # a FormData of Blobs in request.sizes(): the Content-Length it sent says it).
+        sizes = [int(request.all_headers()["content-length"]) for request in posts]
+        assert len(sizes) == 3
+        assert all(0 < size < 1_000_000 for size in sizes), sizes
+        files = [f for f in photo_dir.rglob("*.jpg") if not f.stem.endswith("-mini")]
+        assert len(files) == 3
+        for file in files:
+            with Image.open(file) as image:
+                assert image.size == (1200, 1600)
+                rgb = image.convert("RGB")
+                # The raw top-left red block now stands top-right: turned once.
+                assert is_red(rgb.getpixel((1150, 50)))
+                assert not is_red(rgb.getpixel((50, 50)))
+            assert b"Gardien Phone" not in file.read_bytes()
+
+    in_browser(scenario)
+
+
+def test_the_fact_in_flight_is_never_offered_as_its_own_duplicate(
+    in_browser, photo_dir: Path
+):
+    """Issue 12.2: while its photo was on its way, « Déjà signalé ? » offered the
+    fact just sent as a duplicate of itself. The fact leaves first; the photo follows
+    with a progress bar."""
+
+    def scenario(browser_session: BrowserSession) -> None:
+        server = browser_session.server
+        izards = server.world.residences[0]
+        page = open_form_at(browser_session, izards)
+        held: list = []  # the photo's upload, held as on a slow network
+        page.route("**/api/v1/reports/*/photos", lambda route: held.append(route))
+        page.select_option("#category", str(server.world.category_id))
+        page.fill("#description", "En vol")
+        page.set_input_files(
+            "#photos",
+            files=[
+                {"name": "hall.jpg", "mimeType": "image/jpeg", "buffer": original}
+                for original in [phone_jpeg_with_gps()]
+            ],
+        )
+        page.wait_for_function(
+            "document.getElementById('photos-chosen').textContent.includes('pixels')"
+        )
+        page.get_by_role("button", name=SEND).click()
+
+        # The fact is stored before its photo; the photo's progress is shown.
+        progress = page.locator("#send-progress")
+        progress.wait_for(state="visible")
+        page.wait_for_function("document.querySelector('#send-progress progress')")
+        [report] = reports_with(server, "En vol")
+        assert report.reference in progress.inner_text()
+        assert "photo 1 sur 1" in progress.inner_text()
+        assert page.locator("#send-progress-text").get_attribute("aria-live")
+        browser_session.screenshot(page, "field-photo-progress-360", full_page=False)
+        page.set_viewport_size({"width": 1366, "height": 900})
+        browser_session.screenshot(page, "field-photo-progress-1366", full_page=False)
+        page.set_viewport_size(PHONE)
+
+        # Meanwhile the gardien taps the résidence again: the nearby check runs, and
+        # the server does know this fact, within 50 m, of the same category...
+        with page.expect_response(re.compile(r"/api/v1/reports/nearby")) as answer:
+            page.select_option("#residence", str(izards.id))
+        found = answer.value.json()["items"]
+        assert str(report.uuid) in [fact["uuid"] for fact in found]
+        page.wait_for_timeout(500)
+        # ...but it is not offered as a duplicate of itself.
+        nearby = page.locator("#nearby")
+        assert nearby.is_hidden() or report.reference not in nearby.inner_text()
+
+        [upload] = held
+        upload.continue_()
+        page.wait_for_url(re.compile(r"/confirmation$"), timeout=30_000)
+        with server.app.app_context():
+            count = db.session.scalar(
+                sa.select(sa.func.count())
+                .select_from(Photo)
+                .where(Photo.report_id == report.id)
+            )
+        assert count == 1
+
+    in_browser(scenario)
+
+
 def test_an_existing_fact_nearby_is_offered_instead_of_a_new_one(in_browser):
     def scenario(browser_session: BrowserSession) -> None:
         server = browser_session.server
@@ -295,17 +531,15 @@ def test_logout_locks_the_queue_away_from_the_next_user(in_browser):
         world = server.world
         page = open_form(browser_session)
         context = page.context
-        context.set_offline(True)
-        fill_fact(page, server, 1, "Verrouillé 1")
-        page.get_by_role("button", name=SEND).click()
-        wait_for_outbox(page, 1)
+        queue_one_fact_offline(page, server, 1, "Verrouillé 1")
 
         # The network is back but the API still fails (a weak network): at logout, the
         # fact cannot leave, and the gardien chooses to keep it for their next login.
-        context.set_offline(False)
+        # (The route first: the network coming back starts a sending round at once.)
         page.route(
             "**/api/v1/reports", lambda route: route.abort("internetdisconnected")
         )
+        context.set_offline(False)
         log_out(page)
         dialog = page.locator("dialog.logout-dialog")
         dialog.wait_for(state="visible")
@@ -387,5 +621,57 @@ def test_token_and_detail_pages_at_phone_size(in_browser, photo_dir: Path):
         page.goto(f"/signalements/{report.uuid}")
         browser_session.screenshot(page, "detail-referent")
         browser_session.assert_clean()
+
+    in_browser(scenario)
+
+
+def test_logging_out_offline_says_why_and_keeps_everything(in_browser):
+    """Issue 12.10: « Se déconnecter » without network gave no feedback."""
+
+    def scenario(browser_session: BrowserSession) -> None:
+        server = browser_session.server
+        page = open_form(browser_session)
+        context = page.context
+        queue_one_fact_offline(page, server, 0, "Avant déconnexion")
+
+        log_out(page)
+        message = page.locator("#logout-offline")
+        message.wait_for(state="visible")
+        assert message.get_attribute("role") == "alert"
+        page.wait_for_function(
+            "document.getElementById('logout-offline').textContent"
+            ".includes('toujours connecté')"
+        )
+        assert "Hors connexion" in message.inner_text()
+        assert message.is_visible()  # the menu, if open, no longer hides it
+        assert page.url.endswith("/signalements/nouveau")
+        # Nothing is lost: the fact waits, the offline copy of the form is kept.
+        assert page.evaluate("orfiOffline.list().then(items => items.length)") == 1
+        assert page.evaluate(
+            "caches.open('orfi-pages').then(c => c.match('/signalements/nouveau'))"
+            ".then(r => Boolean(r))"
+        )
+        browser_session.screenshot(page, "offline-logout-refused", full_page=False)
+
+        # On a page without the queue too; and the message follows the network.
+        context.set_offline(False)
+        wait_for_outbox(page, 0, timeout=30_000)
+        page.goto("/signalements/mes")
+        context.set_offline(True)
+        log_out(page)
+        page.locator("#logout-offline").wait_for(state="visible")
+        page.wait_for_function(
+            "document.getElementById('logout-offline').textContent"
+            ".includes('Hors connexion')"
+        )
+        assert page.url.endswith("/signalements/mes")
+        context.set_offline(False)
+        page.wait_for_function(
+            "document.getElementById('logout-offline').textContent"
+            ".includes('réseau est revenu')"
+        )
+        log_out(page)
+        page.wait_for_url(re.compile(r"/connexion"))
+        assert len(reports_with(server, "Avant déconnexion")) == 1
 
     in_browser(scenario)

@@ -26,6 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from orfi.auth.models import Role, User
 from orfi.errors import AccessDenied, NotFound, ValidationError
 from orfi.extensions import db
+from orfi.limits import PHOTO_MAX_SIDE
 from orfi.photos.models import MAX_PHOTOS, Photo
 from orfi.reports.additions import may_add_to
 from orfi.reports.models import Report
@@ -36,7 +37,7 @@ logger = logging.getLogger(__name__)
 #: Formats accepted, as Pillow names them after reading the content.
 ACCEPTED_FORMATS = frozenset({"JPEG", "PNG", "WEBP"})
 #: Longest side of a stored photo, and of its thumbnail, in pixels.
-MAX_SIDE = 1600
+MAX_SIDE = PHOTO_MAX_SIDE
 THUMBNAIL_SIDE = 480
 #: Images larger than this (in pixels) are refused before being decoded (a 16-bit
 #: PNG of 20,000 × 20,000 pixels is a few kilobytes and gigabytes once decoded).

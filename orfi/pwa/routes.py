@@ -19,6 +19,7 @@ bp = Blueprint("pwa", __name__)
 PRECACHED_STATIC = (
     "css/orfi.css",
     "js/offline-queue.js",
+    "js/logout.js",
     "js/report-form.js",
     "js/description-hints.js",
     "vendor/leaflet/leaflet.css",

@@ -236,34 +236,75 @@
     );
   }
 
-  function postPhoto(reportUuid, photo) {
+  // XMLHttpRequest, not fetch: only it tells how much of the body has left, for the
+  // progress bar. Resolves with a Response as fetch would; rejects on network failure.
+  function postPhoto(reportUuid, photo, onProgress) {
     var body = new FormData();
     body.append("uuid", photo.uuid);
     body.append("photo", photo.blob, photo.name || "photo.jpg");
-    return send(
-      urlFor("photos", reportUuid),
-      {
-        method: "POST",
-        headers: {
-          Accept: "application/json",
-          "X-CSRFToken": csrfToken || "",
-          "X-Orfi-User": String(config.userId),
-        },
-        body: body,
-      },
-      PHOTO_TIMEOUT_MS
-    );
+    return new Promise(function (resolve, reject) {
+      var xhr = new XMLHttpRequest();
+      xhr.open("POST", urlFor("photos", reportUuid));
+      xhr.withCredentials = true;
+      xhr.timeout = PHOTO_TIMEOUT_MS;
+      xhr.setRequestHeader("Accept", "application/json");
+      xhr.setRequestHeader("X-CSRFToken", csrfToken || "");
+      xhr.setRequestHeader("X-Orfi-User", String(config.userId));
+      xhr.upload.onprogress = function (event) {
+        onProgress(event.loaded, event.lengthComputable ? event.total : 0);
+      };
+      xhr.onload = function () {
+        if (xhr.status < 200 || xhr.status > 599) {
+          reject(new Error("HTTP " + xhr.status));
+          return;
+        }
+        var empty = [204, 205, 304].indexOf(xhr.status) !== -1;
+        resolve(
+          new Response(empty ? null : xhr.responseText, {
+            status: xhr.status,
+            headers: { "Content-Type": xhr.getResponseHeader("Content-Type") || "text/plain" },
+          })
+        );
+      };
+      xhr.onerror = xhr.ontimeout = xhr.onabort = function () {
+        reject(new Error("réseau"));
+      };
+      xhr.send(body);
+    });
   }
 
-  // Send one item; resolves with "sent", "rejected", "login" or "network".
-  function sendItem(item) {
-    var step = item.accepted ? Promise.resolve(null) : sendMain(item);
-    return step.then(function (outcome) {
-      if (outcome) {
-        return outcome;
+  // The items being sent now, by UUID: « Déjà signalé ? » never offers them.
+  var inFlight = {};
+  var progressListeners = [];
+
+  function tellProgress(event) {
+    progressListeners.forEach(function (listener) {
+      try {
+        listener(event);
+      } catch (error) {
+        /* a listener's failure must not stop the queue */
       }
-      return sendPhotos(item);
     });
+  }
+
+  // Send one item: the fact first, then its photos. Resolves with "sent",
+  // "rejected", "login" or "network".
+  function sendItem(item) {
+    inFlight[item.uuid] = true;
+    var step = item.accepted ? Promise.resolve(null) : sendMain(item);
+    var done = function (outcome) {
+      delete inFlight[item.uuid];
+      tellProgress({ uuid: item.uuid, finished: true });
+      return outcome;
+    };
+    return step
+      .then(function (outcome) {
+        return outcome || sendPhotos(item);
+      })
+      .then(done, function (error) {
+        done(null);
+        throw error;
+      });
   }
 
   function sendMain(item) {
@@ -307,7 +348,8 @@
   }
 
   function sendPhotos(item) {
-    var waiting = (item.photos || []).filter(function (photo) {
+    var all = item.photos || [];
+    var waiting = all.filter(function (photo) {
       return !photo.sent && !photo.error;
     });
     var chain = Promise.resolve(null);
@@ -316,7 +358,18 @@
         if (outcome) {
           return outcome;
         }
-        return postPhoto(item.reportUuid, photo).then(
+        var progress = function (loaded, total) {
+          tellProgress({
+            uuid: item.uuid,
+            reference: item.reference,
+            index: all.indexOf(photo) + 1,
+            count: all.length,
+            loaded: loaded,
+            total: total,
+          });
+        };
+        progress(0, 0);
+        return postPhoto(item.reportUuid, photo, progress).then(
           function (response) {
             return readJson(response).then(function (body) {
               if (response.status === 200 || response.status === 201) {
@@ -685,36 +738,35 @@
 
   function interceptLogout(form) {
     form.addEventListener("submit", function (event) {
+      if (event.defaultPrevented) {
+        return; // refused without network by static/js/logout.js
+      }
       if (form.getAttribute("data-offline-checked") === "1" || !config) {
         return forgetPages(); // best effort; the service worker deletes the copy too
       }
       event.preventDefault();
       var proceed = function () {
-        form.setAttribute("data-offline-checked", "1");
-        forgetPages().then(function () {
-          // A form served from the cache may carry an old CSRF token: take a fresh one.
-          var input = form.querySelector('input[name="csrf_token"]');
-          var refresh = navigator.onLine
-            ? whoIsLoggedIn().then(
-                function (me) {
-                  if (input && me.csrf_token) {
-                    input.value = me.csrf_token;
-                  }
-                },
-                function () {}
-              )
-            : Promise.resolve();
-          refresh.then(function () {
-            form.submit();
-          });
-        });
-      };
-      if (!navigator.onLine) {
-        window.alert(
-          "Pas de réseau : la déconnexion n'est possible qu'avec du réseau. Ce qui attend reste sur ce téléphone."
+        // A form served from the cache may carry an old CSRF token: take a fresh one.
+        // No answer (the phone says "online" but the network is gone): the logout
+        // cannot happen, and the offline copy of the form is kept.
+        var input = form.querySelector('input[name="csrf_token"]');
+        whoIsLoggedIn().then(
+          function (me) {
+            if (input && me.csrf_token) {
+              input.value = me.csrf_token;
+            }
+            form.setAttribute("data-offline-checked", "1");
+            forgetPages().then(function () {
+              form.submit();
+            });
+          },
+          function () {
+            if (window.orfiLogout) {
+              window.orfiLogout.refuse();
+            }
+          }
         );
-        return;
-      }
+      };
       sync()
         .then(list)
         .then(
@@ -836,8 +888,16 @@
     list: list,
     remove: remove,
     newUuid: newUuid,
+    isInFlight: function (uuid) {
+      return Boolean(inFlight[uuid]);
+    },
     onChange: function (listener) {
       listeners.push(listener);
+    },
+    // listener({uuid, reference, index, count, loaded, total}) while a photo leaves,
+    // listener({uuid, finished: true}) once the item's round is over.
+    onProgress: function (listener) {
+      progressListeners.push(listener);
     },
     config: config,
   };

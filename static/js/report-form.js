@@ -1063,40 +1063,153 @@
     return errors;
   }
 
-  function chosenPhotos() {
-    var files = photosInput && photosInput.files ? Array.prototype.slice.call(photosInput.files) : [];
-    var problems = [];
+  /* A phone photo weighs 3 to 12 MB: it is resized here before it is kept or sent
+     (longest side LIMITS.photoMaxSide, JPEG, turned upright as its EXIF orientation
+     says), as field tools such as ODK do. Drawing it on a canvas also leaves its
+     metadata (GPS position, device) on the phone. The server checks and re-encodes
+     whatever it receives, so a photo this browser cannot decode is sent as it is. */
+  var PHOTO_QUALITY = 0.85;
+  var preparing = null; // {files, promise}: the preparation of the current choice
+
+  function jpegName(name) {
+    return (String(name || "").replace(/\.[^.]*$/, "") || "photo") + ".jpg";
+  }
+
+  function sizeText(bytes) {
+    if (bytes < 1048576) {
+      return Math.max(1, Math.round(bytes / 1024)) + NBSP + "Ko";
+    }
+    return (bytes / 1048576).toFixed(1).replace(".", ",") + NBSP + "Mo";
+  }
+
+  function resizePhoto(file) {
+    var maxSide = LIMITS.photoMaxSide;
+    if (typeof window.createImageBitmap !== "function" || !maxSide) {
+      return Promise.reject(new Error("redimensionnement indisponible"));
+    }
+    return window.createImageBitmap(file, { imageOrientation: "from-image" }).then(function (bitmap) {
+      var scale = Math.min(1, maxSide / Math.max(bitmap.width, bitmap.height));
+      var canvas = document.createElement("canvas");
+      canvas.width = Math.max(1, Math.round(bitmap.width * scale));
+      canvas.height = Math.max(1, Math.round(bitmap.height * scale));
+      var context = canvas.getContext("2d");
+      context.fillStyle = "#ffffff"; // a transparent PNG on white, as on the server
+      context.fillRect(0, 0, canvas.width, canvas.height);
+      context.imageSmoothingEnabled = true;
+      context.imageSmoothingQuality = "high";
+      context.drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+      if (bitmap.close) {
+        bitmap.close();
+      }
+      return new Promise(function (resolve, reject) {
+        canvas.toBlob(
+          function (blob) {
+            var drawn = { blob: blob, width: canvas.width, height: canvas.height };
+            canvas.width = 0; // frees the pixels now: small phones run out of memory
+            canvas.height = 0;
+            if (blob) {
+              resolve(drawn);
+            } else {
+              reject(new Error("JPEG impossible"));
+            }
+          },
+          "image/jpeg",
+          PHOTO_QUALITY
+        );
+      });
+    });
+  }
+
+  function preparePhoto(file) {
+    return resizePhoto(file).then(
+      function (drawn) {
+        return {
+          file: file, blob: drawn.blob, name: jpegName(file.name), type: "image/jpeg",
+          size: drawn.blob.size, width: drawn.width, height: drawn.height, resized: true,
+        };
+      },
+      function () {
+        return { file: file, blob: file, name: file.name, type: file.type, size: file.size, resized: false };
+      }
+    );
+  }
+
+  function chosenFiles() {
+    return photosInput && photosInput.files ? Array.prototype.slice.call(photosInput.files) : [];
+  }
+
+  // The chosen photos, resized one after the other (three 12-megapixel images decoded
+  // at once would not fit a small phone's memory): {photos, problems}.
+  function preparedPhotos() {
+    var files = chosenFiles();
+    var same = preparing && preparing.files.length === files.length &&
+      preparing.files.every(function (file, i) {
+        return file === files[i];
+      });
+    if (same) {
+      return preparing.promise;
+    }
     var max = LIMITS.photosMax;
     var maxBytes = (offlineConfig && offlineConfig.photoMaxBytes) || 10485760;
-    if (files.length > max) {
-      problems.push(max + " photos au plus par signalement.");
+    var photos = [];
+    var chain = Promise.resolve();
+    if (files.length <= max) {
+      files.forEach(function (file) {
+        chain = chain.then(function () {
+          return preparePhoto(file).then(function (photo) {
+            photos.push(photo);
+          });
+        });
+      });
     }
-    files.forEach(function (file) {
-      if (ACCEPTED_TYPES.indexOf(file.type) === -1) {
-        problems.push("« " + file.name + " » n'est pas une photo JPEG, PNG ou WebP.");
-      } else if (file.size > maxBytes) {
-        problems.push(
-          "« " + file.name + " » dépasse " + Math.round(maxBytes / 1048576) + " Mo : choisissez une photo plus légère."
-        );
+    var promise = chain.then(function () {
+      var problems = [];
+      if (files.length > max) {
+        problems.push(max + " photos au plus par signalement.");
       }
+      photos.forEach(function (photo) {
+        if (!photo.resized && ACCEPTED_TYPES.indexOf(photo.type) === -1) {
+          problems.push("« " + photo.name + " » n'est pas une photo JPEG, PNG ou WebP.");
+        } else if (photo.size > maxBytes) {
+          problems.push(
+            "« " + photo.name + " » dépasse " + Math.round(maxBytes / 1048576) + " Mo : choisissez une photo plus légère."
+          );
+        }
+      });
+      return { photos: photos, problems: problems };
     });
-    return { files: files, problems: problems };
+    preparing = { files: files, promise: promise };
+    return promise;
   }
 
   function renderChosenPhotos() {
     if (!photosList) {
       return;
     }
-    var chosen = chosenPhotos();
     photosList.textContent = "";
-    chosen.files.forEach(function (file) {
+    chosenFiles().forEach(function (file) {
       var li = document.createElement("li");
-      li.textContent = file.name + " (" + Math.max(1, Math.round(file.size / 1024)) + " Ko)";
+      li.textContent = file.name + " (" + sizeText(file.size) + ") : préparation…";
       photosList.appendChild(li);
     });
-    if (chosen.problems.length) {
-      showErrors({ photos: chosen.problems });
-    }
+    var promise = preparedPhotos();
+    promise.then(function (chosen) {
+      if (!preparing || preparing.promise !== promise) {
+        return; // another choice since
+      }
+      photosList.textContent = "";
+      chosen.photos.forEach(function (photo) {
+        var li = document.createElement("li");
+        li.textContent = photo.resized
+          ? photo.name + " : " + photo.width + NBSP + "×" + NBSP + photo.height + " pixels, " +
+            sizeText(photo.size) + " (au lieu de " + sizeText(photo.file.size) + ")"
+          : photo.name + " (" + sizeText(photo.size) + ")";
+        photosList.appendChild(li);
+      });
+      if (chosen.problems.length) {
+        showErrors({ photos: chosen.problems });
+      }
+    });
   }
 
   function setBusy(busy, label) {
@@ -1117,9 +1230,41 @@
     }
   }
 
+  // The place of the fact: the résidence, bâtiment and position (hidden inputs).
+  var PLACE_IDS = ["residence", "batiment", "latitude", "longitude", "gps_accuracy_m", "location_source"];
+
+  function keepPlace() {
+    var place = {};
+    PLACE_IDS.forEach(function (id) {
+      if ($(id)) {
+        place[id] = $(id).value;
+      }
+    });
+    place.confirm = Boolean(inputs.confirm && inputs.confirm.checked);
+    return place;
+  }
+
+  function restorePlace(place) {
+    PLACE_IDS.forEach(function (id) {
+      if ($(id) && place[id] !== undefined) {
+        $(id).value = place[id];
+      }
+    });
+    if (inputs.confirm) {
+      inputs.confirm.checked = place.confirm;
+    }
+  }
+
+  // Ready for the next fact. form.reset() alone put the résidence select back on its
+  // « choisissez » placeholder while the position (hidden inputs keep their value), the
+  // pin and the hint « Présélectionnée … » stayed: the next fact, filed from the same
+  // cellar, was refused « Choisissez une résidence ». The gardien files the next fact
+  // from the same place: the place is kept, everything else starts afresh.
   function resetForNext() {
     leaveAddition();
+    var place = keepPlace();
     form.reset();
+    restorePlace(place);
     clearErrors();
     freshIdentity();
     if (photosList) {
@@ -1132,21 +1277,12 @@
     hideNearby();
     highlightResidence();
     filterBatiments();
+    checkDistance(false);
   }
 
-  function itemFromForm() {
-    var payload = buildPayload();
-    var chosen = chosenPhotos();
-    var errors = additionTarget ? {} : missingFields(payload);
-    if (chosen.problems.length) {
-      errors.photos = chosen.problems;
-    }
-    if (Object.keys(errors).length) {
-      showErrors(errors);
-      return null;
-    }
-    var photos = chosen.files.map(function (file) {
-      return { uuid: offline.newUuid(), blob: file, name: file.name, type: file.type, size: file.size };
+  function buildItem(payload, prepared, target) {
+    var photos = prepared.map(function (photo) {
+      return { uuid: offline.newUuid(), blob: photo.blob, name: photo.name, type: photo.type, size: photo.size };
     });
     var summary = {
       category: selectedText("category"),
@@ -1156,13 +1292,13 @@
       longitude: payload.longitude,
       categoryId: payload.category_id,
     };
-    if (additionTarget) {
+    if (target) {
       var uuid = offline.newUuid();
       return {
         uuid: uuid,
         kind: "addition",
-        target: additionTarget.uuid,
-        targetReference: additionTarget.reference,
+        target: target.uuid,
+        targetReference: target.reference,
         payload: { uuid: uuid, comment: payload.description.slice(0, LIMITS.commentMaxLength) },
         photos: photos,
         summary: summary,
@@ -1171,52 +1307,115 @@
     return { uuid: payload.uuid, kind: "report", payload: payload, photos: photos, summary: summary };
   }
 
+  // Kept on the phone, then sent: the fact first, then its photos one by one (their
+  // progress is shown by showProgress). The form is read when « Envoyer » is pressed.
   function submitThroughQueue() {
-    var item = itemFromForm();
-    if (!item) {
+    var payload = buildPayload();
+    var target = additionTarget;
+    var errors = target ? {} : missingFields(payload);
+    if (Object.keys(errors).length) {
+      showErrors(errors);
       return Promise.resolve();
     }
     clearErrors();
-    setBusy(true, navigator.onLine ? "Envoi…" : "Enregistrement…");
-    return offline.submit(item).then(
-      function (result) {
-        var target = additionTarget;
-        if (result.outcome === "sent") {
-          if (item.kind === "report") {
-            window.location.assign(
-              offlineConfig.urls.confirmation.replace(offlineConfig.uuidSlot, item.uuid)
-            );
-            return;
-          }
-          resetForNext();
-          showNotice("Complément ajouté au fait " + (target ? target.reference : "") + ". Merci.", "success");
-        } else if (result.outcome === "queued") {
-          resetForNext();
-          showNotice(
-            "Pas de réseau : le signalement est gardé sur ce téléphone. Il partira tout seul au retour du réseau ; vous pouvez en saisir un autre.",
-            "info"
-          );
-        } else if (result.outcome === "login") {
-          resetForNext();
-          showNotice(
-            "Votre session a expiré : le signalement est gardé sur ce téléphone. Reconnectez-vous pour l'envoyer.",
-            "error",
-            { href: offlineConfig.urls.login, text: "Se reconnecter" }
-          );
-        } else {
-          showErrors(result.item.errors || {});
-        }
+    hideNearby(); // nor is a check on its way shown: this fact is in flight
+    nearbyRequest += 1;
+    if (chosenFiles().length) {
+      setBusy(true, "Préparation des photos…");
+    }
+    return preparedPhotos().then(function (chosen) {
+      if (chosen.problems.length) {
+        showErrors({ photos: chosen.problems });
         setBusy(false);
-      },
-      function () {
-        setBusy(false);
-        showNotice(
-          "Ce téléphone n'a pas pu garder le signalement (stockage indisponible) : envoi direct.",
-          "error"
-        );
-        HTMLFormElement.prototype.submit.call(form);
+        return null;
       }
-    );
+      var item = buildItem(payload, chosen.photos, target);
+      setBusy(true, navigator.onLine ? "Envoi…" : "Enregistrement…");
+      return offline.submit(item).then(
+        function (result) {
+          afterSubmit(item, result, target);
+        },
+        function () {
+          setBusy(false);
+          showNotice(
+            "Ce téléphone n'a pas pu garder le signalement (stockage indisponible) : envoi direct.",
+            "error"
+          );
+          HTMLFormElement.prototype.submit.call(form);
+        }
+      );
+    });
+  }
+
+  function afterSubmit(item, result, target) {
+    var stored = result.item || item;
+    if (result.outcome === "sent") {
+      if (item.kind === "report") {
+        window.location.assign(
+          offlineConfig.urls.confirmation.replace(offlineConfig.uuidSlot, item.uuid)
+        );
+        return;
+      }
+      resetForNext();
+      showNotice("Complément ajouté au fait " + (target ? target.reference : "") + ". Merci.", "success");
+    } else if (result.outcome === "queued" && stored.accepted) {
+      resetForNext();
+      showNotice(
+        "Signalement " + (stored.reference || "") + " enregistré. Le réseau a manqué pour ses photos : " +
+          "elles sont gardées sur ce téléphone et partiront toutes seules. Vous pouvez en saisir un autre.",
+        "info"
+      );
+    } else if (result.outcome === "queued") {
+      resetForNext();
+      showNotice(
+        "Pas de réseau : le signalement est gardé sur ce téléphone. Il partira tout seul au retour du réseau ; vous pouvez en saisir un autre.",
+        "info"
+      );
+    } else if (result.outcome === "login") {
+      resetForNext();
+      showNotice(
+        "Votre session a expiré : le signalement est gardé sur ce téléphone. Reconnectez-vous pour l'envoyer.",
+        "error",
+        { href: offlineConfig.urls.login, text: "Se reconnecter" }
+      );
+    } else {
+      showErrors(stored.errors || {});
+    }
+    setBusy(false);
+  }
+
+  /* Photos on their way: a bar and a sentence, for this form's fact and for the facts
+     of the outbox the queue sends. The sentence changes per photo and per quarter, so
+     that a screen reader is told without being flooded. */
+  var progressBox = $("send-progress");
+  var progressSaid = "";
+
+  function showProgress(event) {
+    if (!progressBox) {
+      return;
+    }
+    if (event.finished) {
+      progressBox.classList.add("is-hidden");
+      progressSaid = "";
+      return;
+    }
+    var fraction = event.total ? event.loaded / event.total : 0;
+    var overall = Math.round(((event.index - 1 + fraction) / event.count) * 100);
+    var bar = $("send-progress-bar");
+    bar.value = overall;
+    bar.setAttribute("aria-valuetext", overall + " %");
+    var said =
+      (event.reference ? "Signalement " + event.reference + " enregistré. " : "") +
+      "Envoi de la photo " + event.index + " sur " + event.count + " : " +
+      Math.floor(fraction * 4) * 25 + NBSP + "%";
+    if (said !== progressSaid) {
+      progressSaid = said;
+      $("send-progress-text").textContent = said;
+    }
+    progressBox.classList.remove("is-hidden");
+    if (event.uuid === value("client_uuid")) {
+      setBusy(true, "Envoi des photos…"); // this form's fact is stored
+    }
   }
 
   // "Corriger": put a refused item back into the form.
@@ -1325,23 +1524,6 @@
       return;
     }
     var ticket = ++nearbyRequest;
-    var local = offline.list().then(function (items) {
-      var now = Date.now();
-      return items
-        .filter(function (item) {
-          var s = item.summary || {};
-          return (
-            item.kind === "report" &&
-            String(s.categoryId) === category &&
-            typeof s.latitude === "number" &&
-            now - Date.parse(item.createdAt) < NEARBY_MS &&
-            haversineM(position.lat, position.lon, s.latitude, s.longitude) <= NEARBY_RADIUS_M
-          );
-        })
-        .map(function (item) {
-          return { queued: true, summary: item.summary };
-        });
-    });
     var remote = navigator.onLine
       ? fetch(
           offlineConfig.urls.nearby +
@@ -1360,11 +1542,41 @@
             return [];
           })
       : Promise.resolve([]);
-    Promise.all([local, remote]).then(function (found) {
+    Promise.all([offline.list(), remote]).then(function (found) {
       if (ticket !== nearbyRequest) {
-        return; // a newer check is on its way
+        return; // a newer check is on its way, or the fact was sent meanwhile
       }
-      renderNearby(found[1], found[0]);
+      // Never the fact in flight (this form's, or one whose photos are on their way)
+      // as a duplicate of itself; a fact of the outbox is listed once, as waiting.
+      var current = value("client_uuid");
+      var outbox = {};
+      found[0].forEach(function (item) {
+        outbox[item.uuid] = true;
+      });
+      var inFlight = function (uuid) {
+        return uuid === current || offline.isInFlight(uuid);
+      };
+      var now = Date.now();
+      var queued = found[0]
+        .filter(function (item) {
+          var s = item.summary || {};
+          return (
+            item.kind === "report" &&
+            !item.accepted &&
+            !inFlight(item.uuid) &&
+            String(s.categoryId) === category &&
+            typeof s.latitude === "number" &&
+            now - Date.parse(item.createdAt) < NEARBY_MS &&
+            haversineM(position.lat, position.lon, s.latitude, s.longitude) <= NEARBY_RADIUS_M
+          );
+        })
+        .map(function (item) {
+          return { queued: true, summary: item.summary };
+        });
+      var facts = found[1].filter(function (fact) {
+        return !inFlight(fact.uuid) && !outbox[fact.uuid];
+      });
+      renderNearby(facts, queued);
     });
   }
 
@@ -1483,6 +1695,7 @@
         scheduleNearby();
       });
     }
+    offline.onProgress(showProgress);
     window.orfiReportForm = { load: loadItem };
     return true;
   }

@@ -91,6 +91,20 @@ function keepForm(response) {
   return Promise.resolve();
 }
 
+// A short "Hors connexion" page around ``body`` (HTML written here, never user data).
+function offlineResponse(body) {
+  var html =
+    '<!doctype html><html lang="fr"><head><meta charset="utf-8">' +
+    '<meta name="viewport" content="width=device-width, initial-scale=1">' +
+    "<title>Hors connexion · orfi</title>" +
+    '<link rel="stylesheet" href="' + SETTINGS.staticPrefix + 'css/orfi.css"></head>' +
+    '<body><main id="contenu"><h1>Hors connexion</h1>' + body + "</main></body></html>";
+  return new Response(html, {
+    status: 503,
+    headers: { "Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store" },
+  });
+}
+
 function offlinePage() {
   return caches.match(SETTINGS.formUrl, { ignoreSearch: true }).then(function (form) {
     var link = form
@@ -99,17 +113,7 @@ function offlinePage() {
         "d'eux-mêmes au retour du réseau.</p>"
       : "<p>Le formulaire de signalement n'est pas encore disponible sur ce téléphone : " +
         "ouvrez-le une fois avec du réseau.</p>";
-    var html =
-      '<!doctype html><html lang="fr"><head><meta charset="utf-8">' +
-      '<meta name="viewport" content="width=device-width, initial-scale=1">' +
-      "<title>Hors connexion · orfi</title>" +
-      '<link rel="stylesheet" href="' + SETTINGS.staticPrefix + 'css/orfi.css"></head>' +
-      '<body><main id="contenu"><h1>Hors connexion</h1>' +
-      "<p>Cette page n'est pas disponible sans réseau.</p>" + link + "</main></body></html>";
-    return new Response(html, {
-      status: 503,
-      headers: { "Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store" },
-    });
+    return offlineResponse("<p>Cette page n'est pas disponible sans réseau.</p>" + link);
   });
 }
 
@@ -163,11 +167,21 @@ function staleWhileRevalidate(event) {
   });
 }
 
+function logoutRefused() {
+  return offlineResponse(
+    '<p class="flash flash-error" role="alert">Vous n\'êtes pas déconnecté : la ' +
+      "déconnexion demande du réseau (le serveur doit fermer votre session). Réessayez " +
+      "au retour du réseau. Les signalements en attente restent sur ce téléphone.</p>" +
+      '<p><a class="button primary big" href="' + SETTINGS.formUrl + '">Signaler un fait</a></p>'
+  );
+}
+
 function logout(event) {
   // The page's own script asks first what to do with unsent facts; this worker only
-  // makes sure that the user's copy of the form never survives a logout.
+  // makes sure that the user's copy of the form never survives a logout. Without
+  // network the logout did not happen: say so rather than the browser's error page.
   return caches.delete(PAGES_CACHE).then(function () {
-    return fetch(event.request);
+    return fetch(event.request).catch(logoutRefused);
   });
 }
 
