@@ -138,6 +138,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--report-only", action="store_true", help="print the last run's results"
     )
+    parser.add_argument(
+        "--survivors",
+        action="store_true",
+        help="run again only the last run's unexplained survivors (after new tests)",
+    )
     parser.add_argument("--no-diffs", action="store_true", help="names only")
     args = parser.parse_args(argv)
     configured = configured_modules()
@@ -145,11 +150,24 @@ def main(argv: list[str] | None = None) -> int:
     unknown = set(modules) - set(configured)
     if unknown:
         parser.error(f"not in [tool.mutmut] only_mutate: {', '.join(sorted(unknown))}")
-    if not args.report_only:
+    jobs = os.environ.get("MUTATION_JOBS", "2")
+    if args.survivors:
+        # Same mutants (the code must not have changed), new tests: mutmut finds
+        # the tests added since and runs them too.
+        names = [
+            f"{score.module}.{name}"
+            for score in read_results(modules).values()
+            for name in score.survivors
+            if name not in score.equivalent
+        ]
+        if names:
+            print(f"mutmut run on {len(names)} survivors (log: mutants/again.log) ...")
+            with open(ROOT / "mutants" / "again.log", "w") as log:
+                mutmut("run", "--max-children", jobs, *names, log=log)
+    elif not args.report_only:
         # A fresh copy each run: the figures never mix two versions of the code.
         shutil.rmtree(ROOT / "mutants", ignore_errors=True)
         (ROOT / "mutants").mkdir()
-        jobs = os.environ.get("MUTATION_JOBS", "2")
         patterns = [module_name(m) + ".*" for m in modules]
         print(f"mutmut run on {', '.join(modules)} (log: mutants/run.log) ...")
         with open(ROOT / "mutants" / "run.log", "w") as log:

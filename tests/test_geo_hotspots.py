@@ -400,6 +400,8 @@ def test_weights_of_two_rings_an_empty_and_a_one_cell_area():
     w = hs.neighbour_weights(area, 2)
     assert np.asarray(w.sum(axis=1)).ravel()[np.searchsorted(area, CENTRE)] == 19
     assert w.dtype == float
+    default = np.asarray(hs.neighbour_weights(area).sum(axis=1)).ravel()
+    assert default[np.searchsorted(area, CENTRE)] == 7  # one ring by default
     assert hs.neighbour_weights(np.array([], dtype=np.int64)).shape == (0, 0)
     one = hs.neighbour_weights(np.array([CENTRE]))
     assert one.shape == (1, 1) and one.toarray().tolist() == [[1.0]]
@@ -433,7 +435,8 @@ def test_large_counts_keep_the_exact_p_values_of_their_scale():
 @pytest.mark.parametrize("bad", [[1, -1, 2, 0], [1.5, 0, 2, 1]])
 def test_p_values_need_non_negative_integer_counts(bad):
     area = disk(1)[:4]
-    with pytest.raises(ValueError, match="non-negative integer counts"):
+    message = r"^Randomisation p-values need non-negative integer counts\.$"
+    with pytest.raises(ValueError, match=message):
         hs.randomisation_p_values(np.array(bad), hs.neighbour_weights(area, 1))
 
 
@@ -460,3 +463,5 @@ def test_residence_cells_are_the_finest_cells():
     ]
     with pytest.raises(ValueError):
         hs.residence_cells(np.array([43.6]), np.array([]))
+    none = hs.residence_cells(np.array([]), np.array([]))
+    assert none.dtype == np.int64 and none.size == 0
