@@ -437,3 +437,28 @@ def test_the_federation_synthesis_pools_small_lines(app, world):
     assert sum(g.count for g in data.groups) == data.total == 14
     assert data.reasons == [("Gravité 3 ou 4", 10)]
     assert data.reasons_hidden
+
+
+def test_the_monthly_chart_says_which_facts_its_bars_hold(client, auth, world):
+    auth.login(world["chargee"].email)
+    year = DAY.year
+    document = client.get(f"/federation/consolidation.json?period={year}").json
+    facts = [row for each in document["documents"] for row in each["rows"]]
+    total = sum(row["count"] for row in facts)
+    with_month = sum(row["count"] for row in facts if row.get("month"))
+    # Facts of the year in the region, counted in the database.
+    from orfi.reports.models import Report
+    from orfi.reports.queries import counted_reports
+
+    counted = db.session.scalar(
+        counted_reports(db.select(db.func.count()).select_from(Report)).where(
+            Report.occurred_month.between(year * 100 + 1, year * 100 + 12)
+        )
+    )
+    assert total == counted and 0 < with_month < total
+    page = client.get(f"/federation/?period={year}").text
+    lead = f"{with_month} des {total} faits"
+    assert lead in page
+    # Above the chart, where the eye falls, and the mean of all facts drawn on it.
+    assert page.index(lead) < page.index('<svg class="month-chart"')
+    assert 'class="mean-line"' in page
