@@ -121,6 +121,27 @@ def test_referent_logs_a_meeting_of_their_bailleur(client, auth, world):
     assert "Mairie, Police municipale" in page.text
 
 
+def test_meeting_residences_are_checkboxes(client, auth, world):
+    """No Ctrl-click multi-select: one checkbox per résidence, with the search box."""
+    minimes = make_residence(world["tmh"], name="Les Minimes")
+    commit()
+    auth.login(world["referent"].email)
+    page = client.get("/activite/reunions/nouvelle").text
+    assert '<select id="residences"' not in page
+    for residence in (world["izards"], minimes):
+        assert (
+            f'<input type="checkbox" name="residences" value="{residence.id}">'
+        ) in page
+    assert 'data-list="residences"' in page  # the search over the list
+    ids = [str(world["izards"].id), str(minimes.id)]
+    assert post_meeting(client, residences=ids).status_code == 302
+    meeting = db.session.scalar(sa.select(Meeting))
+    assert sorted(r.name for r in meeting.residences) == ["Les Izards", "Les Minimes"]
+    edit = client.get(f"/activite/reunions/{meeting.id}").text
+    for value in ids:
+        assert f'name="residences" value="{value}" checked' in edit
+
+
 @pytest.mark.parametrize(
     ("overrides", "field", "message"),
     [

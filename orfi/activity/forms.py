@@ -73,7 +73,9 @@ class MeetingForm(BaseForm):
     bailleurs = CheckboxListField(
         "Bailleurs concernés", coerce=int, validate_choice=False
     )
-    residences = SelectMultipleField(
+    # A list of checkboxes, capped with a search (see the view), not a multi-select
+    # that needs Ctrl-click.
+    residences = CheckboxListField(
         "Résidences concernées", coerce=int, validate_choice=False
     )
     notes = _notes()

@@ -151,7 +151,6 @@ def _meeting_form(meeting=None, formdata=None) -> MeetingForm:
     form.residences.choices, form.residences_truncated = _residence_choices(
         False, [r.id for r in meeting.residences] if meeting else [], "residences"
     )
-    _offer_search(form.residences, form.residences_truncated)
     if formdata is None:
         if meeting is None:
             form.held_on.data = now_local().date()

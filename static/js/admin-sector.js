@@ -1,14 +1,16 @@
-// Sector picker: filter the résidence checkboxes as one types (accents ignored).
-// When the page lists only part of the patrimoine (data-search-url), the résidences
-// matching the text are also asked for and added, unchecked, to the list.
-(function () {
-  var box = document.querySelector(".sector-search");
-  var input = document.getElementById("sector-filter");
-  var list = document.getElementById("sector");
-  if (!box || !input || !list) return;
+// Résidence checkbox lists (a gardien's sector, a meeting's résidences): filter the
+// checkboxes as one types (accents ignored). When the page lists only part of the
+// patrimoine (data-search-url), the résidences matching the text are also asked for
+// and added, unchecked, to the list. Each .sector-search box names its list in
+// data-list (default "sector"); the list names its checkboxes in data-name.
+document.querySelectorAll(".sector-search").forEach(function (box) {
+  var list = document.getElementById(box.getAttribute("data-list") || "sector");
+  var input = box.querySelector("input[type=search]");
+  if (!input || !list) return;
   box.classList.remove("is-hidden");
-  var status = document.getElementById("sector-search-status");
+  var status = box.querySelector("[role=status]");
   var searchUrl = list.getAttribute("data-search-url");
+  var fieldName = list.getAttribute("data-name") || "sector";
   var fold = function (s) {
     return s.normalize("NFD").replace(/[\u0300-\u036f]/g, "").toLowerCase();
   };
@@ -32,7 +34,7 @@
     label.className = "sector-item";
     var box = document.createElement("input");
     box.type = "checkbox";
-    box.name = "sector";
+    box.name = fieldName;
     box.value = String(residence.id);
     var span = document.createElement("span");
     span.textContent = residence.label;
@@ -79,4 +81,4 @@
     if (timer) clearTimeout(timer);
     timer = setTimeout(search, 250);
   });
-})();
+});
