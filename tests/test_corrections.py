@@ -429,3 +429,26 @@ def test_confirmation_offers_the_correction_while_it_is_open(client, auth, world
     _age(report, 31)
     confirmation = client.get(response.headers["Location"]).text
     assert "/corriger" not in confirmation
+
+
+def test_referent_of_an_agence_keeps_facts_in_it(client, auth, world):
+    from tests.factories import make_agence, make_residence
+
+    agence, elsewhere = (
+        make_agence(world["organisation"]),
+        make_agence(world["organisation"]),
+    )
+    inside = make_residence(world["organisation"], agence_id=agence.id)
+    outside = make_residence(world["organisation"], agence_id=elsewhere.id)
+    referent = make_user(world["organisation"], role=Role.REFERENT, agence=agence)
+    report = make_report(referent, inside)
+    commit()
+    auth.login(referent.email)
+    response = client.post(
+        f"/signalements/{report.uuid}/corriger",
+        data=correction_form(report, residence=str(outside.id), residence_position="y"),
+    )
+    assert response.status_code == 422
+    assert "périmètre" in field_errors(response.text, "residence")
+    db.session.expire_all()
+    assert report.residence_id == inside.id
