@@ -232,6 +232,18 @@ PAGES = (
         "referent",
         PHONE,
     ),
+    Page(
+        "fact-correction-phone",
+        lambda w: f"/signalements/{w.report_uuid}/corriger",
+        "referent",
+        PHONE,
+    ),
+    Page(
+        "fact-redaction-errors",
+        lambda w: f"/signalements/{w.report_uuid}/retirer",
+        "referent",
+        act=submit_empty("Retirer partout"),
+    ),
     Page("map", "/carte/", "referent", ready=MAP_READY, act=open_residence_popup),
     Page("map-phone", "/carte/", "referent", PHONE, ready=MAP_READY),
     Page("statistics", "/statistiques/", "referent", act=open_all_details),

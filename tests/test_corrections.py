@@ -15,7 +15,7 @@ from orfi.extensions import db
 from orfi.geo.points import h3_cell
 from orfi.nomenclature.models import Category
 from orfi.nomenclature.services import update_category
-from orfi.reports.models import Lieu, LocationSource, ReportEvent, Victime
+from orfi.reports.models import Lieu, LocationSource, Report, ReportEvent, Victime
 from orfi.timezone import to_local
 from tests.factories import (
     category,
@@ -415,3 +415,40 @@ def test_au99_description_cannot_be_emptied(client, auth, world):
     )
     assert response.status_code == 422
     assert "à préciser" in field_errors(response.text, "description")
+
+
+def test_confirmation_offers_the_correction_while_it_is_open(client, auth, world):
+    auth.login(world["gardien"].email)
+    response = client.post(
+        "/signalements/nouveau",
+        data=fact_form(world, description="Insultes de M. Durand au 06 12 34 56 78."),
+    )
+    confirmation = client.get(response.headers["Location"]).text
+    report = db.session.scalar(sa.select(Report))
+    assert f"/signalements/{report.uuid}/corriger" in confirmation
+    _age(report, 31)
+    confirmation = client.get(response.headers["Location"]).text
+    assert "/corriger" not in confirmation
+
+
+def test_referent_of_an_agence_keeps_facts_in_it(client, auth, world):
+    from tests.factories import make_agence, make_residence
+
+    agence, elsewhere = (
+        make_agence(world["organisation"]),
+        make_agence(world["organisation"]),
+    )
+    inside = make_residence(world["organisation"], agence_id=agence.id)
+    outside = make_residence(world["organisation"], agence_id=elsewhere.id)
+    referent = make_user(world["organisation"], role=Role.REFERENT, agence=agence)
+    report = make_report(referent, inside)
+    commit()
+    auth.login(referent.email)
+    response = client.post(
+        f"/signalements/{report.uuid}/corriger",
+        data=correction_form(report, residence=str(outside.id), residence_position="y"),
+    )
+    assert response.status_code == 422
+    assert "périmètre" in field_errors(response.text, "residence")
+    db.session.expire_all()
+    assert report.residence_id == inside.id

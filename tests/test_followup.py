@@ -384,7 +384,7 @@ def test_referent_corrects_an_action_with_history(client, auth, world):
     action = _action_of(world, "admin")
     report = world["report"]
     auth.login(world["referent"].email)
-    url = f"/suivi/{report.uuid}/actions/{action.id}/corriger"
+    url = f"/suivi/actions/{action.id}/corriger"
     assert client.get(url).status_code == 200
     today = now_local().date()
     response = client.post(
@@ -417,7 +417,7 @@ def test_author_deletes_an_action_and_the_history_keeps_it(client, auth, world):
     report = world["report"]
     status, action_id = report.status, action.id
     auth.login(world["admin"].email)
-    response = client.post(f"/suivi/{report.uuid}/actions/{action_id}/supprimer")
+    response = client.post(f"/suivi/actions/{action_id}/supprimer")
     assert response.status_code == 302
     db.session.expire_all()
     assert db.session.get(FollowupAction, action_id) is None
@@ -445,11 +445,11 @@ def test_who_may_change_an_action(client, auth, world, who, expected):
     report = world["report"]
     before, action_id = len(_action_events(report)), action.id
     auth.login(world[who].email)
-    edit = f"/suivi/{report.uuid}/actions/{action_id}/corriger"
+    edit = f"/suivi/actions/{action_id}/corriger"
     assert client.get(edit).status_code == expected
     posted = client.post(edit, data=action_form(note="Changée."))
     assert posted.status_code == (302 if expected == 200 else expected)
-    deleted = client.post(f"/suivi/{report.uuid}/actions/{action_id}/supprimer")
+    deleted = client.post(f"/suivi/actions/{action_id}/supprimer")
     assert deleted.status_code == (302 if expected == 200 else expected)
     db.session.expire_all()
     gone = db.session.get(FollowupAction, action_id) is None
@@ -462,7 +462,7 @@ def test_direction_author_may_change_their_own_action(client, auth, world):
     action.author_id = world["direction"].id  # a référent since moved to direction
     commit()
     auth.login(world["direction"].email)
-    url = f"/suivi/{world['report'].uuid}/actions/{action.id}/corriger"
+    url = f"/suivi/actions/{action.id}/corriger"
     assert client.get(url).status_code == 200
 
 
@@ -483,7 +483,7 @@ def test_bad_action_correction_is_refused_next_to_the_field(
     before = len(_action_events(world["report"]))
     auth.login(world["referent"].email)
     response = client.post(
-        f"/suivi/{world['report'].uuid}/actions/{action.id}/corriger",
+        f"/suivi/actions/{action.id}/corriger",
         data=action_form(**overrides),
     )
     assert response.status_code == 422
@@ -493,10 +493,7 @@ def test_bad_action_correction_is_refused_next_to_the_field(
     assert len(_action_events(world["report"])) == before
 
 
-def test_action_of_another_fact_is_not_found(client, auth, world):
-    action = _action_of(world)
-    other = make_report(world["gardien"])
-    commit()
+def test_unknown_action_is_not_found(client, auth, world):
     auth.login(world["referent"].email)
-    url = f"/suivi/{other.uuid}/actions/{action.id}/corriger"
-    assert client.get(url).status_code == 404
+    assert client.get("/suivi/actions/999999/corriger").status_code == 404
+    assert client.post("/suivi/actions/999999/supprimer").status_code == 404

@@ -115,6 +115,7 @@ class Side:
     # Rows whose dependants (by foreign key, recursively) must not change.
     roots: tuple[tuple[str, int], ...]
     login: SimpleNamespace | None = None  # a session of its owner (b_referent)
+    action: SimpleNamespace | None = None  # the follow-up action of ``fact2``
 
 
 def make_login(user) -> UserSession:
@@ -211,7 +212,7 @@ def build_world() -> SimpleNamespace:
     a_2photo = make_photo(a_2)
     a_2addition, _ = add_to_report(referent, a_2, comment="Complement Pangolin")
     a_1photo = make_photo(a_1)
-    make_action(a_2b, referent, note="Suivi Pangolin")
+    a_2action = make_action(a_2b, referent, note="Suivi Pangolin")
     a_meeting = make_meeting(referent, subject="Reunion Alpha")
     a_intervention = make_intervention(referent, subject="Intervention Alpha")
     a_2token, _ = make_token(gardien_2, "Jeton Pangolin")
@@ -258,7 +259,8 @@ def build_world() -> SimpleNamespace:
     _overdue(b_1)
     b_photo, b_probe_photo = make_photo(b_1), make_photo(b_1)
     b_addition, _ = add_to_report(b_referent, b_1, comment="Complement Zorglub")
-    make_action(b_2, b_referent, note="Suivi Zorglub")
+    b_action = make_action(b_2, b_referent, note="Suivi Zorglub")
+    b_probe_action = make_action(b_2, b_referent, note="Sonde Zorglub")
     make_complaint(b_2, b_referent, reference="PV Zorglub 77")
     b_meetings = [
         make_meeting(b_referent, subject="Reunion Zorglub", residence_ids=[b_res.id])
@@ -320,6 +322,7 @@ def build_world() -> SimpleNamespace:
         },
         roots=(("organisation", b.id), ("federation_import", b_import.id)),
         login=ref(b_logins[0]),
+        action=ref(b_action),
     )
     a_2facts = (a_2, a_2b, a_2dup)
     side_a2 = Side(
@@ -357,6 +360,7 @@ def build_world() -> SimpleNamespace:
             ("user_account", gardien_2.id),
             ("federation_import", a_import.id),
         ),
+        action=ref(a_2action),
     )
     # B's objects that its owner's controls may delete or change.
     probe_b = replace(
@@ -369,6 +373,7 @@ def build_world() -> SimpleNamespace:
         federation_import=ref(b_probe_import),
         login=ref(b_logins[1]),
         user=ref(b_probe_user),
+        action=ref(b_probe_action),
     )
 
     session = [Actor(key, user.email) for key, user in users_a.items()]
@@ -428,7 +433,7 @@ def ghost_of(side: Side) -> Side:
     )  # fmt: skip
     objects = ("agence", "residence", "batiment", "category", "local_category", "fact",
                "fact2", "duplicate", "addition", "photo", "user", "meeting",
-               "intervention", "token", "federation_import")  # fmt: skip
+               "intervention", "token", "federation_import", "action")  # fmt: skip
     return replace(side, name="ghost", **dict.fromkeys(objects, ghost))
 
 
@@ -810,6 +815,16 @@ ROUTES: dict[str, Route] = {
         },
         control=lambda s: {},
     ),
+    "followup.edit_action": obj(
+        lambda s: {"action_id": s.action.id},
+        body=lambda s: {"done_on": today(), "kind": "autre", "note": "Intrusion"},
+        control=lambda s: {"kind": ""},
+    ),
+    "followup.remove_action": obj(
+        lambda s: {"action_id": s.action.id},
+        body=lambda s: {},
+        destructive=True,
+    ),
     "followup.complaint": obj(
         fact,
         body=lambda s: {
@@ -908,6 +923,31 @@ ROUTES: dict[str, Route] = {
         control=lambda s: {"original": ""},
         own=lambda a: {"report_uuid": a.fact.uuid},
         own_body=lambda s: {"original": s.fact.reference},
+    ),
+    "reports.correct": obj(
+        fact,
+        body=lambda s: {
+            "description": "Intrusion",
+            "occurred_at": an_hour_ago(),
+            "residence": s.residence.id,
+            "batiment": s.batiment.id,
+            "residence_position": "y",
+        },
+        control=lambda s: {"occurred_at": ""},
+        own=lambda a: {"report_uuid": a.fact.uuid},
+        own_body=lambda s: {
+            "description": "Fait Marmotte",
+            "occurred_at": an_hour_ago(),
+            "residence": s.residence.id,
+            "batiment": s.batiment.id,
+            "residence_position": "y",
+        },
+    ),
+    "reports.redact": obj(
+        fact,
+        body=lambda s: {"text": "Fait"},
+        control=lambda s: {"text": ""},
+        own=lambda a: {"report_uuid": a.fact.uuid},
     ),
     "reports.unmark_as_duplicate": obj(
         lambda s: {"report_uuid": s.duplicate.uuid}, destructive=True

@@ -258,3 +258,26 @@ def test_purge_erases_what_corrections_kept_in_the_history(world):
     assert text_columns_holding("43.64090") == {}
     event = db.session.scalar(sa.select(ReportEvent))
     assert event.changes["lieu"] == ["hall", "cave"]  # a list's codes stay
+
+
+def test_codes_of_the_history_are_not_free_text(client, auth, world):
+    report = make_report(world["gardien"], description="Vu dans le hall.")
+    db.session.add(
+        ReportEvent(
+            report_id=report.id,
+            user_id=world["referent"].id,
+            kind="correction",
+            changes={"lieu": ["hall", "cave"], "description": ["hall B", "hall"]},
+        )
+    )
+    commit()
+    auth.login(world["referent"].email)
+    url = f"/signalements/{report.uuid}/retirer"
+    assert client.post(url, data={"text": "hall"}).status_code == 302
+    event = db.session.scalar(
+        sa.select(ReportEvent).where(ReportEvent.kind == "correction")
+    )
+    assert event.changes == {
+        "lieu": ["hall", "cave"],
+        "description": [f"{REDACTED} B", REDACTED],
+    }

@@ -140,6 +140,8 @@ class CategoryProfile:
     descriptions: tuple[str, ...]
     stoppage: float = 0.03  # probability of a work stoppage for a staff victim
     stoppage_days: tuple[int, int] = (1, 8)
+    # A category « à préciser » (AU99): the form refuses its facts without one.
+    description_required: bool = False
 
 
 _p = CategoryProfile
@@ -283,7 +285,8 @@ PROFILES: dict[str, CategoryProfile] = {
                    "cave": 0.1}, {"aucune": 0.7, "locataire": 0.2, "tiers": 0.1},
                SUITES_PEACE, 0.05, 1, None, (
                    "Fait signalé, détails à préciser par le référent.",
-                   "Objet suspect déposé dans le hall, signalé.")),
+                   "Objet suspect déposé dans le hall, signalé."),
+               description_required=True),
 }  # fmt: skip
 
 #: What the bursts are made of: a point de deal settling on a résidence for a few weeks.
@@ -678,6 +681,9 @@ def _draw_details(
         ]
 
     gravity = _leave_optional_blank(rng, lieu, suite, gravity, damage, description)
+    for c, profile in enumerate(profiles):
+        if profile.description_required:  # never blank (no draw: same demo otherwise)
+            description[(category == c) & (description == "")] = profile.descriptions[0]
 
     service_public, intervention = _draw_public_service(
         rng, world, residence, victime, intervened, staff_codes

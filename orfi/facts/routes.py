@@ -403,6 +403,9 @@ def confirmation(report_uuid: uuid.UUID):
         report=report,
         findings=findings,
         found=name_findings(findings),
+        correct_until=author_deadline(report)
+        if may_correct(current_user, report)
+        else None,
     )
 
 

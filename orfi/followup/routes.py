@@ -36,6 +36,7 @@ from orfi.followup.services import (
     days_since,
     delete_action,
     edits_followup,
+    find_action_report_uuid,
     get_action,
     get_complaint,
     list_actions,
@@ -195,23 +196,21 @@ def _action_input(form: ActionForm) -> ActionInput:
     )
 
 
-def _changeable_action(report_uuid: uuid.UUID, action_id: int):
-    """The fact (404 outside the perimeter) and its action (403 if the user may
+def _changeable_action(action_id: int):
+    """The action and its fact (404 outside the perimeter; 403 if the user may
     neither correct nor delete it)."""
-    report = get_visible_report(current_user, report_uuid)
+    report = get_visible_report(current_user, find_action_report_uuid(action_id))
     action = get_action(report, action_id)
     if not may_change_action(current_user, action, report):
         abort(403)
     return report, action
 
 
-@bp.route(
-    "/<uuid:report_uuid>/actions/<int:action_id>/corriger", methods=["GET", "POST"]
-)
+@bp.route("/actions/<int:action_id>/corriger", methods=["GET", "POST"])
 @role_required(*READERS)
-def edit_action(report_uuid: uuid.UUID, action_id: int):
+def edit_action(action_id: int):
     """Correct an action of a fact's follow-up (its author or a référent)."""
-    report, action = _changeable_action(report_uuid, action_id)
+    report, action = _changeable_action(action_id)
     posted = request.method == "POST"
     form = ActionForm(formdata=request.form if posted else None)
     if not posted:
@@ -244,11 +243,11 @@ def edit_action(report_uuid: uuid.UUID, action_id: int):
     )
 
 
-@bp.post("/<uuid:report_uuid>/actions/<int:action_id>/supprimer")
+@bp.post("/actions/<int:action_id>/supprimer")
 @role_required(*READERS)
-def remove_action(report_uuid: uuid.UUID, action_id: int):
+def remove_action(action_id: int):
     """Delete an action of a fact's follow-up; the fact's history keeps it."""
-    report, action = _changeable_action(report_uuid, action_id)
+    report, action = _changeable_action(action_id)
     if not DeleteActionForm().validate_on_submit():
         abort(400)
     with unit_of_work():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid as uuid_module
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -279,6 +280,19 @@ def days_since(moment: datetime) -> int:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return (utcnow() - moment).days
+
+
+def find_action_report_uuid(action_id: int) -> uuid_module.UUID:
+    """Return the UUID of the fact of action ``action_id``, or raise NotFound (the
+    caller then checks that the user may see that fact)."""
+    found = db.session.scalar(
+        sa.select(Report.uuid)
+        .join(FollowupAction, FollowupAction.report_id == Report.id)
+        .where(FollowupAction.id == action_id)
+    )
+    if found is None:
+        raise NotFound("Action de suivi introuvable.")
+    return found
 
 
 def get_action(report: Report, action_id: int) -> FollowupAction:

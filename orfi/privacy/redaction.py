@@ -127,10 +127,15 @@ def redact_report(user: User, report: Report, text: str) -> RedactionResult:
     for event in db.session.scalars(
         sa.select(ReportEvent).where(ReportEvent.report_id == report.id)
     ):
-        changes, n_changes = redact_value(event.changes or {}, pattern)
+        # Only free text: the other values are codes and labels of lists.
+        changes, n_changes = redact_value(
+            {k: v for k, v in (event.changes or {}).items() if k in FREE_TEXT_FIELDS},
+            pattern,
+        )
         comment, n_comment = redact_value(event.comment or "", pattern)
         if n_changes:
-            event.changes = changes  # a new object: the JSON column sees the change
+            # A new object: the JSON column sees the change.
+            event.changes = {**event.changes, **changes}
         event.comment = comment[:_COMMENT_MAX]
         count += n_changes + n_comment
     for action in db.session.scalars(
