@@ -32,7 +32,9 @@ MENU: tuple[tuple[str, str, frozenset[Role]], ...] = (
     ("activity.index", "Activité", frozenset({*QUALIFIERS, Role.FEDERATION})),
     ("federation.index", "Fédération", frozenset({Role.FEDERATION})),
     ("patrimoine.residences", "Résidences", frozenset(READERS)),
-    ("api_tokens.tokens", "Jetons d'API", frozenset(FILERS)),
+    # The roles the token pages accept (orfi.api.routes): a gardien files from the
+    # app with their session and manages no token.
+    ("api_tokens.tokens", "Jetons d'API", frozenset(READERS)),
     ("admin.index", "Administration", frozenset({Role.ADMIN})),
 )
 

@@ -217,7 +217,7 @@ PAGES = (
         PHONE,
     ),
     Page("my-reports", "/signalements/mes", "gardien", PHONE),
-    Page("api-tokens", "/compte/jetons-api/", "gardien", PHONE),
+    Page("api-tokens", "/compte/jetons-api/", "referent", PHONE),
     Page("facts", "/signalements/", "referent"),
     Page("facts-phone", "/signalements/", "referent", PHONE),
     Page(

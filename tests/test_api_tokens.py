@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 
+import pytest
 import sqlalchemy as sa
 
 from orfi.api.models import ApiToken
 from orfi.auth.models import Role
 from orfi.extensions import db
 from tests.factories import commit, make_organisation, make_user
+from tests.helpers import parse
 
 
 def test_user_creates_lists_and_revokes_a_token(client, auth, app):
@@ -38,7 +40,7 @@ def test_user_creates_lists_and_revokes_a_token(client, auth, app):
 
 
 def test_token_needs_a_name(client, auth, app):
-    user = make_user(make_organisation())
+    user = make_user(make_organisation(), role=Role.DIRECTION)
     commit()
     auth.login(user.email)
     response = client.post("/compte/jetons-api/", data={"name": "   "})
@@ -66,3 +68,23 @@ def test_federation_accounts_have_no_token_page(client, auth, app):
     commit()
     auth.login(user.email)
     assert client.get("/compte/jetons-api/").status_code == 403
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_the_menu_offers_the_token_page_to_the_roles_it_accepts(
+    client, auth, app, role
+):
+    """A gardien files from the app with their session: no « Jetons d'API » in their
+    menu, and the page refuses them, like any role the menu leaves it out for."""
+    organisation = None if role is Role.FEDERATION else make_organisation()
+    user = make_user(organisation, role=role)
+    commit()
+    auth.login(user.email)
+    page = client.get("/compte/jetons-api/")
+    menu = parse(client.get("/compte/mot-de-passe").text).find("nav")
+    offered = menu.find("a", href="/compte/jetons-api/") is not None
+    assert offered == (page.status_code == 200)
+    assert page.status_code in (200, 403)
+    if role is Role.GARDIEN:
+        assert not offered
+        assert client.post("/compte/jetons-api/", data={"name": "x"}).status_code == 403

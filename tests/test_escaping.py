@@ -282,6 +282,8 @@ def build_world(text: str, *, code: str, region: str, clients: Clients) -> World
         ),
     )  # fmt: skip
     token, world.token = create_token(gardien, fit(text, 100))
+    # The token page is the référent's (a gardien has none): the same name there.
+    create_token(referent, fit(text, 100))
     db.session.commit()
 
     agence = residence.agence
@@ -503,7 +505,7 @@ PLACES: tuple[Place, ...] = (
         (*FACT, "batiment.reference")),
     Place("fiche du fait (gardien)", _get("gardien", _fact("notable")),
           (*FACT, "description", "batiment.reference", "user", "comment")),
-    Place("jetons d'API", _get("gardien", "/compte/jetons-api/"), ("token",)),
+    Place("jetons d'API", _get("referent", "/compte/jetons-api/"), ("token",)),
     Place("API me", _api(lambda w: "/api/v1/me"), ("user", "organisation")),
     Place("API résidences", _api(lambda w: "/api/v1/residences"),
           ("residence.name", "residence.reference", "batiment.reference")),

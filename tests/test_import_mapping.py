@@ -287,3 +287,20 @@ def test_only_an_admin_may_map_columns(client, auth, tmh, role):
     auth.login(user.email)
     response = client.post("/patrimoine/import/colonnes", data={"token": "x" * 32})
     assert response.status_code == 403
+
+
+def test_a_champ_remembered_without_column_keeps_the_next_file_s_guess(
+    client, auth, admin, tmh
+):
+    """The last file had no commune column; this one has « commune »: it is read."""
+    auth.login(admin.email)
+    page = upload(client, own_csv())
+    assert selected(page.text)["commune"] == ""
+    post_mapping(client, page.text, OWN_COLUMNS)
+    header = OWN_HEADER + ";commune"
+    rows = [row + ";Toulouse" for row in OWN_ROWS]
+    again = upload(client, own_csv(rows, header=header))
+    assert selected(again.text)["commune"] == "commune"
+    direct = upload(client, own_csv(rows, header=header), button="submit")
+    assert definitions(direct.text)["Résidences modifiées"] == "2"
+    assert residences()["G001"].commune_name == "Toulouse"

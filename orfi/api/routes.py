@@ -57,7 +57,6 @@ from orfi.api.payloads import (
     user_json,
 )
 from orfi.api.services import (
-    TOKEN_ROLES,
     TokenUse,
     authenticate_digest,
     authenticate_for_intake,
@@ -69,7 +68,7 @@ from orfi.api.services import (
     token_digest,
     token_use_is_due,
 )
-from orfi.auth.access import FILERS, QUALIFIERS, role_required
+from orfi.auth.access import FILERS, QUALIFIERS, READERS, role_required
 from orfi.auth.models import Role, User
 from orfi.auth.perimeter import visible_residences
 from orfi.errors import NotFound, UnreadableBody, ValidationError
@@ -592,8 +591,12 @@ def photo_image(photo_uuid: uuid.UUID):
 # ------------------------------------------------------------------- token pages
 
 
+# The bailleur's référents, direction and administrators, who script and integrate; a
+# gardien files from the app with their session (a field application's token for a
+# gardien is created by an administrator: orfi create-token). The menu shows the entry
+# to these roles only (orfi.templating.MENU).
 @pages.route("/", methods=["GET", "POST"])
-@role_required(*TOKEN_ROLES)
+@role_required(*READERS)
 def tokens():
     """List the user's API tokens; create one (its secret is shown once)."""
     form = TokenForm()
@@ -625,7 +628,7 @@ def tokens():
 
 
 @pages.post("/<int:token_id>/revoquer")
-@role_required(*TOKEN_ROLES)
+@role_required(*READERS)
 def revoke(token_id: int):
     """Revoke one of the user's tokens at once."""
     form = RevokeTokenForm()

@@ -297,13 +297,13 @@ def preselected_columns(
     preview: PatrimoinePreview, remembered: Mapping[str, str]
 ) -> dict[str, str]:
     """Return the column each champ starts from: the one remembered from the
-    organisation's last mapped import where this file has it, else the guess."""
+    organisation's last mapped import where this file has it, else the guess.
+
+    A champ remembered without a column does not undo this file's guess: the last
+    file may simply have had no such column.
+    """
     selected = dict(preview.guesses)
     for champ, column in remembered.items():
-        if champ not in preview.champs:
-            continue
-        if column == "":
-            selected.pop(champ, None)
-        elif column in preview.columns:
+        if champ in preview.champs and column and column in preview.columns:
             selected[champ] = column
     return selected
