@@ -353,6 +353,14 @@ def test_three_facts_with_big_photos_filed_offline_leave_resized(
                 ".includes('au lieu de')"
             )
             assert "1200" in page.inner_text("#photos-chosen")
+            if index == 0:
+                page.evaluate(
+                    "document.getElementById('photos-chosen')"
+                    ".scrollIntoView({block: 'center'})"
+                )
+                browser_session.screenshot(
+                    page, "offline-photo-resized-360", full_page=False
+                )
             page.get_by_role("button", name=SEND).click()
             wait_for_outbox(page, index + 1)
             assert page.locator(".error-summary").count() == 0
@@ -360,7 +368,11 @@ def test_three_facts_with_big_photos_filed_offline_leave_resized(
             "orfiOffline.list().then(items => items.map(i => i.photos[0].size))"
         )
         assert len(kept) == 3 and max(kept) < 1_000_000  # the phone keeps them small
-        browser_session.screenshot(page, "offline-big-photos-queued", full_page=False)
+        page.evaluate("window.scrollTo(0, 0)")
+        browser_session.screenshot(page, "offline-queued-360", full_page=False)
+        page.set_viewport_size({"width": 1366, "height": 900})
+        browser_session.screenshot(page, "offline-queued-1366", full_page=False)
+        page.set_viewport_size(PHONE)
 
         page.context.set_offline(False)
         wait_for_outbox(page, 0, timeout=60_000)
