@@ -687,3 +687,37 @@ def test_logging_out_offline_says_why_and_keeps_everything(in_browser):
         assert len(reports_with(server, "Avant déconnexion")) == 1
 
     in_browser(scenario)
+
+
+def test_a_refused_fact_comes_back_into_the_form_with_its_photo(in_browser):
+    """« Corriger » puts the kept (already resized) photo back into the file input."""
+
+    def scenario(browser_session: BrowserSession) -> None:
+        server = browser_session.server
+        page = open_form(browser_session)
+        page.evaluate(
+            """async ([residence, category]) => {
+                const canvas = document.createElement("canvas");
+                canvas.width = 1600;
+                canvas.height = 1200;
+                const blob = await new Promise(r => canvas.toBlob(r, "image/jpeg"));
+                window.orfiReportForm.load({
+                    uuid: orfiOffline.newUuid(), kind: "report",
+                    payload: {residence_id: residence, category_id: category,
+                              description: "À corriger"},
+                    photos: [{uuid: orfiOffline.newUuid(), blob: blob,
+                              name: "hall.jpg", type: "image/jpeg"}],
+                    errors: {category_id: ["Catégorie désactivée."]},
+                });
+            }""",
+            [server.world.residences[0].id, server.world.category_id],
+        )
+        page.wait_for_function(
+            "document.getElementById('photos-chosen').textContent"
+            ".replace(/\\u00a0/g, ' ').includes('1600 × 1200 pixels')"
+        )
+        assert page.evaluate("document.getElementById('photos').files.length") == 1
+        assert "Catégorie désactivée." in page.inner_text("#report-form")
+        assert page.input_value("#description") == "À corriger"
+
+    in_browser(scenario)
