@@ -721,3 +721,60 @@ def test_a_refused_fact_comes_back_into_the_form_with_its_photo(in_browser):
         assert page.input_value("#description") == "À corriger"
 
     in_browser(scenario)
+
+
+def test_photo_progress_moves_on_a_slow_uplink(in_browser, photo_dir: Path):
+    """The photo follows its fact with a progress that moves, in words and in a bar."""
+
+    def scenario(browser_session: BrowserSession) -> None:
+        server = browser_session.server
+        page = open_form(browser_session)
+        fill_fact(page, server, 1, "Liaison lente")
+        page.set_input_files(
+            "#photos",
+            files=[
+                {
+                    "name": "IMG_0001.JPG",
+                    "mimeType": "image/jpeg",
+                    "buffer": phone_photo_4000x3000(),
+                }
+            ],
+        )
+        page.wait_for_function(
+            "document.getElementById('photos-chosen').textContent.includes('pixels')"
+        )
+        # About 100 kB/s up: a few seconds for the resized photo.
+        cdp = page.context.new_cdp_session(page)
+        cdp.send("Network.enable")
+        cdp.send(
+            "Network.emulateNetworkConditions",
+            {
+                "offline": False,
+                "latency": 20,
+                "downloadThroughput": -1,
+                "uploadThroughput": 100_000,
+            },
+        )
+        page.get_by_role("button", name=SEND).click()
+        page.wait_for_function(
+            "document.querySelector('#send-progress progress').value >= 25"
+        )
+        text = page.inner_text("#send-progress-text")
+        assert "enregistré" in text and "photo 1 sur 1" in text
+        assert re.search(r"(25|50|75|100)\s%", text), text
+        browser_session.screenshot(
+            page, "field-photo-progress-moving-360", full_page=False
+        )
+        page.set_viewport_size({"width": 1366, "height": 900})
+        browser_session.screenshot(
+            page, "field-photo-progress-moving-1366", full_page=False
+        )
+        page.wait_for_url(re.compile(r"/confirmation$"), timeout=60_000)
+        [report] = reports_with(server, "Liaison lente")
+        with server.app.app_context():
+            [photo] = db.session.scalars(
+                sa.select(Photo).where(Photo.report_id == report.id)
+            ).all()
+            assert (photo.width, photo.height) == (1200, 1600)
+
+    in_browser(scenario)
