@@ -353,6 +353,14 @@ def test_three_facts_with_big_photos_filed_offline_leave_resized(
                 ".includes('au lieu de')"
             )
             assert "1200" in page.inner_text("#photos-chosen")
+            if index == 0:
+                page.evaluate(
+                    "document.getElementById('photos-chosen')"
+                    ".scrollIntoView({block: 'center'})"
+                )
+                browser_session.screenshot(
+                    page, "offline-photo-resized-360", full_page=False
+                )
             page.get_by_role("button", name=SEND).click()
             wait_for_outbox(page, index + 1)
             assert page.locator(".error-summary").count() == 0
@@ -360,7 +368,11 @@ def test_three_facts_with_big_photos_filed_offline_leave_resized(
             "orfiOffline.list().then(items => items.map(i => i.photos[0].size))"
         )
         assert len(kept) == 3 and max(kept) < 1_000_000  # the phone keeps them small
-        browser_session.screenshot(page, "offline-big-photos-queued", full_page=False)
+        page.evaluate("window.scrollTo(0, 0)")
+        browser_session.screenshot(page, "offline-queued-360", full_page=False)
+        page.set_viewport_size({"width": 1366, "height": 900})
+        browser_session.screenshot(page, "offline-queued-1366", full_page=False)
+        page.set_viewport_size(PHONE)
 
         page.context.set_offline(False)
         wait_for_outbox(page, 0, timeout=60_000)
@@ -673,5 +685,96 @@ def test_logging_out_offline_says_why_and_keeps_everything(in_browser):
         log_out(page)
         page.wait_for_url(re.compile(r"/connexion"))
         assert len(reports_with(server, "Avant déconnexion")) == 1
+
+    in_browser(scenario)
+
+
+def test_a_refused_fact_comes_back_into_the_form_with_its_photo(in_browser):
+    """« Corriger » puts the kept (already resized) photo back into the file input."""
+
+    def scenario(browser_session: BrowserSession) -> None:
+        server = browser_session.server
+        page = open_form(browser_session)
+        page.evaluate(
+            """async ([residence, category]) => {
+                const canvas = document.createElement("canvas");
+                canvas.width = 1600;
+                canvas.height = 1200;
+                const blob = await new Promise(r => canvas.toBlob(r, "image/jpeg"));
+                window.orfiReportForm.load({
+                    uuid: orfiOffline.newUuid(), kind: "report",
+                    payload: {residence_id: residence, category_id: category,
+                              description: "À corriger"},
+                    photos: [{uuid: orfiOffline.newUuid(), blob: blob,
+                              name: "hall.jpg", type: "image/jpeg"}],
+                    errors: {category_id: ["Catégorie désactivée."]},
+                });
+            }""",
+            [server.world.residences[0].id, server.world.category_id],
+        )
+        page.wait_for_function(
+            "document.getElementById('photos-chosen').textContent"
+            ".replace(/\\u00a0/g, ' ').includes('1600 × 1200 pixels')"
+        )
+        assert page.evaluate("document.getElementById('photos').files.length") == 1
+        assert "Catégorie désactivée." in page.inner_text("#report-form")
+        assert page.input_value("#description") == "À corriger"
+
+    in_browser(scenario)
+
+
+def test_photo_progress_moves_on_a_slow_uplink(in_browser, photo_dir: Path):
+    """The photo follows its fact with a progress that moves, in words and in a bar."""
+
+    def scenario(browser_session: BrowserSession) -> None:
+        server = browser_session.server
+        page = open_form(browser_session)
+        fill_fact(page, server, 1, "Liaison lente")
+        page.set_input_files(
+            "#photos",
+            files=[
+                {
+                    "name": "IMG_0001.JPG",
+                    "mimeType": "image/jpeg",
+                    "buffer": phone_photo_4000x3000(),
+                }
+            ],
+        )
+        page.wait_for_function(
+            "document.getElementById('photos-chosen').textContent.includes('pixels')"
+        )
+        # About 100 kB/s up: a few seconds for the resized photo.
+        cdp = page.context.new_cdp_session(page)
+        cdp.send("Network.enable")
+        cdp.send(
+            "Network.emulateNetworkConditions",
+            {
+                "offline": False,
+                "latency": 20,
+                "downloadThroughput": -1,
+                "uploadThroughput": 100_000,
+            },
+        )
+        page.get_by_role("button", name=SEND).click()
+        page.wait_for_function(
+            "document.querySelector('#send-progress progress').value >= 25"
+        )
+        text = page.inner_text("#send-progress-text")
+        assert "enregistré" in text and "photo 1 sur 1" in text
+        assert re.search(r"(25|50|75|100)\s%", text), text
+        browser_session.screenshot(
+            page, "field-photo-progress-moving-360", full_page=False
+        )
+        page.set_viewport_size({"width": 1366, "height": 900})
+        browser_session.screenshot(
+            page, "field-photo-progress-moving-1366", full_page=False
+        )
+        page.wait_for_url(re.compile(r"/confirmation$"), timeout=60_000)
+        [report] = reports_with(server, "Liaison lente")
+        with server.app.app_context():
+            [photo] = db.session.scalars(
+                sa.select(Photo).where(Photo.report_id == report.id)
+            ).all()
+            assert (photo.width, photo.height) == (1200, 1600)
 
     in_browser(scenario)

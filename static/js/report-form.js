@@ -1341,6 +1341,7 @@
             "Ce téléphone n'a pas pu garder le signalement (stockage indisponible) : envoi direct.",
             "error"
           );
+          putPhotos(chosen.photos); // the resized ones, not the originals
           HTMLFormElement.prototype.submit.call(form);
         }
       );
@@ -1418,6 +1419,22 @@
     }
   }
 
+  // Put photos ({blob, name, type}) into the file input; false if none or impossible.
+  function putPhotos(photos) {
+    var blobs = photos.filter(function (photo) {
+      return photo.blob;
+    });
+    if (!photosInput || !blobs.length || typeof DataTransfer === "undefined") {
+      return false;
+    }
+    var transfer = new DataTransfer();
+    blobs.forEach(function (photo) {
+      transfer.items.add(new File([photo.blob], photo.name || "photo.jpg", { type: photo.type }));
+    });
+    photosInput.files = transfer.files;
+    return true;
+  }
+
   // "Corriger": put a refused item back into the form.
   function loadItem(item) {
     leaveAddition();
@@ -1463,15 +1480,7 @@
       }
       residenceTouched = true;
     }
-    var blobs = (item.photos || []).filter(function (photo) {
-      return photo.blob;
-    });
-    if (photosInput && blobs.length && typeof DataTransfer !== "undefined") {
-      var transfer = new DataTransfer();
-      blobs.forEach(function (photo) {
-        transfer.items.add(new File([photo.blob], photo.name || "photo.jpg", { type: photo.type }));
-      });
-      photosInput.files = transfer.files;
+    if (putPhotos(item.photos || [])) {
       renderChosenPhotos();
     }
     toggleStaffDetails();
