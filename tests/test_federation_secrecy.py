@@ -462,3 +462,47 @@ def test_the_monthly_chart_says_which_facts_its_bars_hold(client, auth, world):
     # Above the chart, where the eye falls, and the mean of all facts drawn on it.
     assert page.index(lead) < page.index('<svg class="month-chart"')
     assert 'class="mean-line"' in page
+
+
+@pytest.mark.parametrize(
+    ("cells", "shown", "hidden"),
+    [
+        # One small cell: the smallest published one goes with it, so that the
+        # total minus the others never gives it back.
+        ([("a", 1), ("b", 7), ("c", 9), ("d", 0)], [None, None, 9, 0], 8),
+        ([("a", 1), ("b", 2), ("c", 9)], [None, None, 9], 3),
+        ([("a", 5), ("b", 0)], [5, 0], 0),
+        ([("a", 3)], [None], 3),  # alone: the total is the period's, not located
+    ],
+)
+def test_suppress_hides_small_cells_and_what_would_give_them_back(cells, shown, hidden):
+    from orfi.stats.secrecy import suppress
+
+    result, pooled = suppress(cells, 5)
+    assert [n for _, n in result] == shown
+    assert [key for key, _ in result] == [key for key, _ in cells]
+    assert pooled == hidden
+    # What is shown plus what is pooled is the exact total.
+    assert sum(n or 0 for _, n in result) + pooled == sum(n for _, n in cells)
+
+
+def test_the_federation_bilan_pools_its_small_cells(client, auth, world):
+    auth.login(world["chargee"].email)
+    day = DAY.isoformat()
+    page = client.get(f"/syntheses/bilan?date_from={day}&date_to={day}").text
+    # The day's 16 facts (the notable 14 and 2 others): the total stays exact.
+    assert "<strong>16</strong> faits sur la période" in page
+    assert "Non précisé" in page
+    workbook = load_workbook(
+        io.BytesIO(
+            client.get(f"/syntheses/bilan.xlsx?date_from={day}&date_to={day}").data
+        ),
+        read_only=True,
+    )
+    # (read-only sheets drop a row's empty last cells: a hidden count)
+    families = [(*row, None)[:3] for row in workbook["Faits par famille"].values]
+    assert families[-1][1:] == ("Total", 16)
+    assert families[-2] == (None, "Non précisé (secret statistique)", 4)
+    assert sum(row[2] or 0 for row in families[1:-1]) == 16
+    # AP (2) and TT (2) hidden; the pool of two gives neither back.
+    assert all(row[2] is None or row[2] >= 5 for row in families[1:-2])
