@@ -521,6 +521,12 @@ PLACES: tuple[Place, ...] = (
     Place("fiche du fait (référent)", _get("referent", _fact("notable")),
           (*FACT, "description", "user", "comment", "action.note",
            "complaint.reference")),
+    Place("correction du fait", _get(
+        "referent", lambda w: f"/signalements/{w.ids['notable']}/corriger"),
+        ("category", "description", "residence.name", "batiment.reference")),
+    Place("retrait d'un détail", _get(
+        "referent", lambda w: f"/signalements/{w.ids['notable']}/retirer"),
+        ("description", "comment", "action.note")),
     Place("carte", _get("referent", "/carte/"), ("organisation", "residence.name")),
     Place("données de la carte", _get("referent", _map_data, "json"),
           ("residence.name", "residence.reference", "category")),

@@ -216,7 +216,8 @@ class KeptText:
 
 def redactable_texts(report: Report) -> list[KeptText]:
     """Return the free texts kept about ``report``: its description, the earlier
-    values and comments of its history, the notes of its follow-up actions."""
+    values and comments of its history, the notes of its follow-up actions (each
+    where it is, even when two are the same text)."""
     texts = [KeptText("Description actuelle", report.description or "")]
     for event in db.session.scalars(
         sa.select(ReportEvent)
@@ -224,11 +225,12 @@ def redactable_texts(report: Report) -> list[KeptText]:
         .order_by(ReportEvent.id)
     ):
         when = to_local(event.at).strftime("%d/%m/%Y %H:%M")
+        # The earlier values: each later one is the next change's earlier value, or
+        # the current text.
         for name, change in (event.changes or {}).items():
-            if name in FREE_TEXT_FIELDS and isinstance(change, list):
-                for value in change:
-                    if isinstance(value, str) and value:
-                        texts.append(KeptText(f"Historique du {when}", value))
+            earlier = change[0] if isinstance(change, list) and change else None
+            if name in FREE_TEXT_FIELDS and isinstance(earlier, str) and earlier:
+                texts.append(KeptText(f"Historique du {when}", earlier))
         if event.comment:
             texts.append(KeptText(f"Commentaire du {when}", event.comment))
     for action in db.session.scalars(
@@ -238,11 +240,7 @@ def redactable_texts(report: Report) -> list[KeptText]:
     ):
         where = f"Note de suivi du {action.done_on:%d/%m/%Y}"
         texts.append(KeptText(where, action.note))
-    unique: dict[str, KeptText] = {}
-    for kept in texts:
-        if kept.text and kept.text not in unique:
-            unique[kept.text] = kept
-    return list(unique.values())
+    return texts
 
 
 def suggest_details(texts: list[KeptText]) -> list[str]:
