@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 import sys
 from collections.abc import Callable
 
@@ -57,8 +58,9 @@ def french_usage(error: click.UsageError) -> str:
         return f"option inconnue : {error.option_name}."
     if isinstance(error, click.BadParameter):
         return f"valeur refusée pour {hint} : {_french_reason(error)}"
-    if "No such command" in error.message:
-        return f"commande inconnue ({error.message.split(' ', 3)[-1]})."
+    unknown = re.match(r"No such command '(.*)'", error.message)
+    if unknown:
+        return f"commande inconnue : {unknown.group(1)}."
     return f"usage incorrect ({error.message})."
 
 

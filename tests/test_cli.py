@@ -266,3 +266,9 @@ def test_a_mistake_ends_on_a_french_line(app, runner, name, args, tmp_path):
     commit()
     result = runner.invoke(args=["orfi", name, *args])
     assert_french_error(result, name)
+
+
+def test_an_unknown_command_is_said_in_french(fresh_app):
+    result = fresh_app.test_cli_runner().invoke(args=["orfi", "imprt-patrimoine"])
+    assert result.exit_code == 2
+    assert result.output.startswith("Erreur : commande inconnue : imprt-patrimoine.")

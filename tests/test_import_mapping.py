@@ -258,8 +258,9 @@ def test_a_dry_run_keeps_the_file_for_the_real_import(client, auth, admin):
     assert not residences()
     real = post_mapping(client, dry.text, OWN_COLUMNS)
     assert definitions(real.text)["Nouvelles résidences"] == "2"
+    assert not parse(real.text).find("form", action="/patrimoine/import/colonnes")
     # Imported, the file is gone: posting its token again imports nothing.
-    gone = post_mapping(client, real.text, OWN_COLUMNS)
+    gone = post_mapping(client, dry.text, OWN_COLUMNS)
     assert gone.status_code == 302
     assert not list((Path(admin_folder(client)) / "imports").glob("*/*"))
 

@@ -860,6 +860,16 @@ ROUTES: dict[str, Route] = {
             "dry_run": "y",
         }
     ),
+    # The mapping step of an import: a token the walker's session never received
+    # (a file kept for another session) opens nothing.
+    "patrimoine.map_patrimoine_columns": page(
+        body=lambda s: {
+            "token": "A" * 32,
+            "reference": "reference",
+            "nom": "nom",
+            "dry_run": "y",
+        }
+    ),
     # ------------------------------------------------------------------ privacy
     "privacy.access_log": page(
         queries=lambda s: [{}, {"user": s.user.id, "date_from": "2020-01-01"}],

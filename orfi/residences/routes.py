@@ -186,10 +186,13 @@ def import_patrimoine():
             else None
         )
         return _mapping_page(mapping, preview, path, notice=notice)
+    # An organisation that mapped its columns once imports with that preselection;
+    # the others with the guesses alone (nothing to remember).
+    remembered = get_column_mapping(current_user.organisation.id)
     try:
         result = _run_import(
             path,
-            get_column_mapping(current_user.organisation.id) and mapping.chosen(),
+            mapping.chosen() if remembered else {},
             strict=form.strict.data,
             dry_run=form.dry_run.data,
         )
@@ -232,9 +235,8 @@ def map_patrimoine_columns():
     except ImportFileError as error:
         form.form_errors.append(str(error))
         return _mapping_page(form, preview, path, status=422)
-    if form.dry_run.data or not result.written:
-        # The same file may be imported for real once its rows are checked.
-        return _mapping_page(form, preview, path, result=result)
-    discard_upload(folder, token)
-    session.pop(PENDING_IMPORT, None)
+    if result.written and not form.dry_run.data:
+        discard_upload(folder, token)
+        session.pop(PENDING_IMPORT, None)
+    # Else the file stays: it may be imported for real once its rows are checked.
     return _mapping_page(form, preview, path, result=result)
