@@ -46,6 +46,7 @@ from orfi.syntheses.services import (
 from tests.factories import (
     commit,
     insert_fact,
+    make_action,
     make_agence,
     make_federation,
     make_intervention,
@@ -142,6 +143,8 @@ def world(app):
 
     meeting = make_meeting(chargee, bailleur_ids=[tmh.id])
     intervention = make_intervention(chargee, beneficiary_id=tmh.id)
+    # A follow-up action on a fact (its routes must stay closed to the federation).
+    action = make_action(db_fact(referent), referent)
     commit()
     return {
         "federation": federation,
@@ -152,6 +155,7 @@ def world(app):
             "import_id": source.id,
             "meeting_id": meeting.id,
             "intervention_id": intervention.id,
+            "action_id": action.id,
             "residence_id": izards.id,
             "user_id": referent.id,
             "category_id": 1,
