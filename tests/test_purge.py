@@ -369,6 +369,20 @@ def test_a_duplicate_goes_in_the_same_purge_as_its_original(world):
         assert_anonymised(report, RetentionRule.SANS_SUITE)
 
 
+def test_a_kept_fact_does_not_shield_the_due_ones_after_it(world):
+    """In one batch, a fact still kept, read first, does not stop the reading."""
+    kept = fact(world, months=13, suite=Suite.PLAINTE_BAILLEUR)  # délit: 6 years
+    due = [fact(world, months=13), fact(world, months=14)]
+    commit()
+
+    result = purge()
+
+    assert result.facts == {RetentionRule.SANS_SUITE: 2}
+    assert_kept(kept)
+    for report in due:
+        assert_anonymised(report, RetentionRule.SANS_SUITE)
+
+
 def test_precise_positions_move_to_the_centre_of_their_cell(world):
     gps = fact(world, months=13)
     at_residence = fact(world, months=13, source=LocationSource.RESIDENCE)
