@@ -205,6 +205,8 @@ def assert_anonymised(report: Report, rule: RetentionRule) -> None:
         )
     ).all()
     assert COMMENT not in [comment for _kind, comment in events]
+    # Erased, not replaced: every other comment is empty.
+    assert {comment for kind, comment in events if kind != FOLLOWUP} <= {""}
     # Follow-up comments are built from labels and stay.
     assert (FOLLOWUP, FOLLOWUP_COMMENT) in [tuple(e) for e in events]
     notes = db.session.scalars(
