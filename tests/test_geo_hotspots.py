@@ -432,6 +432,27 @@ def test_large_counts_keep_the_exact_p_values_of_their_scale():
     np.testing.assert_allclose(p_low, low, rtol=0, atol=1e-12)
 
 
+def test_the_fft_does_not_grow_with_the_counts(monkeypatch):
+    """Ten times more facts per cell cost the same transform (the docstring's promise:
+    the FFT stays small whatever the number of facts)."""
+    from scipy import fft
+
+    lengths = []
+    real_rfft = fft.rfft
+
+    def recording_rfft(values, n=None, *args, **kwargs):
+        lengths.append(n)
+        return real_rfft(values, n, *args, **kwargs)
+
+    monkeypatch.setattr(fft, "rfft", recording_rfft)
+    area = disk(2)
+    units = sparse_values(area) + 1
+    weights = hs.neighbour_weights(area, 1)
+    for scale in (10_000, 100_000):
+        hs.randomisation_p_values(units * scale, weights)
+    assert len(lengths) == 2 and lengths[1] < 2 * lengths[0]
+
+
 @pytest.mark.parametrize("bad", [[1, -1, 2, 0], [1.5, 0, 2, 1]])
 def test_p_values_need_non_negative_integer_counts(bad):
     area = disk(1)[:4]

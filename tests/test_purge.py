@@ -205,6 +205,8 @@ def assert_anonymised(report: Report, rule: RetentionRule) -> None:
         )
     ).all()
     assert COMMENT not in [comment for _kind, comment in events]
+    # Erased, not replaced: every other comment is empty.
+    assert {comment for kind, comment in events if kind != FOLLOWUP} <= {""}
     # Follow-up comments are built from labels and stay.
     assert (FOLLOWUP, FOLLOWUP_COMMENT) in [tuple(e) for e in events]
     notes = db.session.scalars(
@@ -366,6 +368,20 @@ def test_a_duplicate_goes_in_the_same_purge_as_its_original(world):
 
     assert result.facts == {RetentionRule.SANS_SUITE: 4}
     for report in (original, copy, early_copy, later_original):
+        assert_anonymised(report, RetentionRule.SANS_SUITE)
+
+
+def test_a_kept_fact_does_not_shield_the_due_ones_after_it(world):
+    """In one batch, a fact still kept, read first, does not stop the reading."""
+    kept = fact(world, months=13, suite=Suite.PLAINTE_BAILLEUR)  # délit: 6 years
+    due = [fact(world, months=13), fact(world, months=14)]
+    commit()
+
+    result = purge()
+
+    assert result.facts == {RetentionRule.SANS_SUITE: 2}
+    assert_kept(kept)
+    for report in due:
         assert_anonymised(report, RetentionRule.SANS_SUITE)
 
 

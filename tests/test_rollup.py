@@ -215,9 +215,28 @@ def test_rows_come_in_their_canonical_order():
     ]
 
 
-def test_the_rule_description_names_the_threshold():
-    text = rule_description(7)
-    assert "moins de 7 faits" in text and "reste sous 7" in text
+def test_the_rule_description_is_the_published_text():
+    # Copied into every file: a change of wording is a change of the format.
+    assert rule_description(7) == (
+        "Secret statistique : une case de moins de 7 faits n'est jamais publiée. "
+        "Elle est regroupée avec les autres petites cases de la même famille et du "
+        "même mois (catégorie non précisée), puis de la même famille sur la période "
+        "(mois non précisé), puis du même secteur commune × QPV sur la période "
+        "(famille non précisée) ; ce qui reste sous 7 est publié sans commune, "
+        "QPV, mois ni famille. Les totaux sont exacts."
+    )
+
+
+def test_a_sector_without_qpv_or_generation_comes_first():
+    plain = Area("31555")
+    no_generation = Area("31555", "QP031007")
+    qpv = Area("31555", "QP031007", "2015")
+    rows = roll_up({}, {qpv: 3, no_generation: 2, plain: 1}, {}, 5)
+    assert [(r.qpv_code, r.qpv_generation) for r in rows] == [
+        (None, None),
+        ("QP031007", None),
+        ("QP031007", "2015"),
+    ]
 
 
 # ----------------------------------------------------------------- merge_rows
@@ -232,4 +251,8 @@ def test_merge_adds_counts_and_keeps_the_largest_logements_and_a_name():
     assert merged == [
         StatRow("31555", "Toulouse", "QP031007", "2015", None, None, None, 11, 120),
         other,
+    ]
+    cell = StatRow("31555", None, None, None, "AB", "AB01", 202603, 5, 10)
+    assert merge_rows([cell, cell]) == [
+        StatRow("31555", None, None, None, "AB", "AB01", 202603, 10, 10)
     ]
