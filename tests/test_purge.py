@@ -8,6 +8,7 @@ again here, independently of orfi.privacy.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
 from datetime import UTC, date, datetime, time, timedelta
@@ -677,6 +678,87 @@ def test_batches_follow_the_ids_whatever_the_order_of_the_rows(world):
     assert result.fact_count == 4
     for report in reports:
         assert_anonymised(report, RetentionRule.SANS_SUITE)
+
+
+def test_a_copy_kept_with_its_original_does_not_shield_the_due_facts_after_it(world):
+    """In one batch, a copy kept for its original does not stop the reading."""
+    original = fact(world, months=13, suite=Suite.PLAINTE_BAILLEUR)  # délit: 6 years
+    copy = fact(world, months=13, duplicate_of=original)
+    due = fact(world, months=13)
+    commit()
+
+    result = purge()
+
+    assert result.facts == {RetentionRule.SANS_SUITE: 1}
+    assert_kept(copy)
+    assert_anonymised(due, RetentionRule.SANS_SUITE)
+
+
+def test_corrections_kept_in_the_history_lose_their_text_and_positions(world):
+    due = fact(world, months=13)
+    kept = fact(world, months=13, suite=Suite.PLAINTE_BAILLEUR)  # délit: 6 years
+    corrected = {
+        "description": [TEXT, "Porte du hall forcée."],
+        "position": ["43.64105, 1.43301", "43.64110, 1.43290"],
+        "note": [NOTE, "Appel au commissariat."],
+        "lieu": ["hall", "cave"],
+    }
+    for report in (due, kept):
+        db.session.add(
+            ReportEvent(
+                report_id=report.id,
+                user_id=world["referent"].id,
+                kind="correction",
+                changes=corrected,
+            )
+        )
+    commit()
+
+    purge()
+
+    def changes(report: Report) -> list[tuple[str, dict]]:
+        return [
+            tuple(row)
+            for row in db.session.execute(
+                sa.select(ReportEvent.kind, ReportEvent.changes)
+                .where(ReportEvent.report_id == report.id)
+                .order_by(ReportEvent.id)
+            )
+        ]
+
+    assert changes(due) == [
+        ("updated", {"status": ["nouveau", "clos"]}),
+        (FOLLOWUP, {}),
+        (
+            "correction",
+            {
+                "description": [None, None],
+                "position": [None, None],
+                "note": [None, None],
+                "lieu": ["hall", "cave"],  # codes stay: which field changed, to what
+            },
+        ),
+    ]
+    assert changes(kept) == [
+        ("updated", {"status": ["nouveau", "clos"]}),
+        (FOLLOWUP, {}),
+        ("correction", corrected),
+    ]
+
+
+def test_a_dry_run_never_takes_the_writers_turn(world, monkeypatch):
+    fact(world, months=13, photos=1)
+    commit()
+
+    @contextlib.contextmanager
+    def refuse(_engine):
+        raise AssertionError("a dry run took the writers' turn")
+        yield
+
+    monkeypatch.setattr("orfi.privacy.purge.writer_turn", refuse)
+    simulated = purge(dry_run=True)
+
+    assert (simulated.fact_count, simulated.photos) == (1, 1)
 
 
 @pytest.mark.parametrize(
