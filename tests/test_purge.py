@@ -774,6 +774,74 @@ def test_a_zero_duration_is_refused(app, world, setting):
     assert_kept(old)
 
 
+@pytest.mark.parametrize("value", [True, "12", 12.0, None])
+def test_a_duration_that_is_not_a_whole_number_of_months_is_refused(app, world, value):
+    old = fact(world, months=13)
+    commit()
+    app.config["ORFI_ACCESS_LOG_RETENTION_MONTHS"] = value
+    with pytest.raises(ValueError, match="ORFI_ACCESS_LOG_RETENTION_MONTHS doit"):
+        purge()
+    db.session.rollback()
+    assert_kept(old)
+
+
+def test_the_purge_logs_its_counts(world, caplog):
+    for _ in range(2):
+        fact(world, months=13)
+    fact(world, months=13, photos=3)
+    for days in (400, 380, 370, 366):
+        db.session.add(
+            AccessLogEntry(
+                at=utcnow() - timedelta(days=days),
+                organisation_id=world["organisation"].id,
+                user_id=world["referent"].id,
+                action=AccessAction.VIEW,
+                object_type="report",
+                object_ref=f"PUR-{days}",
+            )
+        )
+    commit()
+
+    with caplog.at_level("INFO", logger="orfi.privacy.purge"):
+        purge(dry_run=True)
+        purge()
+
+    assert [r.getMessage() for r in caplog.records] == [
+        f"Purge{mode} : 3 fait(s), 3 photo(s), notes de 0 réunion(s) et 0 "
+        "intervention(s), 4 entrée(s) du journal"
+        for mode in (" (simulation)", "")
+    ]
+
+
+def test_old_access_log_entries_of_every_log_are_counted(world):
+    other = make_organisation(code="AUT")
+    referent = make_user(other, role=Role.REFERENT)
+    for organisation, user, n in (
+        (world["organisation"], world["referent"], 2),
+        (other, referent, 3),
+    ):
+        for day in range(n):
+            db.session.add(
+                AccessLogEntry(
+                    at=utcnow() - timedelta(days=400 + day),
+                    organisation_id=organisation.id,
+                    user_id=user.id,
+                    action=AccessAction.VIEW,
+                    object_type="report",
+                    object_ref=f"{organisation.code}-{day}",
+                )
+            )
+    commit()
+
+    result = purge()
+
+    assert result.log_entries == 5
+    assert {owner: counts.log_entries for owner, counts in result.by_owner.items()} == {
+        ("organisation", world["organisation"].id): 2,
+        ("organisation", other.id): 3,
+    }
+
+
 def test_policy_reads_the_settings(app):
     app.config["ORFI_RETENTION_MONTHS_CRIME"] = 360
     policy = RetentionPolicy.from_config(app.config)
