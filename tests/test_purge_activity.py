@@ -405,6 +405,33 @@ def test_each_batch_of_notes_is_emptied_on_its_own_in_the_order_of_ids(world):
     assert updates == ["meeting"] * 2 + ["partner_intervention"] * 2
 
 
+def test_an_entry_moved_to_a_recent_day_during_the_purge_keeps_its_notes(world):
+    moved = meeting(world, world["referent"], months_before(40))
+    commit()
+    recent = months_before(1)
+    placeholder = "?" if db.engine.dialect.paramstyle == "qmark" else "%s"
+
+    def move_first(_conn, cursor, statement, *_args):
+        # Another writer gives the entry a recent day between the read and the write.
+        if statement.split()[0].upper() == "UPDATE" and not moved_already:
+            moved_already.append(True)
+            cursor.connection.cursor().execute(
+                f"UPDATE meeting SET held_on = {placeholder} WHERE id = {placeholder}",
+                (recent.isoformat(), moved.id),
+            )
+
+    moved_already: list[bool] = []
+    sa.event.listen(db.engine, "before_cursor_execute", move_first)
+    try:
+        result = purge(NOW)
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", move_first)
+
+    assert moved_already
+    assert result.meeting_notes == 0
+    assert notes_of(moved) == NOTE
+
+
 def test_a_dry_run_counts_only_the_notes_that_would_go(world):
     meeting(world, world["referent"], months_before(37))
     meeting(world, world["referent"], months_before(35))
