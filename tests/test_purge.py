@@ -8,6 +8,7 @@ again here, independently of orfi.privacy.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
 from datetime import UTC, date, datetime, time, timedelta
@@ -552,6 +553,214 @@ def test_a_photo_file_that_cannot_go_is_reported(world, monkeypatch):
     assert_anonymised(old, RetentionRule.SANS_SUITE)  # the row is gone all the same
 
 
+def test_every_photo_file_that_cannot_go_is_counted_and_named(
+    world, monkeypatch, caplog
+):
+    two = fact(world, months=13, photos=2)
+    one = fact(world, months=13, photos=1)
+    commit()
+    uuids = set(
+        db.session.scalars(
+            sa.select(Photo.uuid).where(Photo.report_id.in_([two.id, one.id]))
+        )
+    )
+
+    def refuse(*_args):
+        raise PermissionError("lecture seule")
+
+    monkeypatch.setattr("orfi.privacy.purge.discard_files", refuse)
+    with caplog.at_level("ERROR", logger="orfi.privacy.purge"):
+        result = purge(batch_size=1)  # the two facts in two batches
+
+    assert result.photo_files_failed == 3
+    assert sorted(r.getMessage() for r in caplog.records) == sorted(
+        f"Fichier de la photo {uuid} non supprimé (la ligne l'est)" for uuid in uuids
+    )
+
+
+def test_open_facts_and_photos_are_counted_one_by_one(world):
+    closed = fact(world, months=13)
+    open_facts = [
+        fact(world, months=73, status=Status.NOUVEAU, photos=2),
+        fact(world, months=73, status=Status.TRANSMIS),
+    ]
+    commit()
+
+    result = purge()
+
+    assert (result.fact_count, result.open_facts, result.photos) == (3, 2, 2)
+    counts = result.by_owner[("organisation", world["organisation"].id)]
+    assert (counts.open_facts, counts.photos) == (2, 2)
+    line = db.session.scalar(
+        sa.select(AccessLogEntry.detail).where(
+            AccessLogEntry.action == AccessAction.PURGE
+        )
+    )
+    assert line == (
+        "Purge : 3 fait(s) anonymisé(s) (clos sans suite 1, délit 2 ; dont 2 encore "
+        "ouvert(s)), 2 photo(s) supprimée(s)."
+    )
+    assert_anonymised(closed, RetentionRule.SANS_SUITE)
+    for report in open_facts:
+        assert_anonymised(report, RetentionRule.DELIT)
+
+
+def test_a_kept_original_keeps_its_copy_whatever_else_went_before(world):
+    """Another fact anonymised earlier says nothing about this copy's original."""
+    unrelated = fact(world, months=13)
+    original = fact(world, months=13, suite=Suite.PLAINTE_BAILLEUR)  # délit: 6 years
+    copy = fact(world, months=13, duplicate_of=original)
+    commit()
+
+    result = purge(batch_size=1)  # the unrelated fact goes before the copy is read
+
+    assert result.facts == {RetentionRule.SANS_SUITE: 1}
+    assert_anonymised(unrelated, RetentionRule.SANS_SUITE)
+    assert_kept(original)
+    assert_kept(copy)
+
+
+def test_only_the_due_facts_lose_their_complaint_reference(world):
+    kept = fact(
+        world, months=13, complaint=ComplaintKind.PLAINTE, suite=Suite.PLAINTE_BAILLEUR
+    )
+    due = fact(
+        world, months=73, complaint=ComplaintKind.PLAINTE, suite=Suite.PLAINTE_BAILLEUR
+    )  # délit: 6 years
+    changed = datetime(2024, 1, 2, 9, 30, tzinfo=UTC)
+    for report in (kept, due):
+        db.session.get(Complaint, report.id).updated_at = changed
+    commit()
+
+    purge()
+
+    db.session.expire_all()
+    kept_complaint = db.session.get(Complaint, kept.id)
+    due_complaint = db.session.get(Complaint, due.id)
+    assert (kept_complaint.reference, due_complaint.reference) == ("PV 2024/001234", "")
+    # Not a user's edit: the complaint's date of change stays.
+    for complaint in (kept_complaint, due_complaint):
+        updated = complaint.updated_at  # naive on SQLite, which stores UTC
+        assert (updated if updated.tzinfo else updated.replace(tzinfo=UTC)) == changed
+
+
+def test_each_batch_of_facts_is_anonymised_on_its_own(world):
+    reports = [fact(world, months=13) for _ in range(5)]
+    commit()
+    batches = []
+
+    def record(_conn, _cursor, statement, parameters, _context, executemany):
+        if statement.lstrip().upper().startswith("INSERT INTO REPORT_ANONYMISATION"):
+            batches.append(len(parameters) if executemany else 1)
+
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        result = purge(batch_size=2)
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", record)
+
+    assert batches == [2, 2, 1]
+    assert result.fact_count == 5
+    for report in reports:
+        assert_anonymised(report, RetentionRule.SANS_SUITE)
+
+
+def test_batches_follow_the_ids_whatever_the_order_of_the_rows(world):
+    reports = [fact(world, months=13 + n) for n in range(4)]
+    commit()
+    # A later change moves the first fact's row to the end of PostgreSQL's table:
+    # read without an order, the batches would skip it (SQLite reads by id anyway).
+    reports[0].gravity = 3
+    commit()
+
+    result = purge(batch_size=1)
+
+    assert result.fact_count == 4
+    for report in reports:
+        assert_anonymised(report, RetentionRule.SANS_SUITE)
+
+
+def test_a_copy_kept_with_its_original_does_not_shield_the_due_facts_after_it(world):
+    """In one batch, a copy kept for its original does not stop the reading."""
+    original = fact(world, months=13, suite=Suite.PLAINTE_BAILLEUR)  # délit: 6 years
+    copy = fact(world, months=13, duplicate_of=original)
+    due = fact(world, months=13)
+    commit()
+
+    result = purge()
+
+    assert result.facts == {RetentionRule.SANS_SUITE: 1}
+    assert_kept(copy)
+    assert_anonymised(due, RetentionRule.SANS_SUITE)
+
+
+def test_corrections_kept_in_the_history_lose_their_text_and_positions(world):
+    due = fact(world, months=13)
+    kept = fact(world, months=13, suite=Suite.PLAINTE_BAILLEUR)  # délit: 6 years
+    corrected = {
+        "description": [TEXT, "Porte du hall forcée."],
+        "position": ["43.64105, 1.43301", "43.64110, 1.43290"],
+        "note": [NOTE, "Appel au commissariat."],
+        "lieu": ["hall", "cave"],
+    }
+    for report in (due, kept):
+        db.session.add(
+            ReportEvent(
+                report_id=report.id,
+                user_id=world["referent"].id,
+                kind="correction",
+                changes=corrected,
+            )
+        )
+    commit()
+
+    purge()
+
+    def changes(report: Report) -> list[tuple[str, dict]]:
+        return [
+            tuple(row)
+            for row in db.session.execute(
+                sa.select(ReportEvent.kind, ReportEvent.changes)
+                .where(ReportEvent.report_id == report.id)
+                .order_by(ReportEvent.id)
+            )
+        ]
+
+    assert changes(due) == [
+        ("updated", {"status": ["nouveau", "clos"]}),
+        (FOLLOWUP, {}),
+        (
+            "correction",
+            {
+                "description": [None, None],
+                "position": [None, None],
+                "note": [None, None],
+                "lieu": ["hall", "cave"],  # codes stay: which field changed, to what
+            },
+        ),
+    ]
+    assert changes(kept) == [
+        ("updated", {"status": ["nouveau", "clos"]}),
+        (FOLLOWUP, {}),
+        ("correction", corrected),
+    ]
+
+
+def test_a_dry_run_never_takes_the_writers_turn(world, monkeypatch):
+    fact(world, months=13, photos=1)
+    commit()
+
+    @contextlib.contextmanager
+    def refuse(_engine):
+        raise AssertionError("a dry run took the writers' turn")
+        yield
+
+    monkeypatch.setattr("orfi.privacy.purge.writer_turn", refuse)
+    simulated = purge(dry_run=True)
+
+    assert (simulated.fact_count, simulated.photos) == (1, 1)
+
+
 @pytest.mark.parametrize(
     "setting", ["ORFI_RETENTION_MONTHS_DELIT", "ORFI_ACCESS_LOG_RETENTION_MONTHS"]
 )
@@ -563,6 +772,74 @@ def test_a_zero_duration_is_refused(app, world, setting):
         purge()
     db.session.rollback()
     assert_kept(old)
+
+
+@pytest.mark.parametrize("value", [True, "12", 12.0, None])
+def test_a_duration_that_is_not_a_whole_number_of_months_is_refused(app, world, value):
+    old = fact(world, months=13)
+    commit()
+    app.config["ORFI_ACCESS_LOG_RETENTION_MONTHS"] = value
+    with pytest.raises(ValueError, match="ORFI_ACCESS_LOG_RETENTION_MONTHS doit"):
+        purge()
+    db.session.rollback()
+    assert_kept(old)
+
+
+def test_the_purge_logs_its_counts(world, caplog):
+    for _ in range(2):
+        fact(world, months=13)
+    fact(world, months=13, photos=3)
+    for days in (400, 380, 370, 366):
+        db.session.add(
+            AccessLogEntry(
+                at=utcnow() - timedelta(days=days),
+                organisation_id=world["organisation"].id,
+                user_id=world["referent"].id,
+                action=AccessAction.VIEW,
+                object_type="report",
+                object_ref=f"PUR-{days}",
+            )
+        )
+    commit()
+
+    with caplog.at_level("INFO", logger="orfi.privacy.purge"):
+        purge(dry_run=True)
+        purge()
+
+    assert [r.getMessage() for r in caplog.records] == [
+        f"Purge{mode} : 3 fait(s), 3 photo(s), notes de 0 réunion(s) et 0 "
+        "intervention(s), 4 entrée(s) du journal"
+        for mode in (" (simulation)", "")
+    ]
+
+
+def test_old_access_log_entries_of_every_log_are_counted(world):
+    other = make_organisation(code="AUT")
+    referent = make_user(other, role=Role.REFERENT)
+    for organisation, user, n in (
+        (world["organisation"], world["referent"], 2),
+        (other, referent, 3),
+    ):
+        for day in range(n):
+            db.session.add(
+                AccessLogEntry(
+                    at=utcnow() - timedelta(days=400 + day),
+                    organisation_id=organisation.id,
+                    user_id=user.id,
+                    action=AccessAction.VIEW,
+                    object_type="report",
+                    object_ref=f"{organisation.code}-{day}",
+                )
+            )
+    commit()
+
+    result = purge()
+
+    assert result.log_entries == 5
+    assert {owner: counts.log_entries for owner, counts in result.by_owner.items()} == {
+        ("organisation", world["organisation"].id): 2,
+        ("organisation", other.id): 3,
+    }
 
 
 def test_policy_reads_the_settings(app):

@@ -226,6 +226,34 @@ def test_a_long_summary_takes_two_lines_rather_than_losing_a_count():
         assert told in text
 
 
+FULL_LINE = (  # 300 characters, all that one entry of the log holds
+    "Purge : 50 fait(s) anonymisé(s) (clos sans suite 10, action liée au bail 10, "
+    "contravention 10, délit 10, crime 10 ; dont 10 encore ouvert(s)), 100 photo(s) "
+    "supprimée(s), notes de 10 réunion(s) et 10 intervention(s) de plus de 36 mois "
+    "effacées, {} entrée(s) du journal de plus de 12 mois supprimée(s)."
+)
+
+
+def test_a_summary_of_exactly_one_entry_stays_one_line():
+    counts = OwnerCounts(
+        facts=Counter({rule: 10 for rule in RetentionRule}),
+        open_facts=10,
+        photos=100,
+        meeting_notes=10,
+        intervention_notes=10,
+        log_entries=10,
+    )
+    assert len(FULL_LINE.format(10)) == 300
+
+    assert summary_lines(counts, 12, 36) == [FULL_LINE.format(10)]
+
+    counts.log_entries = 100  # one character more: the last count on a second line
+    assert summary_lines(counts, 12, 36) == [
+        FULL_LINE.split(", {}")[0] + ".",
+        "Purge : 100 entrée(s) du journal de plus de 12 mois supprimée(s).",
+    ]
+
+
 def test_batches_cover_every_entry(world):
     entries = [meeting(world, world["referent"], months_before(40)) for _ in range(3)]
     entries += [
@@ -346,6 +374,76 @@ def test_a_second_run_does_nothing(world):
     assert (second.meeting_notes, second.intervention_notes) == (0, 0)
     assert second.by_owner == {}
     assert count_log_lines() == lines
+
+
+def test_each_batch_of_notes_is_emptied_on_its_own_in_the_order_of_ids(world):
+    meetings = [meeting(world, world["referent"], months_before(40)) for _ in range(3)]
+    interventions = [
+        intervention(world, world["chargee"], months_before(40)) for _ in range(3)
+    ]
+    commit()
+    # A later change moves the first rows to the end of PostgreSQL's tables: read
+    # without an order, the batches would skip them (SQLite reads by id anyway).
+    meetings[0].subject = "Cellule de veille (compte rendu validé)"
+    interventions[0].subject = "Occupation du hall B"
+    commit()
+    updates = []
+
+    def record(_conn, _cursor, statement, *_args):
+        words = statement.split()
+        if words[0].upper() == "UPDATE":
+            updates.append(words[1].strip('"'))
+
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        result = purge(NOW, batch_size=2)
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", record)
+
+    assert (result.meeting_notes, result.intervention_notes) == (3, 3)
+    assert {notes_of(entry) for entry in meetings + interventions} == {""}
+    assert updates == ["meeting"] * 2 + ["partner_intervention"] * 2
+
+
+def test_an_entry_moved_to_a_recent_day_during_the_purge_keeps_its_notes(world):
+    moved = meeting(world, world["referent"], months_before(40))
+    commit()
+    recent = months_before(1)
+    placeholder = "?" if db.engine.dialect.paramstyle == "qmark" else "%s"
+
+    def move_first(_conn, cursor, statement, *_args):
+        # Another writer gives the entry a recent day between the read and the write.
+        if statement.split()[0].upper() == "UPDATE" and not moved_already:
+            moved_already.append(True)
+            cursor.connection.cursor().execute(
+                f"UPDATE meeting SET held_on = {placeholder} WHERE id = {placeholder}",
+                (recent.isoformat(), moved.id),
+            )
+
+    moved_already: list[bool] = []
+    sa.event.listen(db.engine, "before_cursor_execute", move_first)
+    try:
+        result = purge(NOW)
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", move_first)
+
+    assert moved_already
+    assert result.meeting_notes == 0
+    assert notes_of(moved) == NOTE
+
+
+def test_a_dry_run_counts_only_the_notes_that_would_go(world):
+    meeting(world, world["referent"], months_before(37))
+    meeting(world, world["referent"], months_before(35))
+    meeting(world, world["referent"], months_before(40), notes="")
+    intervention(world, world["referent"], months_before(35))
+    commit()
+
+    simulated = purge(NOW, dry_run=True)
+
+    assert (simulated.meeting_notes, simulated.intervention_notes) == (1, 0)
+    counts = simulated.by_owner[("organisation", world["organisation"].id)]
+    assert (counts.meeting_notes, counts.intervention_notes) == (1, 0)
 
 
 # ------------------------------------------------------------------------- the CLI
