@@ -14,7 +14,9 @@ from flask import current_app
 from orfi.models import metadata
 
 config = context.config
-fileConfig(config.config_file_name)
+# Migrations run inside the app's process (orfi init, restore, tests): keep the app's
+# loggers, which fileConfig would otherwise disable for the rest of the process.
+fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger("alembic.env")
 
 migrate = current_app.extensions["migrate"]
