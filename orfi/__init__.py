@@ -164,3 +164,5 @@ def _register_blueprints(app: Flask) -> None:
         "pwa", "privacy",
     ):  # fmt: skip
         app.register_blueprint(importlib.import_module(f"orfi.{feature}.routes").bp)
+    # Views of a feature kept apart from its routes module.
+    app.register_blueprint(importlib.import_module("orfi.alerts.push_routes").bp)

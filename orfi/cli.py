@@ -19,6 +19,7 @@ import orfi.federation.commands  # noqa: F401
 import orfi.patrimoine.commands  # noqa: F401
 import orfi.privacy.commands  # noqa: F401
 import orfi.syntheses.commands  # noqa: F401
+from orfi.alerts.push import ensure_vapid_key
 from orfi.auth.models import Federation, Role
 from orfi.auth.services import create_federation, create_user
 from orfi.backup.settings import BackupError, sqlite_path
@@ -46,6 +47,7 @@ def init_command():
         with os.fdopen(fd, "w") as out:
             out.write(secrets.token_hex(32))
     _create_private_database()
+    ensure_vapid_key()
     upgrade()
     with unit_of_work():
         added = load_default_nomenclature()

@@ -87,6 +87,15 @@ DEFAULTS: dict[str, Any] = {
     "LOGIN_ACCOUNT_LIMIT": 5,
     "LOGIN_ADDRESS_LIMIT": 20,
     "LOGIN_LOCK_MAX_MINUTES": 60,
+    # Web Push (docs/web-push.md): the push services' host names the server may post to,
+    # comma-separated; empty = push off (it reaches another host, so it is opt-in).
+    "PUSH_HOSTS": "",
+    # 1: also accept http:// endpoints (a local push stub in tests; not in production).
+    "PUSH_ALLOW_HTTP": 0,
+    # The VAPID private key (PEM); default instance/vapid_private.pem (orfi init).
+    "VAPID_PRIVATE_KEY": "",
+    # Whom the push services may contact about this server; default mailto:SMTP_FROM.
+    "VAPID_SUBJECT": "",
     # Reverse proxies in front of the app that set X-Forwarded-For/-Proto (0: none).
     "PROXY_COUNT": 0,
 }

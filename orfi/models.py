@@ -9,6 +9,7 @@ drop the ones nothing imported. ``tests/test_migrations.py`` checks that each
 from sqlalchemy import MetaData
 
 from orfi.activity import models as activity
+from orfi.alerts import models as alerts
 from orfi.api import models as api
 from orfi.auth import models as auth
 from orfi.extensions import db
@@ -23,7 +24,8 @@ from orfi.security import models as security
 from orfi.syntheses import models as syntheses
 
 MODULES = (
-    activity, api, auth, federation, followup, nomenclature, patrimoine, photos,
+    activity, alerts, api, auth, federation, followup, nomenclature, patrimoine,
+    photos,
     privacy, reports, security, syntheses,
 )  # fmt: skip
 

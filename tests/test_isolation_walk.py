@@ -37,6 +37,7 @@ import pytest
 import sqlalchemy as sa
 
 from orfi import create_app
+from orfi.alerts.models import PushDevice
 from orfi.auth.models import Role
 from orfi.database import utcnow
 from orfi.extensions import db
@@ -116,6 +117,21 @@ class Side:
     roots: tuple[tuple[str, int], ...]
     login: SimpleNamespace | None = None  # a session of its owner (b_referent)
     action: SimpleNamespace | None = None  # the follow-up action of ``fact2``
+    device: SimpleNamespace | None = None  # a browser receiving its user's alerts
+
+
+def make_device(user) -> PushDevice:
+    """A browser that receives ``user``'s alerts by Web Push."""
+    device = PushDevice(
+        user_id=user.id,
+        endpoint=f"https://push.example/{uuid.uuid4().hex}",
+        p256dh="B" + "A" * 86,
+        auth="A" * 22,
+        label="Zorglub",
+    )
+    db.session.add(device)
+    db.session.flush()
+    return device
 
 
 def make_login(user) -> UserSession:
@@ -277,6 +293,7 @@ def build_world() -> SimpleNamespace:
     ]
     b_tokens = [make_token(b_referent, "Jeton Zorglub")[0] for _ in range(2)]
     b_logins = [make_login(b_referent) for _ in range(2)]
+    b_devices = [make_device(b_referent) for _ in range(2)]
     b_probe_user = make_user(b, email="sonde@zbrv.example", name="Sonde Zorglub")
 
     occitanie = make_federation(code="FEDOCC", name="USH Occitanie", region="Occitanie")
@@ -323,6 +340,7 @@ def build_world() -> SimpleNamespace:
         roots=(("organisation", b.id), ("federation_import", b_import.id)),
         login=ref(b_logins[0]),
         action=ref(b_action),
+        device=ref(b_devices[0]),
     )
     a_2facts = (a_2, a_2b, a_2dup)
     side_a2 = Side(
@@ -374,6 +392,7 @@ def build_world() -> SimpleNamespace:
         login=ref(b_logins[1]),
         user=ref(b_probe_user),
         action=ref(b_probe_action),
+        device=ref(b_devices[1]),
     )
 
     session = [Actor(key, user.email) for key, user in users_a.items()]
@@ -753,6 +772,15 @@ ROUTES: dict[str, Route] = {
     "auth.sessions": page(),
     "auth.end_session": obj(
         lambda s: {"session_id": s.login.id if s.login else 0}, destructive=True
+    ),
+    # ------------------------------------------------------- alerts by Web Push
+    "push.devices": page(),
+    # Push is off in the walk's app: every caller gets 404 (and nothing is stored).
+    "push.register": page(
+        body=lambda s: {"endpoint": "https://push.example/x", "keys": {}}, json=True
+    ),
+    "push.remove": obj(
+        lambda s: {"device_id": s.device.id if s.device else 0}, destructive=True
     ),
     # The caller's own other sessions (the walk's fresh logins, at most).
     "auth.end_other_sessions": page(),

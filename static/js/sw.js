@@ -217,3 +217,40 @@ self.addEventListener("fetch", function (event) {
     event.respondWith(staleWhileRevalidate(event));
   }
 });
+
+// Alerts by Web Push (orfi/alerts/push.py): the payload names the fact, never its
+// description; a click opens the fact's page (behind login) in this site only.
+self.addEventListener("push", function (event) {
+  var data = {};
+  try {
+    data = event.data ? event.data.json() : {};
+  } catch (error) {
+    data = {};
+  }
+  var options = {
+    body: data.body || "",
+    tag: data.tag || undefined,
+    icon: SETTINGS.staticPrefix + "img/icon-192.png",
+    badge: SETTINGS.staticPrefix + "img/icon-192.png",
+    data: { url: data.url || "/" },
+  };
+  event.waitUntil(self.registration.showNotification(data.title || "orfi", options));
+});
+
+self.addEventListener("notificationclick", function (event) {
+  event.notification.close();
+  var target = new URL((event.notification.data || {}).url || "/", self.location.origin);
+  if (target.origin !== self.location.origin) {
+    target = new URL("/", self.location.origin);
+  }
+  event.waitUntil(
+    self.clients.matchAll({ type: "window", includeUncontrolled: true }).then(function (windows) {
+      for (var i = 0; i < windows.length; i += 1) {
+        if (windows[i].url === target.href && "focus" in windows[i]) {
+          return windows[i].focus();
+        }
+      }
+      return self.clients.openWindow(target.href);
+    })
+  );
+});
