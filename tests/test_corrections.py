@@ -359,6 +359,10 @@ INVALID_CORRECTIONS = {
         {"victime": "locataire", "arret_travail_jours": "4"},
         "arret_travail_jours",
     ),
+    "stoppage past the limit": (
+        {"victime": "personnel_bailleur", "arret_travail_jours": "100000"},
+        "arret_travail_jours",
+    ),
     "unknown lieu": ({"lieu": "grenier"}, "lieu"),
 }
 

@@ -38,17 +38,11 @@ def _int_message(label: str) -> str:
     return f"{label} : indiquez un nombre entier."
 
 
-class ReportForm(BaseForm):
-    """The field form a gardien fills on a phone."""
+class FactPlaceForm(BaseForm):
+    """What the field form and a correction ask alike: when, where, lieu and victime
+    (one definition, so that their labels and messages never drift apart)."""
 
-    client_uuid = HiddenField()
     # Choices are checked by the service, which says why in French (inactive, sector…).
-    category = SelectField(
-        "Catégorie",
-        coerce=optional_id,
-        validate_choice=False,
-        validators=[InputRequired("Choisissez une catégorie.")],
-    )
     residence = SelectField(
         "Résidence",
         coerce=optional_id,
@@ -63,10 +57,6 @@ class ReportForm(BaseForm):
         format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
         validators=[InputRequired("Indiquez la date et l'heure du fait.")],
     )
-    latitude = FloatField(widget=HiddenInput(), validators=[Optional()])
-    longitude = FloatField(widget=HiddenInput(), validators=[Optional()])
-    gps_accuracy_m = FloatField(widget=HiddenInput(), validators=[Optional()])
-    location_source = HiddenField()
     confirm_position = BooleanField("Je confirme cette position")
     lieu = SelectField("Lieu", choices=[NOT_SPECIFIED, *Lieu.choices()], default="")
     victime = SelectField(
@@ -84,6 +74,22 @@ class ReportForm(BaseForm):
         ],
         render_kw={"inputmode": "numeric", "min": 0, "max": limits.STOPPAGE_MAX_DAYS},
     )
+
+
+class ReportForm(FactPlaceForm):
+    """The field form a gardien fills on a phone."""
+
+    client_uuid = HiddenField()
+    category = SelectField(
+        "Catégorie",
+        coerce=optional_id,
+        validate_choice=False,
+        validators=[InputRequired("Choisissez une catégorie.")],
+    )
+    latitude = FloatField(widget=HiddenInput(), validators=[Optional()])
+    longitude = FloatField(widget=HiddenInput(), validators=[Optional()])
+    gps_accuracy_m = FloatField(widget=HiddenInput(), validators=[Optional()])
+    location_source = HiddenField()
     mission_service_public = BooleanField(
         "Agent chargé d'une mission de service public"
     )
@@ -192,24 +198,10 @@ class UnmarkDuplicateForm(BaseForm):
     submit = SubmitField("Ce n'est pas un doublon")
 
 
-class CorrectionForm(BaseForm):
+class CorrectionForm(FactPlaceForm):
     """A fact's correction: description, date, place, lieu and victime."""
 
     description = TextAreaField("Description courte")
-    occurred_at = DateTimeLocalField(
-        "Date et heure du fait",
-        format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
-        validators=[InputRequired("Indiquez la date et l'heure du fait.")],
-    )
-    residence = SelectField(
-        "Résidence",
-        coerce=optional_id,
-        validate_choice=False,
-        validators=[InputRequired("Choisissez une résidence.")],
-    )
-    batiment = SelectField(
-        "Bâtiment ou entrée", coerce=optional_id, validate_choice=False
-    )
     latitude = FloatField(
         "Latitude",
         validators=[Optional()],
@@ -221,16 +213,6 @@ class CorrectionForm(BaseForm):
         render_kw={"inputmode": "decimal", "autocomplete": "off"},
     )
     residence_position = BooleanField("Prendre la position de la résidence")
-    confirm_position = BooleanField("Je confirme cette position")
-    lieu = SelectField("Lieu", choices=[NOT_SPECIFIED, *Lieu.choices()], default="")
-    victime = SelectField(
-        "Victime", choices=[NOT_SPECIFIED, *Victime.choices()], default=""
-    )
-    arret_travail_jours = IntegerField(
-        "Arrêt de travail (jours)",
-        validators=[Optional()],
-        render_kw={"inputmode": "numeric", "min": 0, "max": limits.STOPPAGE_MAX_DAYS},
-    )
     comment = TextAreaField("Motif de la correction (facultatif)")
     submit = SubmitField("Enregistrer la correction")
 
