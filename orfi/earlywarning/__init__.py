@@ -9,7 +9,7 @@ from orfi.earlywarning.fallback import CusumParams, cusum, seasonal_profile
 from orfi.earlywarning.farrington import (
     FarringtonParams,
     check_week,
-    farrington,
+    check_weeks,
     first_checkable_week,
 )
 from orfi.earlywarning.series import week_monday, weekly_counts
@@ -30,9 +30,9 @@ __all__ = [
     "CusumParams",
     "FarringtonParams",
     "check_week",
+    "check_weeks",
     "cusum",
     "describe",
-    "farrington",
     "first_checkable_week",
     "seasonal_profile",
     "unit_statuses",

@@ -233,7 +233,7 @@ def check_week(
     )
 
 
-def farrington(
+def check_weeks(
     counts: pd.DataFrame,
     weeks: Iterable | None = None,
     params: FarringtonParams = FarringtonParams(),
