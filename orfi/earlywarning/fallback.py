@@ -12,9 +12,11 @@ where s is the profile of the ISO week of the year (mean 1; flat while the baill
 own history is shorter than a year). The CUSUM accumulates the log-likelihood ratio of
 a ``shift``-fold rise against lambda0 (Lucas 1985):
 
-    S(t) = max(0, S(t-1) + y(t) ln(shift) - (shift - 1) lambda0(t))
+    S(t) = max(0, S(t-1) + [y(t) ln(shift) - (shift - 1) lambda0(t)] / phi)
 
-and alarms while S(t) > h (with the same minimum count as the Farrington method).
+divided by the unit's dispersion phi (Pearson, over the same baseline, at least 1) so
+that overdispersed units do not accumulate noise; it alarms when S(t) > h (with the
+same minimum count as the Farrington method) and restarts from 0 after an alarm.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ class CusumParams:
     """Options of the fallback; ``h`` set by benchmarks/earlywarning_rates.py."""
 
     shift: float = 2.0
-    h: float = 5.0
+    h: float = 4.0
     baseline_excluded: int = 4
     min_baseline_weeks: int = 8
     smoothing: int = 2
@@ -105,7 +107,7 @@ def cusum(
     -------
     dict
         Arrays (weeks x units): ``expected`` (NaN while the baseline is too short),
-        ``statistic`` (S) and ``alarm``.
+        ``dispersion`` (phi, at least 1), ``statistic`` (S) and ``alarm``.
     """
     y = counts.to_numpy(dtype=float)
     n_weeks, n_units = y.shape
@@ -113,30 +115,70 @@ def cusum(
     if profile is None:
         profile = seasonal_profile(counts, smoothing=params.smoothing)
     season = profile[counts.index.isocalendar().week.to_numpy()].astype(float)
-    cum_y = np.vstack([np.zeros(n_units), np.cumsum(y, axis=0)])
-    cum_s = np.concatenate([[0.0], np.cumsum(season)])
-    cum_recent = cum_y[params.limit_weeks :] - cum_y[: -params.limit_weeks]
-    expected = np.full(y.shape, np.nan)
-    statistic = np.zeros(y.shape)
-    alarm = np.zeros(y.shape, dtype=bool)
+    baseline = _Baseline(y, season, first)
+    recent = _recent_sums(y, params.limit_weeks)
+    out = {
+        "expected": np.full(y.shape, np.nan),
+        "dispersion": np.full(y.shape, np.nan),
+        "statistic": np.zeros(y.shape),
+        "alarm": np.zeros(y.shape, dtype=bool),
+    }
     s_prev = np.zeros(n_units)
-    units = np.arange(n_units)
     log_shift = np.log(params.shift)
     for t in range(n_weeks):
-        end = t - params.baseline_excluded
+        end = max(t - params.baseline_excluded, 0)
         ok = end - first >= params.min_baseline_weeks
-        start = np.minimum(first, max(end, 0))
-        rate = (cum_y[max(end, 0)] - cum_y[start, units]) / np.maximum(
-            cum_s[max(end, 0)] - cum_s[start], 1e-12
-        )
-        lam = np.where(ok, rate * season[t], np.nan)
-        step = y[t] * log_shift - (params.shift - 1) * lam
+        lam, phi = baseline.level(end, season[t])
+        lam, phi = np.where(ok, lam, np.nan), np.where(ok, phi, np.nan)
+        step = (y[t] * log_shift - (params.shift - 1) * lam) / phi
         s_now = np.where(ok, np.maximum(0.0, s_prev + step), 0.0)
-        if t >= params.limit_weeks - 1:
-            recent = cum_recent[t - params.limit_weeks + 1]
-        else:
-            recent = cum_y[t + 1]
-        expected[t], statistic[t] = lam, s_now
-        alarm[t] = ok & (s_now > params.h) & (recent >= params.limit_cases)
-        s_prev = s_now
-    return {"expected": expected, "statistic": statistic, "alarm": alarm}
+        alarm = ok & (s_now > params.h) & (recent[t] >= params.limit_cases)
+        out["expected"][t], out["dispersion"][t] = lam, phi
+        out["statistic"][t], out["alarm"][t] = s_now, alarm
+        # Restart after an alarm, as a CUSUM does: a lasting rise alarms again
+        # once it has built up anew, not every week on the old excess.
+        s_prev = np.where(alarm, 0.0, s_now)
+    return out
+
+
+def _recent_sums(y: np.ndarray, weeks: int) -> np.ndarray:
+    """Sum of each unit's last ``weeks`` weeks, the week itself included."""
+    cum = np.vstack([np.zeros(y.shape[1]), np.cumsum(y, axis=0)])
+    lagged = np.vstack([np.zeros((weeks, y.shape[1])), cum[:-weeks]])[1:]
+    return cum[1:] - lagged[: len(y)]
+
+
+class _Baseline:
+    """Each unit's own level and dispersion over [first, end), by running sums."""
+
+    def __init__(self, y: np.ndarray, season: np.ndarray, first: np.ndarray):
+        zeros = np.zeros((1, y.shape[1]))
+        self.first = first
+        self.units = np.arange(y.shape[1])
+        self.cum_y = np.vstack([zeros, np.cumsum(y, axis=0)])
+        self.cum_y2s = np.vstack([zeros, np.cumsum(y**2 / season[:, None], axis=0)])
+        self.cum_s = np.concatenate([[0.0], np.cumsum(season)])
+
+    def _window(self, cum: np.ndarray, end: int, start: np.ndarray) -> np.ndarray:
+        return (
+            cum[end] - cum[start, self.units]
+            if cum.ndim == 2
+            else cum[end] - cum[start]
+        )
+
+    def level(self, end: int, season_now: float) -> tuple[np.ndarray, np.ndarray]:
+        """Expected count this week and Pearson dispersion (at least 1)."""
+        start = np.minimum(self.first, end)
+        total = self._window(self.cum_y, end, start)
+        weight = np.maximum(self._window(self.cum_s, end, start), 1e-12)
+        rate = total / weight
+        # sum((y - r s)^2 / (r s)) = sum(y^2 / s) / r - 2 sum(y) + r sum(s)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            chi2 = (
+                self._window(self.cum_y2s, end, start) / rate
+                - 2 * total
+                + rate * weight
+            )
+            phi = chi2 / np.maximum(end - start - 1, 1)
+        phi = np.where(np.isfinite(phi), np.maximum(phi, 1.0), 1.0)
+        return rate * season_now, phi

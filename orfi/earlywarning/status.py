@@ -143,8 +143,9 @@ def _cusum_frame(
     """Rows of every unit at ``k`` by the CUSUM (insuffisant without a baseline)."""
     observed = counts.iloc[k].to_numpy()
     expected = short["expected"][k]
-    low = negbin_quantile(1 - VIGILANCE_LEVEL, expected, 1.0)
-    high = negbin_quantile(VIGILANCE_LEVEL, expected, 1.0)
+    phi = np.nan_to_num(short["dispersion"][k], nan=1.0)
+    low = negbin_quantile(1 - VIGILANCE_LEVEL, expected, phi)
+    high = negbin_quantile(VIGILANCE_LEVEL, expected, phi)
     recent = counts.iloc[max(k - fallback.limit_weeks + 1, 0) : k + 1].sum()
     enough = recent.to_numpy() >= fallback.limit_cases
     status = _status(observed, high, short["alarm"][k], enough)
