@@ -179,6 +179,12 @@ def test_planted_tripling_alarms_within_two_weeks_and_nothing_else():
     assert counts.index[onset] <= first_alert <= counts.index[onset + 1]
     row = statuses.loc[(first_alert, "R00")]
     assert row["observed"] > row["threshold"] > row["high"]
+    # Vigilance is « above the range the sentence gives », short of the alarm.
+    vigilant = statuses[statuses["status"] == ew.VIGILANCE]
+    assert len(vigilant) and (vigilant["observed"] > vigilant["high"]).all()
+    assert (vigilant["observed"] <= vigilant["threshold"]).all()
+    normal = statuses[statuses["status"] == ew.NORMAL]
+    assert (normal["observed"] > normal["high"]).mean() < 0.05
     assert row["phrase"].startswith(f"{int(row['observed'])} faits cette semaine pour ")
 
 
