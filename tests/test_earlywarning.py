@@ -135,6 +135,17 @@ def test_weekly_counts_use_iso_weeks_and_fill_empty_weeks():
     assert len(wider) == 6 and wider["a"].sum() == 3
 
 
+def test_weekly_counts_refuse_a_missing_date_and_allow_no_fact():
+    with pytest.raises(ValueError, match="date is missing"):
+        ew.weekly_counts([None, "2026-01-05"], ["a", "b"])
+    empty = ew.weekly_counts(
+        [], [], start="2026-01-05", end="2026-01-20", all_units=["a"]
+    )
+    assert empty["a"].tolist() == [0, 0, 0]
+    statuses = ew.unit_statuses(empty)
+    assert statuses["status"].tolist() == [ew.INSUFFISANT]
+
+
 def test_reference_weeks_follow_the_calendar_like_r():
     weeks = pd.DatetimeIndex(pd.date_range("2009-01-05", "2016-03-07", freq="7D"))
     k = weeks.get_loc(pd.Timestamp("2016-02-29"))

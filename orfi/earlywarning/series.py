@@ -25,6 +25,8 @@ def week_monday(dates: Sequence | np.ndarray | pd.Series) -> np.ndarray:
         ``datetime64[D]`` Mondays, one per input date.
     """
     days = np.asarray(pd.to_datetime(np.asarray(dates)).values.astype("datetime64[D]"))
+    if np.isnat(days).any():
+        raise ValueError("a date is missing: every fact needs its date")
     # 1970-01-01 was a Thursday: (days + 3) % 7 is 0 on Mondays.
     ordinal = days.astype("int64")
     return (ordinal - (ordinal + 3) % 7).astype("datetime64[D]")
