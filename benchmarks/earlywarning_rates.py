@@ -11,9 +11,9 @@ seven years of weeks, the last 52 checked one by one as the weekly job would.
   tripling from a random week of the checked year (at least 8 weeks before its end):
   share of outbreaks alerted within 8 weeks of their onset and the median delay in
   weeks (0 = alerted in the onset week), overall and by base level.
-- The same two measures for the short-history fallback (Poisson CUSUM against the
-  bailleur-wide season), the résidences having only two years of history, for a few
-  values of its threshold h.
+- The same for résidences with 2 to 3 years of history (Farrington with the two past
+  years they have), and for the short-history fallback (Poisson CUSUM against the
+  bailleur-wide season) with 1 to 2 years, for a few values of its threshold h.
 - **Speed**: 3,000 résidences, facts to weekly counts to statuses of the current week
   (the weekly job), with 5 and 6 years of history. With 5 years no résidence has the
   Farrington baseline (5 years and 3 weeks), so all go to the fallback: the 6-year
@@ -83,12 +83,13 @@ def band_label(low: float, high: float) -> str:
     return f"{low:g}+" if np.isinf(high) else f"{low:g}–{high:g}"
 
 
-def farrington_alarms(counts: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Alerte and vigilance flags (checked weeks x units) by the Farrington path."""
+def farrington_alarms(counts: pd.DataFrame):
+    """Alerte and vigilance flags (checked weeks x units), and the years used."""
     checked = range(len(counts) - CHECKED, len(counts))
     statuses = unit_statuses(counts, checked)
     status = statuses["status"].unstack("unit").reindex(columns=counts.columns)
-    return (status == ALERTE).to_numpy(), (status == VIGILANCE).to_numpy()
+    years = statuses["years"].value_counts(dropna=False).to_dict()
+    return (status == ALERTE).to_numpy(), (status == VIGILANCE).to_numpy(), years
 
 
 def report_false_alarms(name: str, alert, vigilant, base) -> None:
@@ -134,24 +135,25 @@ def report_detection(name: str, delays: np.ndarray, base: np.ndarray) -> None:
             )
 
 
-def farrington_rates(units: int, seed: int) -> None:
-    """False alarms and detection of the Farrington path."""
-    rng = np.random.default_rng(seed)
-    counts, base, _ = simulate(rng, units)
-    alert, vigilant = farrington_alarms(counts)
-    report_false_alarms("Farrington (7 years of history)", alert, vigilant, base)
+def farrington_rates(units: int, seed: int, weeks: int, label: str) -> None:
+    """False alarms and detection of the Farrington path over ``weeks`` of history."""
+    counts, base, _ = simulate(np.random.default_rng(seed), units, weeks=weeks)
+    alert, vigilant, years = farrington_alarms(counts)
+    report_false_alarms(
+        f"Farrington ({label}; past years used: {years})", alert, vigilant, base
+    )
     print("Farrington: planted sustained outbreaks, alerted within 8 weeks")
     for factor in (2.0, 3.0):
         counts, base, onset = simulate(
-            np.random.default_rng(seed + 1), units, factor=factor
+            np.random.default_rng(seed + 1), units, weeks=weeks, factor=factor
         )
-        alert, _ = farrington_alarms(counts)
-        report_detection(f"x{factor:g}", detection(alert, onset, WEEKS), base)
+        alert, _, _ = farrington_alarms(counts)
+        report_detection(f"x{factor:g}", detection(alert, onset, weeks), base)
 
 
 def cusum_rates(units: int, seed: int, hs=(3.0, 4.0, 5.0)) -> None:
-    """False alarms and detection of the fallback, two years of history each."""
-    weeks = 2 * 52 + CHECKED
+    """False alarms and detection of the fallback, one to two years of history."""
+    weeks = 52 + CHECKED
     counts, base, _ = simulate(np.random.default_rng(seed), units, weeks=weeks)
     # A bailleur-wide season from the other résidences' long history.
     long, _, _ = simulate(np.random.default_rng(seed + 7), units, weeks=weeks)
@@ -159,7 +161,7 @@ def cusum_rates(units: int, seed: int, hs=(3.0, 4.0, 5.0)) -> None:
         params = CusumParams(h=h)
         result = cusum(counts, params=params, profile=_profile(long, params))
         alert = result["alarm"][-CHECKED:]
-        print(f"\nCUSUM h = {h:g} (2 years of history)")
+        print(f"\nCUSUM h = {h:g} (1 to 2 years of history)")
         report_false_alarms("  CUSUM", alert, np.zeros_like(alert), base)
         for factor in (2.0, 3.0):
             planted, pbase, onset = simulate(
@@ -223,7 +225,11 @@ def main() -> None:
     parser.add_argument("--skip-rates", action="store_true")
     args = parser.parse_args()
     if not args.skip_rates:
-        farrington_rates(args.units, args.seed)
+        farrington_rates(args.units, args.seed, WEEKS, "7 years of history")
+        # Two years and four weeks before the checked year: b = 2 all year long.
+        farrington_rates(
+            args.units, args.seed, 2 * 52 + 4 + CHECKED, "2 to 3 years of history"
+        )
         cusum_rates(args.units, args.seed)
     if not args.skip_speed:
         for years in (5, 6):

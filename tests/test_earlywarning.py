@@ -89,6 +89,42 @@ def test_alarms_agree_with_surveillance(orfi_vs_r):
     assert (ours["alarm"] == r["alarm"].astype(bool)).mean() >= 0.95
 
 
+def test_two_years_back_match_surveillance():
+    # Résidences with two to five years of history are checked with the years they
+    # have: R's farringtonFlexible with b = 2 on the same series.
+    counts = fixture_counts()
+    r = pd.read_csv(
+        FIXTURES / "farrington_b2_alpha_0.005.csv", parse_dates=["week"]
+    ).set_index(["week", "unit"])
+    weeks = sorted(r.index.get_level_values("week").unique())[::4]
+    ours = ew.check_weeks(counts, weeks, ew.FarringtonParams(b=2)).reindex(
+        r.loc[weeks].index
+    )
+    r = r.loc[weeks]
+    np.testing.assert_allclose(ours["expected"], r["mu0"], rtol=EXPECTED_RTOL)
+    assert not ours["trend"].any()  # no trend with fewer than 3 years
+    defined = r["upperbound"].notna()
+    assert (ours["upper"][defined] == r["upperbound"][defined]).mean() >= 0.99
+    assert (ours["alarm"] == r["alarm"].astype(bool)).mean() >= 0.95
+
+
+def test_statuses_use_the_years_each_unit_has():
+    counts = fixture_counts()
+    k = len(counts) - 1
+    first = {
+        "R01-calme": counts.index[k - 3 * 52],  # three years: b = 3
+        "R02-faible": counts.index[k - 60],  # a year and two months: CUSUM
+    }
+    statuses = ew.unit_statuses(counts, first_weeks=first).droplevel("week")
+    assert statuses.loc["R01-calme", "years"] == 2  # 3 years lack the 3 weeks of w
+    assert statuses.loc["R02-faible", "method"] == "cusum"
+    assert (statuses.drop(index=["R01-calme", "R02-faible"])["years"] == 5).all()
+    reference = ew.check_week(counts[["R01-calme"]], k, ew.FarringtonParams(b=2))
+    assert statuses.loc["R01-calme", "expected"] == pytest.approx(
+        reference.loc["R01-calme", "expected"]
+    )
+
+
 def test_batched_glm_matches_statsmodels():
     sm = pytest.importorskip("statsmodels.api")
     rng = np.random.default_rng(3)
@@ -201,7 +237,8 @@ def test_planted_tripling_alarms_within_two_weeks_and_nothing_else():
 
 def test_short_history_falls_back_to_cusum():
     rng = np.random.default_rng(5)
-    weeks = pd.date_range("2024-01-01", periods=120, freq="7D")
+    # Under two years and three weeks: no Farrington baseline at all.
+    weeks = pd.date_range("2024-01-01", periods=100, freq="7D")
     rates = np.array([4.0, 4.0, 6.0, 3.0])
     means = np.tile(rates, (len(weeks), 1))
     means[-6:, 1] *= 2.5  # the new résidence "b" drifts in its last six weeks
@@ -210,8 +247,8 @@ def test_short_history_falls_back_to_cusum():
         index=pd.DatetimeIndex(weeks, name="week"),
         columns=["a", "b", "c", "d"],
     )
-    first = {"b": weeks[60], "d": weeks[-6]}
-    statuses = ew.unit_statuses(counts, range(90, 120), first_weeks=first)
+    first = {"b": weeks[40], "d": weeks[-6]}
+    statuses = ew.unit_statuses(counts, range(70, 100), first_weeks=first)
     assert set(statuses["method"].dropna()) == {"cusum"}
     d = statuses.xs("d", level="unit")
     assert (d["status"] == ew.INSUFFISANT).all()

@@ -62,16 +62,21 @@ write.csv(
 # factor, past outbreaks down-weighted above Anscombe residual 2.58, the last 26 weeks
 # left out, a trend only when significant at 5 %, negative binomial plug-in quantile,
 # no alarm with fewer than 5 facts in the last 4 weeks.
-control_for <- function(alpha) {
-  list(range = range, b = 5, w = 3, noPeriods = 10, reweight = TRUE,
+control_for <- function(alpha, b = 5) {
+  list(range = range, b = b, w = 3, noPeriods = 10, reweight = TRUE,
        weightsThreshold = 2.58, pastWeeksNotIncluded = 26, trend = TRUE,
        pThresholdTrend = 0.05, thresholdMethod = "nbPlugin", alpha = alpha,
        limit54 = c(5, 4), glmWarnings = FALSE)
 }
 
+# orfi checks a résidence with fewer than five years of history with as many past
+# years as it has (down to two): b = 2 is checked as well, at the alerte level.
+runs <- list(list(b = 5, alpha = 0.005, file = "farrington_alpha_0.005.csv"),
+             list(b = 5, alpha = 0.1, file = "farrington_alpha_0.1.csv"),
+             list(b = 2, alpha = 0.005, file = "farrington_b2_alpha_0.005.csv"))
 s <- sts(observed = observed, epoch = weeks, frequency = 52)
-for (alpha in c(0.005, 0.1)) {
-  res <- farringtonFlexible(s, control = control_for(alpha))
+for (run in runs) {
+  res <- farringtonFlexible(s, control = control_for(run$alpha, run$b))
   ctl <- res@control
   df <- data.frame(
     week = rep(weeks[range], ncol(observed)),
@@ -83,8 +88,7 @@ for (alpha in c(0.005, 0.1)) {
     phi = as.vector(ctl$phiVector),
     trend = as.vector(ctl$trend),
     alarm = as.integer(as.vector(alarms(res))))
-  write.csv(df, file.path(out_dir, sprintf("farrington_alpha_%s.csv", alpha)),
-            row.names = FALSE)
+  write.csv(df, file.path(out_dir, run$file), row.names = FALSE)
 }
 
 write.csv(

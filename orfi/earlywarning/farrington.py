@@ -55,6 +55,9 @@ class FarringtonParams:
     alpha: float = 0.005
     limit_cases: int = 5
     limit_weeks: int = 4
+    #: Units with fewer than ``b`` years are checked with as many years as they have,
+    #: down to this many (the trend needs 3); below, the CUSUM fallback.
+    min_years: int = 2
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -65,13 +66,22 @@ def _first_positions(counts: pd.DataFrame, first_weeks: Mapping | None) -> np.nd
 
 
 def _farrington_rows(counts, k, first, params) -> pd.DataFrame | None:
-    """Farrington figures at ``k`` for the units whose history covers the baseline."""
-    references = reference_weeks(counts.index, k, params.b)
-    eligible = references[-1] - params.w >= first
-    if references[-1] - params.w < 0 or not eligible.any():
-        return None
-    result = check_week(counts.loc[:, eligible], k, params)
-    return result[result["expected"].notna()]
+    """Farrington figures at ``k``, each unit with as many past years as it has.
+
+    ``b`` years when the unit's history covers them, else fewer down to
+    ``params.min_years``; the years used are in the ``years`` column.
+    """
+    frames = []
+    waiting = np.ones(counts.shape[1], dtype=bool)
+    for years in range(params.b, params.min_years - 1, -1):
+        start = reference_weeks(counts.index, k, years)[-1] - params.w
+        eligible = waiting & (start >= first)
+        if start < 0 or not eligible.any():
+            continue
+        waiting &= ~eligible
+        result = check_week(counts.loc[:, eligible], k, replace(params, b=years))
+        frames.append(result[result["expected"].notna()].assign(years=years))
+    return pd.concat(frames) if frames else None
 
 
 def unit_statuses(
@@ -100,8 +110,8 @@ def unit_statuses(
     pandas.DataFrame
         Indexed by (``week``, ``unit``): ``observed``, ``expected``, ``low`` and
         ``high`` (the usual range), ``threshold`` (the alerte bound, Farrington
-        only), ``method`` (``farrington``, ``cusum`` or None), ``status`` and
-        ``phrase``.
+        only), ``method`` (``farrington``, ``cusum`` or None), ``years`` (past
+        years of the Farrington baseline), ``status`` and ``phrase``.
     """
     positions = (
         [len(counts) - 1]
@@ -158,6 +168,7 @@ def _cusum_frame(
             "high": high,
             "threshold": np.nan,
             "method": np.where(np.isnan(expected), None, "cusum"),
+            "years": np.nan,
             "status": status,
         },
         index=counts.columns,
@@ -176,6 +187,7 @@ def _farrington_frame(result: pd.DataFrame) -> pd.DataFrame:
             "high": high,
             "threshold": result["upper"],
             "method": "farrington",
+            "years": result["years"],
             "status": _status(
                 result["observed"].to_numpy(),
                 high,
