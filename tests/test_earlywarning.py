@@ -263,6 +263,29 @@ def test_short_history_falls_back_to_cusum():
     assert c["expected"].mean() == pytest.approx(6, rel=0.15)
 
 
+def test_cusum_weighs_by_dispersion_and_restarts_after_an_alarm():
+    weeks = pd.DatetimeIndex(pd.date_range("2024-01-01", periods=40, freq="7D"))
+    steady = np.tile([4, 2, 6, 3, 5, 4, 1, 7], 5)
+    rising = steady.copy()
+    rising[30:] *= 3
+    counts = pd.DataFrame({"steady": steady, "rising": rising}, index=weeks)
+    result = ew.cusum(counts)
+    alarms = result["alarm"]
+    assert not alarms[:, 0].any() and not alarms[:30, 1].any()
+    first = 30 + np.flatnonzero(alarms[30:, 1])[0]
+    assert first <= 31
+    assert result["statistic"][first, 1] > ew.CusumParams().h
+    # Restarted: the next week starts again from its own step, not the old excess.
+    step = result["statistic"][first + 1, 1]
+    assert step < result["statistic"][first, 1]
+    # The baseline keeps the last 4 weeks out: the level has not moved yet.
+    assert result["expected"][first, 1] == pytest.approx(
+        result["expected"][first, 0], rel=0.05
+    )
+    assert (result["dispersion"][20:] >= 1).all()
+    assert np.isnan(result["expected"][:12]).all()  # 8 weeks + the 4 left out
+
+
 def test_seasonal_profile_is_flat_without_a_year_and_has_mean_one():
     weeks = pd.DatetimeIndex(pd.date_range("2023-01-02", periods=30, freq="7D"))
     short = pd.DataFrame({"a": np.arange(30)}, index=weeks)

@@ -257,13 +257,20 @@ def check_weeks(
     pandas.DataFrame
         Indexed by (``week``, ``unit``), columns of :func:`check_week`.
     """
-    positions = [len(counts) - 1] if weeks is None else list(weeks)
-    frames = {}
-    for week in positions:
-        k = (
-            week
-            if isinstance(week, int | np.integer)
-            else counts.index.get_loc(pd.Timestamp(week))
-        )
-        frames[counts.index[k]] = check_week(counts, int(k), params)
+    frames = {
+        counts.index[k]: check_week(counts, k, params)
+        for k in week_positions(counts.index, weeks)
+    }
     return pd.concat(frames, names=["week", "unit"])
+
+
+def week_positions(index: pd.DatetimeIndex, weeks: Iterable | None) -> list[int]:
+    """Positions of ``weeks`` (Mondays or positions) in ``index``; default the last."""
+    if weeks is None:
+        return [len(index) - 1]
+    return [
+        int(week)
+        if isinstance(week, int | np.integer)
+        else int(index.get_loc(pd.Timestamp(week)))
+        for week in weeks
+    ]

@@ -29,6 +29,7 @@ from orfi.earlywarning.farrington import (
     check_week,
     negbin_quantile,
     reference_weeks,
+    week_positions,
 )
 
 logger = logging.getLogger(__name__)
@@ -113,22 +114,13 @@ def unit_statuses(
         only), ``method`` (``farrington``, ``cusum`` or None), ``years`` (past
         years of the Farrington baseline), ``status`` and ``phrase``.
     """
-    positions = (
-        [len(counts) - 1]
-        if weeks is None
-        else [
-            week
-            if isinstance(week, int | np.integer)
-            else counts.index.get_loc(pd.Timestamp(week))
-            for week in weeks
-        ]
-    )
+    positions = week_positions(counts.index, weeks)
     first = _first_positions(counts, first_weeks)
     short = cusum(counts, first, fallback)
     frames = {}
     for k in positions:
         frame = _cusum_frame(counts, k, short, fallback)
-        long = _farrington_rows(counts, int(k), first, params)
+        long = _farrington_rows(counts, k, first, params)
         if long is not None and len(long):
             frame = pd.concat(
                 [frame.drop(index=long.index), _farrington_frame(long)]
