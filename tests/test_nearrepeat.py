@@ -82,6 +82,14 @@ def test_cells_count_the_pairs_a_plain_loop_counts():
     assert result.matrix("observed").to_numpy().tolist() == loop.tolist()
 
 
+def test_fractional_days_give_what_whole_days_give():
+    # Whole days go through a lookup table, fractions through a search: same cells.
+    x, y, t = random_world(10)
+    whole = nr.knox(x, y, t, NearRepeatParams(permutations=99)).table
+    shifted = nr.knox(x, y, t + 0.25, NearRepeatParams(permutations=99)).table
+    assert whole.equals(shifted)
+
+
 def test_monte_carlo_expected_converges_to_the_exact_expectation():
     x, y, t = random_world(5)
     result = nr.knox(x, y, t, NearRepeatParams(permutations=999))
