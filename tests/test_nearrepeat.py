@@ -53,8 +53,8 @@ def test_single_band_equals_pointpats_knox(seed, delta, tau):
 
 
 def test_single_band_p_value_within_monte_carlo_error_of_pointpats():
-    # A world with a near-repeat, so the p-value is neither 0 nor 1.
-    x, y, t = planted_world(seed=4, followers=25)
+    # A faint near-repeat: a p-value near 0.15, far from both ends.
+    x, y, t = planted_world(seed=4, followers=3)
     np.random.seed(11)
     reference = Knox(np.column_stack([x, y]), t[:, None], 100.0, 7.0, permutations=199)
     p = nr.knox(x, y, t, single_band(100.0, 7.0, 999)).table.iloc[0]["p_value"]
