@@ -190,6 +190,14 @@ def test_lon_lat_are_projected_to_metres():
             NearRepeatParams(time_bands=()),
             "time_bands",
         ),
+        (
+            [1.0, 2.0],
+            [2.0, 3.0],
+            [3.0, 4.0],
+            NearRepeatParams(correction="bonferroni"),
+            "correction",
+        ),
+        ([1.0, 2.0], [2.0, 3.0], [3.0, 4.0], NearRepeatParams(alpha=5), "alpha"),
     ],
 )
 def test_bad_input_is_a_clear_error(x, y, t, params, message):

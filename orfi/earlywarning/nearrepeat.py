@@ -92,7 +92,7 @@ class NearRepeatResult:
         return [
             f"{row.distance}, {row.time} : {row.observed} paires observées pour "
             f"{_fr(row.expected)} attendues par hasard (× {_fr(row.ratio)}, "
-            f"p = {_fr(row.p_value, 3)})"
+            f"p = {_fr(row.p_value, 3)}, q = {_fr(row.q_value, 3)})"
             for row in self.significant().itertuples()
         ]
 
@@ -155,7 +155,8 @@ def knox(
     ------
     ValueError
         Fewer than two events, lengths that differ, a missing or infinite value,
-        bands not increasing or negative, fewer than one permutation.
+        bands not increasing or negative, fewer than one permutation, an unknown
+        correction or an alpha outside (0, 1).
     """
     x, y, t = _column(x, "x"), _column(y, "y"), _column(days, "days")
     if not len(x) == len(y) == len(t):
@@ -166,6 +167,8 @@ def knox(
     t_edges = _edges(params.time_bands, "time_bands")
     if int(params.permutations) < 1:
         raise ValueError("permutations must be at least 1")
+    if params.correction not in ("bh", None) or not 0 < params.alpha < 1:
+        raise ValueError("correction must be 'bh' or None, alpha between 0 and 1")
     rng = np.random.default_rng(params.seed) if rng is None else rng
 
     i, j, d_band = _close_pairs(np.column_stack([x, y]), d_edges)
