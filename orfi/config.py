@@ -51,6 +51,9 @@ DEFAULTS: dict[str, Any] = {
     # retries a failed message for this many hours, then records it as failed.
     "ALERT_MIN_GRAVITY": 3,
     "ALERT_RETRY_HOURS": 24,
+    # Seconds a worker holds the messages it claimed: one killed mid-batch leaves
+    # them to another (or to itself restarted) after this lease.
+    "ALERT_LEASE_SECONDS": 300,
     # Public address of orfi, for the links of e-mails and push (e.g.
     # https://orfi.bailleur.fr); empty: links relative to the site.
     "BASE_URL": "",

@@ -55,8 +55,6 @@ from orfi.transaction import unit_of_work
 
 logger = logging.getLogger(__name__)
 
-#: How long a claim holds its rows; a batch stops sending before its lease ends.
-LEASE = timedelta(minutes=5)
 #: Rows claimed at once.
 BATCH = 100
 #: First retry delay, doubled at each failure up to BACKOFF_MAX.
@@ -92,6 +90,11 @@ class Tally:
         self.errors += other.errors
 
 
+def lease() -> timedelta:
+    """How long a claim holds its rows (ORFI_ALERT_LEASE_SECONDS)."""
+    return timedelta(seconds=int(current_app.config["ORFI_ALERT_LEASE_SECONDS"]))
+
+
 def claim_due(now: datetime, token: str, limit: int = BATCH) -> list[int]:
     """Lease up to ``limit`` due rows to ``token``; return their ids (committed)."""
     with unit_of_work():
@@ -115,7 +118,7 @@ def claim_due(now: datetime, token: str, limit: int = BATCH) -> list[int]:
             db.session.execute(
                 sa.update(AlertDelivery)
                 .where(AlertDelivery.id.in_(ids))
-                .values(claimed_until=now + LEASE, claim=token)
+                .values(claimed_until=now + lease(), claim=token)
             )
     return ids
 
@@ -259,13 +262,13 @@ def deliver_batch(
     tally.claimed = len(ids)
     if not ids:
         return tally
-    lease_end = now + LEASE
+    # Stop sending a little before the lease ends: the rest is claimed again.
+    stop_at = now + lease() * 0.8
     mailer = Mailer()
     try:
         for message in _load_messages(ids):
             now = clock()
-            if now >= lease_end - timedelta(seconds=45):
-                # Too close to the lease's end: let the rest be claimed again.
+            if now >= stop_at:
                 _finish(message.ids, token)
                 continue
             try:
