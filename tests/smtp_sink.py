@@ -30,12 +30,17 @@ class Sink:
         self.messages: list[EmailMessage] = []
         self.arrivals: list[float] = []
         self.stall = threading.Event()
+        # Stall every message once this many were kept (None: never by itself).
+        self.stall_after: int | None = None
         self.stalled = 0
         self._lock = threading.Lock()
         self._controller: Controller | None = None
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd)
         """Keep the message (after the stall, if the sender is still there)."""
+        if self.stall_after is not None and len(self.messages) >= self.stall_after:
+            self.stall.set()
+            self.stall_after = None
         if self.stall.is_set():
             with self._lock:
                 self.stalled += 1

@@ -87,7 +87,9 @@ def deliveries(user, channel=None) -> list[AlertDelivery]:
 
 def inbox(user) -> list[InboxMessage]:
     return list(
-        db.session.scalars(sa.select(InboxMessage).where(InboxMessage.user_id == user.id))
+        db.session.scalars(
+            sa.select(InboxMessage).where(InboxMessage.user_id == user.id)
+        )
     )
 
 
@@ -294,9 +296,7 @@ class Clock:
         self.now += timedelta(**delta)
 
 
-def test_the_worker_sends_one_email_naming_the_fact_never_its_description(
-    world, sink
-):
+def test_the_worker_sends_one_email_naming_the_fact_never_its_description(world, sink):
     report = grave_fact(world)
     tally = run_once("w1")
     assert tally.delivered == 1 and tally.skipped == 1  # push: no device registered
