@@ -40,27 +40,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-def postgres_database(server_url: str):
-    """Create an empty database on the server; return its URL and a drop function."""
-    import sqlalchemy as sa
-    from sqlalchemy.engine import make_url
-
-    url = make_url(server_url).set(drivername="postgresql+psycopg")
-    name = f"orfi_alerts_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    admin.dispose()
-
-    def drop():
-        engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-        with engine.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        engine.dispose()
-
-    return url.set(database=name).render_as_string(hide_password=False), drop
-
-
 def build_world(app, organisations: int, subscribers: int) -> list[tuple]:
     """Create the bailleurs, one résidence and one gardien each, and the référents;
     return (gardien id, résidence id, category id) per bailleur."""
@@ -188,7 +167,9 @@ def run(args) -> None:
 
     drop = None
     if args.backend == "postgresql":
-        database_url, drop = postgres_database(args.pg_url)
+        from benchmarks.api_load import postgres_database
+
+        database_url, _conninfo, drop = postgres_database(args.pg_url)
     else:
         folder = tempfile.mkdtemp(prefix="orfi-alerts-bench-")
         database_url = f"sqlite:///{folder}/bench.sqlite3"

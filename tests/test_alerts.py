@@ -660,3 +660,19 @@ def test_the_admin_marks_a_category_for_immediate_alert(world, client, auth):
     assert response.status_code == 302
     db.session.expire_all()
     assert category(world["a"], "TR01").immediate_alert is True
+
+
+def test_a_gardien_may_not_name_an_agence(world, client, auth):
+    auth.login(world["gardien"].email)
+    response = client.post(
+        "/alertes/reglages",
+        data={
+            "kinds": ["status"],
+            "rhythm": "immediate",
+            "channels": ["inbox"],
+            "agence": str(world["agence"].id),
+        },
+    )
+    assert response.status_code == 422
+    assert "propres faits" in field_errors(response.get_data(as_text=True), "agence")
+    assert db.session.scalar(sa.select(sa.func.count(AlertSubscription.id))) == 0

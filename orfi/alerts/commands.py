@@ -7,6 +7,7 @@ import signal
 import time
 
 import click
+import sqlalchemy as sa
 
 from orfi.alerts.worker import (
     BATCH,
@@ -16,11 +17,14 @@ from orfi.alerts.worker import (
     scan_overdue,
 )
 from orfi.commands import cli
+from orfi.transaction import rollback
 
 logger = logging.getLogger(__name__)
 
 #: Seconds between two scans for facts left without follow-up.
 SCAN_EVERY = 300
+#: Seconds to wait after a database error before trying again.
+ERROR_PAUSE = 5
 
 
 @cli.command("worker")
@@ -61,10 +65,18 @@ def worker_command(once, idle, batch):
     last_scan = 0.0
     try:
         while not stopping:
-            if time.monotonic() - last_scan >= SCAN_EVERY:
-                scan_overdue()
-                last_scan = time.monotonic()
-            tally = deliver_batch(token, limit=batch)
+            try:
+                if time.monotonic() - last_scan >= SCAN_EVERY:
+                    scan_overdue()
+                    last_scan = time.monotonic()
+                tally = deliver_batch(token, limit=batch)
+            except sa.exc.SQLAlchemyError:
+                # The database away (restart, network): wait, then go on; the
+                # rows claimed meanwhile come back when their lease ends.
+                logger.exception("Base de données indisponible pour les alertes")
+                rollback()
+                time.sleep(ERROR_PAUSE)
+                continue
             if tally.claimed == 0 or tally.claimed == tally.retried + tally.failed:
                 time.sleep(idle)
     except KeyboardInterrupt:

@@ -69,7 +69,12 @@ def list_inbox(user: User, page: int, per_page: int = 30):
 
 
 def mark_read(user: User, message_id: int | None = None) -> int:
-    """Mark one of ``user``'s messages (or all, with None) as read; return how many."""
+    """Mark one of ``user``'s messages (or all, with None) as read; return how many.
+    Another user's message (or none) raises NotFound."""
+    if message_id is not None:
+        message = db.session.get(InboxMessage, message_id)
+        if message is None or message.user_id != user.id:
+            raise NotFound("Message introuvable.")
     query = sa.update(InboxMessage).where(
         InboxMessage.user_id == user.id, InboxMessage.read_at.is_(None)
     )
@@ -136,6 +141,9 @@ def _residence_ids(user: User, text: str, errors: dict) -> list[int]:
 
 def _check_agence(user: User, agence_id: int | None, errors: dict) -> None:
     if agence_id is None:
+        return
+    if user.role is Role.GARDIEN:
+        errors["agence"] = ["Un gardien reçoit les alertes de ses propres faits."]
         return
     agence = db.session.get(Agence, agence_id)
     if (
@@ -204,6 +212,8 @@ def rule_choices(user: User) -> tuple[list[tuple[int, str]], list[tuple[str, str
         .order_by(Agence.name)
     )
     families = db.session.scalars(sa.select(Family).order_by(Family.position))
+    if user.role is Role.GARDIEN:
+        agences = []  # a gardien's scope is their own facts
     return (
         [(a.id, a.name) for a in agences if user.agence_id in (None, a.id)],
         [(f.code, f"{f.code} · {f.label}") for f in families],

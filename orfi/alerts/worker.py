@@ -277,7 +277,11 @@ def deliver_batch(
                 _record_failure(message, token, now, error, permanent=True)
                 tally.failed += 1
                 continue
-            except (OSError, smtplib.SMTPException, push.PushTemporaryFailure) as error:
+            except Exception as error:  # any failure is retried, none is lost
+                if not isinstance(
+                    error, (OSError, smtplib.SMTPException, push.PushTemporaryFailure)
+                ):
+                    logger.exception("Erreur inattendue à l'envoi d'une alerte")
                 status = _record_failure(message, token, now, error, permanent=False)
                 if status is DeliveryStatus.FAILED:
                     tally.failed += 1
