@@ -455,10 +455,15 @@ def test_the_overdue_scan_records_one_event_per_fact(world, app):
     report = grave_fact(world, gravity=3)
     report.created_at = utcnow() - timedelta(days=5)
     commit()
+    old = grave_fact(world, gravity=4)
+    old.created_at = utcnow() - timedelta(days=60)  # overdue long before: not told
+    commit()
     assert scan_overdue() == 1
     assert scan_overdue() == 0
     kinds = [m.event.kind for m in inbox(world["referent"])]
     assert kinds.count("overdue") == 1
+    overdue = [m for m in inbox(world["referent"]) if m.event.kind == "overdue"]
+    assert overdue[0].event.report_id == report.id
 
 
 # --- Pages --------------------------------------------------------------------------

@@ -299,20 +299,27 @@ def deliver_batch(
     return tally
 
 
+#: The overdue scan looks at facts whose deadline passed this recently: the facts
+#: overdue long before the alerts existed (or the worker ran) do not flood inboxes.
+OVERDUE_LOOKBACK = timedelta(days=7)
+
+
 def scan_overdue(days: int | None = None, limit: int = 500) -> int:
     """Record one « overdue » event per grave fact left without follow-up past its
-    deadline (the « Suivi » page's rule); return how many were recorded."""
+    deadline (the « Suivi » page's rule) within OVERDUE_LOOKBACK; return how many
+    were recorded."""
     days = (
         days if days is not None else current_app.config["ORFI_FOLLOWUP_OVERDUE_DAYS"]
     )
     told = sa.exists().where(
         AlertEvent.report_id == Report.id, AlertEvent.kind == EventKind.OVERDUE
     )
+    since = utcnow() - timedelta(days=days) - OVERDUE_LOOKBACK
     with unit_of_work():
         reports = list(
             db.session.scalars(
                 overdue_only(counted_reports(db.select(Report)), days)
-                .where(~told)
+                .where(Report.created_at >= since, ~told)
                 .order_by(Report.id)
                 .limit(limit)
             )
