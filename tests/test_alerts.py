@@ -681,3 +681,14 @@ def test_a_gardien_may_not_name_an_agence(world, client, auth):
     assert response.status_code == 422
     assert "propres faits" in field_errors(response.get_data(as_text=True), "agence")
     assert db.session.scalar(sa.select(sa.func.count(AlertSubscription.id))) == 0
+
+
+@pytest.mark.parametrize(
+    "target", ["//evil.example/x", "/\\evil.example", "https://evil.example"]
+)
+def test_marking_read_never_redirects_off_site(world, client, auth, target):
+    grave_fact(world)
+    (message,) = inbox(world["referent"])
+    auth.login("ref@a.fr")
+    response = client.post(f"/alertes/{message.id}/lu", data={"next": target})
+    assert response.headers["Location"].endswith("/alertes/")

@@ -3,6 +3,8 @@ administrator's deliveries page with its test messages and users' choices."""
 
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
@@ -72,8 +74,9 @@ def read(message_id: int):
         abort(400)
     with unit_of_work():
         mark_read(current_user, message_id)
+    # Only a fact's page: never another site ("//host", "/\\host").
     target = request.form.get("next", "")
-    if target.startswith("/") and not target.startswith("//"):
+    if re.fullmatch(r"/signalements/[0-9a-f-]{36}", target):
         return redirect(target)
     return redirect(url_for("alerts.inbox"))
 
