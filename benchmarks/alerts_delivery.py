@@ -34,6 +34,7 @@ import time
 import uuid
 from collections import Counter
 from datetime import timedelta
+from email.header import decode_header, make_header
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -180,7 +181,7 @@ def run(args) -> None:
             "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
         }
     )
-    sink = Sink().start()
+    sink = Sink(headers_only=True).start()
     workers = []
     try:
         places = build_world(app, args.organisations, args.subscribers)
@@ -214,7 +215,8 @@ def run(args) -> None:
 def report(sink, committed: dict[str, float], expected: int) -> None:
     latencies, keys = [], Counter()
     for message, arrival in zip(list(sink.messages), list(sink.arrivals), strict=True):
-        reference = message["Subject"].split()[3]
+        subject = str(make_header(decode_header(message["Subject"])))
+        reference = subject.split()[3]
         latencies.append(arrival - committed[reference])
         keys[message["Message-ID"]] += 1
     doubles = sum(1 for n in keys.values() if n > 1)
