@@ -33,6 +33,8 @@ class Sink:
         self.messages: list[EmailMessage] = []
         self.arrivals: list[float] = []
         self.stall = threading.Event()
+        # Seconds each message takes to accept (a slow server).
+        self.delay = 0.0
         # Stall every message once this many were kept (None: never by itself).
         self.stall_after: int | None = None
         self.stalled = 0
@@ -52,6 +54,8 @@ class Sink:
             transport = getattr(server, "transport", None)
             if transport is None or transport.is_closing():
                 return "421 sender gone"
+        if self.delay:
+            await asyncio.sleep(self.delay)
         if self.headers_only:
             message = BytesHeaderParser(policy=policy.compat32).parsebytes(
                 envelope.content

@@ -122,6 +122,9 @@ def test_a_worker_killed_mid_batch_then_restarted_loses_and_doubles_nothing(
 @pytest.mark.slow  # two worker processes start (~5 s each here)
 def test_two_workers_at_once_send_each_message_once(app, sink, facts):
     facts(40)
+    # A slow server (8 s for one worker alone): the second worker, started a moment
+    # later, still finds work, even on a loaded machine.
+    sink.delay = 0.2
     workers = [worker(app, sink, "--once", "--batch", "5") for _ in range(2)]
     outputs = [w.communicate(timeout=180)[0] for w in workers]
     assert [w.returncode for w in workers] == [0, 0], outputs
