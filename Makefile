@@ -17,10 +17,13 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 ## run: create the virtualenv, migrate, load the demo on first start, serve on :5000
+## with the alerts' delivery worker beside the server (stopped with it)
 run: $(STAMP)
 	$(BIN)/orfi init
 	$(BIN)/orfi demo --if-missing
 	@$(BIN)/orfi demo-logins
+	@$(BIN)/orfi worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/orfi run --host $(HOST) --port $(PORT)
 
 ## test: the whole suite on SQLite, then again on PostgreSQL when ORFI_TEST_DATABASE_URL is set

@@ -11,6 +11,7 @@ from flask import current_app
 from flask.cli import FlaskGroup
 
 # Each feature's commands module adds its commands to ``cli`` when imported.
+import orfi.alerts.commands  # noqa: F401
 import orfi.api.commands  # noqa: F401
 import orfi.backup.commands  # noqa: F401
 import orfi.demo.commands  # noqa: F401

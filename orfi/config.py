@@ -47,6 +47,16 @@ DEFAULTS: dict[str, Any] = {
     # A fact of gravity 3 or 4 without any follow-up action after this many days is
     # listed as overdue.
     "FOLLOWUP_OVERDUE_DAYS": 2,
+    # Alerts (docs/alerts.md): a fact of this gravity or more is grave; the worker
+    # retries a failed message for this many hours, then records it as failed.
+    "ALERT_MIN_GRAVITY": 3,
+    "ALERT_RETRY_HOURS": 24,
+    # Seconds a worker holds the messages it claimed: one killed mid-batch leaves
+    # them to another (or to itself restarted) after this lease.
+    "ALERT_LEASE_SECONDS": 300,
+    # Public address of orfi, for the links of e-mails and push (e.g.
+    # https://orfi.bailleur.fr); empty: links relative to the site.
+    "BASE_URL": "",
     # Daily synthesis e-mail: no SMTP host means the synthesis is only written as HTML.
     "SMTP_HOST": "",
     "SMTP_PORT": 25,

@@ -16,6 +16,7 @@ from orfi.extensions import db
 from orfi.federation import models as federation
 from orfi.followup import models as followup
 from orfi.nomenclature import models as nomenclature
+from orfi.notifications import models as notifications
 from orfi.patrimoine import models as patrimoine
 from orfi.photos import models as photos
 from orfi.privacy import models as privacy
@@ -24,9 +25,8 @@ from orfi.security import models as security
 from orfi.syntheses import models as syntheses
 
 MODULES = (
-    activity, alerts, api, auth, federation, followup, nomenclature, patrimoine,
-    photos,
-    privacy, reports, security, syntheses,
+    activity, alerts, api, auth, federation, followup, nomenclature,
+    notifications, patrimoine, photos, privacy, reports, security, syntheses,
 )  # fmt: skip
 
 #: The metadata of every table of the app, with the naming convention.

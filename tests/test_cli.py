@@ -188,6 +188,7 @@ MISTAKES: dict[str, list[list[str]]] = {
     "purge": [["--dry-run", "--date", "2026-02-30"]],
     "access-log": [["--organisation", "NOPE"], ["--since", "hier"]],
     "synthese": [["--date", "2026-13-45"], ["--organisation", "NOPE"]],
+    "worker": [["--batch", "0"], ["--idle", "jamais"]],
     "init": [["--nonexistent-option"]],
     "create-organisation": [["--code", "TMH", "--name", "Doublon"]],
     "create-federation": [

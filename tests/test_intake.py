@@ -61,16 +61,19 @@ def statements(app):
 
 def test_filing_by_token_takes_one_select_and_two_inserts(client, world, statements):
     """Token, category, résidence and stored UUID in one SELECT; then the reference
-    counter and the fact. The hourly note of the token's use rides along once."""
+    counter and the fact. The hourly note of the token's use rides along once. Then
+    the alert event (issue 11) and one SELECT of its recipients (here none: no one
+    else in the bailleur, so no inbox or outbox row)."""
     bodies = [fact(world), fact(world)]
     statements.clear()
     first = client.post("/api/v1/reports", json=bodies[0], headers=world["headers"])
     assert first.status_code == 201, first.json
-    assert statements == ["SELECT", "UPDATE", "INSERT", "INSERT"], statements
+    alert = ["INSERT", "SELECT"]
+    assert statements == ["SELECT", "UPDATE", "INSERT", "INSERT", *alert], statements
     statements.clear()
     second = client.post("/api/v1/reports", json=bodies[1], headers=world["headers"])
     assert second.status_code == 201
-    assert statements == ["SELECT", "INSERT", "INSERT"], statements
+    assert statements == ["SELECT", "INSERT", "INSERT", *alert], statements
 
 
 def test_filing_by_token_notes_its_use(client, world):

@@ -46,6 +46,7 @@ from orfi.federation.imports import import_documents
 from orfi.federation.models import FederationImport
 from orfi.federation.native import min_count
 from orfi.federation.periods import Period
+from orfi.notifications.models import AlertSubscription, InboxMessage, Rhythm
 from orfi.reports.additions import add_to_report
 from orfi.reports.qualification import mark_duplicate
 from orfi.security.models import UserSession
@@ -118,6 +119,8 @@ class Side:
     login: SimpleNamespace | None = None  # a session of its owner (b_referent)
     action: SimpleNamespace | None = None  # the follow-up action of ``fact2``
     device: SimpleNamespace | None = None  # a browser receiving its user's alerts
+    message: SimpleNamespace | None = None  # an alert in a user's inbox (issue 11)
+    rule: SimpleNamespace | None = None  # a user's alert rule (« Mes alertes »)
 
 
 def make_device(user) -> PushDevice:
@@ -132,6 +135,25 @@ def make_device(user) -> PushDevice:
     db.session.add(device)
     db.session.flush()
     return device
+
+
+def first_message(user) -> InboxMessage:
+    """The first alert in ``user``'s inbox."""
+    return db.session.scalars(
+        sa.select(InboxMessage)
+        .where(InboxMessage.user_id == user.id)
+        .order_by(InboxMessage.id)
+    ).first()
+
+
+def make_rule(user) -> AlertSubscription:
+    """An alert rule of ``user`` (grave facts, immediately, in the inbox)."""
+    rule = AlertSubscription(
+        user_id=user.id, kinds=["grave"], rhythm=Rhythm.IMMEDIATE, channels=["inbox"]
+    )
+    db.session.add(rule)
+    db.session.flush()
+    return rule
 
 
 def make_login(user) -> UserSession:
@@ -295,6 +317,10 @@ def build_world() -> SimpleNamespace:
     b_logins = [make_login(b_referent) for _ in range(2)]
     b_devices = [make_device(b_referent) for _ in range(2)]
     b_probe_user = make_user(b, email="sonde@zbrv.example", name="Sonde Zorglub")
+    # Alerts (issue 11): inbox messages of the grave facts above, and rules.
+    b_message, a_2message = first_message(b_referent), first_message(referent)
+    b_rules = [make_rule(b_referent) for _ in range(2)]
+    a_2rule = make_rule(gardien_2)
 
     occitanie = make_federation(code="FEDOCC", name="USH Occitanie", region="Occitanie")
     bretagne = make_federation(code="FEDBZH", name="AR Bretagne", region="Bretagne")
@@ -341,6 +367,8 @@ def build_world() -> SimpleNamespace:
         login=ref(b_logins[0]),
         action=ref(b_action),
         device=ref(b_devices[0]),
+        message=ref(b_message),
+        rule=ref(b_rules[0]),
     )
     a_2facts = (a_2, a_2b, a_2dup)
     side_a2 = Side(
@@ -379,6 +407,8 @@ def build_world() -> SimpleNamespace:
             ("federation_import", a_import.id),
         ),
         action=ref(a_2action),
+        message=ref(a_2message),
+        rule=ref(a_2rule),
     )
     # B's objects that its owner's controls may delete or change.
     probe_b = replace(
@@ -393,6 +423,7 @@ def build_world() -> SimpleNamespace:
         user=ref(b_probe_user),
         action=ref(b_probe_action),
         device=ref(b_devices[1]),
+        rule=ref(b_rules[1]),
     )
 
     session = [Actor(key, user.email) for key, user in users_a.items()]
@@ -636,6 +667,50 @@ ROUTES: dict[str, Route] = {
     ),
     # ------------------------------------------------------------ administration
     "admin.index": page(),
+    # ------------------------------------------------------------------- alerts
+    "alerts.inbox": page(owner_sees=True),
+    "alerts.read": obj(
+        lambda s: {"message_id": s.message.id}, body=lambda s: {}, control=lambda s: {}
+    ),
+    "alerts.read_all": page(
+        body=lambda s: {},
+        skip={
+            f"{key} POST": "marks the caller's own alerts read: facts of agence 2 "
+            "they may read, not B's"
+            for key in ("referent", "direction")
+        },
+    ),
+    "alerts.settings": page(
+        body=lambda s: [
+            {
+                "kinds": ["grave"],
+                "rhythm": "immediate",
+                "channels": ["inbox"],
+                "agence": s.agence.id,
+            },
+            {
+                "kinds": ["grave"],
+                "rhythm": "immediate",
+                "channels": ["inbox"],
+                "residences": s.residence.reference,
+            },
+        ]
+    ),  # fmt: skip
+    "alerts.delete": obj(
+        lambda s: {"rule_id": s.rule.id}, body=lambda s: {}, destructive=True
+    ),
+    "alerts.deliveries": page(owner="b_admin", owner_sees=True),
+    "alerts.test_message": page(
+        values=lambda s: [{"channel": c} for c in ("email", "push", "inbox")],
+        body=lambda s: {},
+    ),
+    "alerts.user_rules": obj(lambda s: {"user_id": s.user.id}, owner="b_admin"),
+    "alerts.reset": obj(
+        lambda s: {"user_id": s.user.id},
+        body=lambda s: {},
+        owner="b_admin",
+        control=lambda s: {},
+    ),
     "admin.users": page(owner="b_admin", owner_sees=True),
     "admin.new_user": page(
         body=lambda s: {

@@ -114,6 +114,7 @@ def _category_label_field() -> StringField:
 class CategoryEditForm(BaseForm):
     label = _category_label_field()
     active = BooleanField("Catégorie utilisée")
+    immediate_alert = BooleanField("Alerte immédiate")
     submit = SubmitField("Enregistrer")
 
 

@@ -325,12 +325,21 @@ def new_category():
 def edit_category(category_id: int):
     """Change a category's label and active flag (never its code)."""
     category = get_category_in(current_user.organisation_id, category_id)
-    form = CategoryEditForm(data={"label": category.label, "active": category.active})
+    form = CategoryEditForm(
+        data={
+            "label": category.label,
+            "active": category.active,
+            "immediate_alert": category.immediate_alert,
+        }
+    )
     if form.validate_on_submit():
         saved = _save_or_show_errors(
             form,
             lambda: update_category(
-                category, label=form.label.data, active=form.active.data
+                category,
+                label=form.label.data,
+                active=form.active.data,
+                immediate_alert=form.immediate_alert.data,
             ),
         )
         if saved is not None:

@@ -25,6 +25,7 @@ from orfi.errors import ValidationError
 from orfi.forms import attach_errors, page_number
 from orfi.geo.points import is_valid_position
 from orfi.nomenclature.services import list_categories
+from orfi.notifications.services import report_alerted_roles
 from orfi.photos.models import MAX_PHOTOS
 from orfi.photos.services import (
     add_photo,
@@ -40,6 +41,7 @@ from orfi.privacy.redaction import (
     redactable_texts,
     suggest_details,
 )
+from orfi.reports.alerting import is_grave_fact
 from orfi.reports.checks import ReportInput, check_report_input
 from orfi.reports.corrections import (
     CorrectionInput,
@@ -398,9 +400,12 @@ def confirmation(report_uuid: uuid.UUID):
     if report.author_id != current_user.id:
         abort(404)
     findings = find_personal_data(report.description)
+    grave = is_grave_fact(report)
     return render_template(
         "reports/confirmation.html",
         report=report,
+        grave=grave,
+        referent_alerted=grave and Role.REFERENT in report_alerted_roles(report.id),
         findings=findings,
         found=name_findings(findings),
         correct_until=author_deadline(report)

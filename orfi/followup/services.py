@@ -24,6 +24,8 @@ from orfi.followup.models import (
     FollowupAction,
     Partner,
 )
+from orfi.notifications.models import EventKind
+from orfi.reports.alerting import alert_changes
 from orfi.reports.models import STAFF_VICTIMS, Report, ReportEvent, Status, Suite
 from orfi.reports.queries import counted_reports, visible_reports
 from orfi.timezone import now_local, to_local
@@ -169,6 +171,13 @@ def add_action(user: User, report: Report, data: ActionInput) -> FollowupAction:
         report.status = status
     partner = f" ({data.partner.label})" if data.partner else ""
     append_report_event(user, report, changes, f"Suivi : {data.kind.label}{partner}")
+    alert_changes(
+        report,
+        actor_id=user.id,
+        status_changed="status" in changes,
+        kind=EventKind.ACTION,
+        detail=f"{data.kind.label}{partner}",
+    )
     logger.info(
         "Action de suivi sur %s par l'utilisateur %s", report.reference, user.id
     )
@@ -239,6 +248,13 @@ def save_complaint(user: User, report: Report, data: ComplaintInput) -> Complain
     if data.sworn_agent_pv:
         comment += ", procès-verbal d'un agent assermenté"
     append_report_event(user, report, changes, comment)
+    alert_changes(
+        report,
+        actor_id=user.id,
+        status_changed=False,
+        kind=EventKind.COMPLAINT,
+        detail=data.kind.label,
+    )
     return complaint
 
 
@@ -247,20 +263,25 @@ def overdue_reports(user: User, days: int) -> sa.Select:
 
     Closed facts and duplicates are left out; the oldest come first.
     """
-    cutoff = utcnow() - timedelta(days=days)
-    has_action = sa.exists().where(FollowupAction.report_id == Report.id)
     return (
-        counted_reports(visible_reports(user))
-        .where(
-            Report.gravity >= OVERDUE_MIN_GRAVITY,
-            Report.status != Status.CLOS,
-            Report.created_at <= cutoff,
-            ~has_action,
-        )
+        overdue_only(counted_reports(visible_reports(user)), days)
         .options(
             sa.orm.joinedload(Report.category), sa.orm.joinedload(Report.residence)
         )
         .order_by(Report.created_at, Report.id)
+    )
+
+
+def overdue_only(query: sa.Select, days: int) -> sa.Select:
+    """Restrict a query of facts to those of gravity ≥ 3, not closed, still without
+    action ``days`` after filing (the « Suivi » page and the alerts' scan)."""
+    cutoff = utcnow() - timedelta(days=days)
+    has_action = sa.exists().where(FollowupAction.report_id == Report.id)
+    return query.where(
+        Report.gravity >= OVERDUE_MIN_GRAVITY,
+        Report.status != Status.CLOS,
+        Report.created_at <= cutoff,
+        ~has_action,
     )
 
 

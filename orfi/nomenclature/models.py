@@ -43,6 +43,8 @@ class Category(db.Model):
     # « À préciser » categories (AU99 · Autre fait) say nothing by themselves: a fact
     # of one needs a description (migration 0012 set it from the labels).
     description_required: Mapped[bool] = mapped_column(default=False)
+    # « Alerte immédiate »: every fact of it is grave for the alerts (issue 11).
+    immediate_alert: Mapped[bool] = mapped_column(default=False)
 
     family: Mapped[Family] = relationship()
 

@@ -164,13 +164,18 @@ def _label_errors(label: str) -> list[str]:
     return []
 
 
-def update_category(category: Category, *, label: str, active: bool) -> Category:
-    """Change a category's label and active flag; its code never changes."""
+def update_category(
+    category: Category, *, label: str, active: bool, immediate_alert: bool | None = None
+) -> Category:
+    """Change a category's label, active flag and « alerte immédiate » (every fact
+    of it is grave for the alerts); its code never changes."""
     if problems := _label_errors(label):
         raise ValidationError({"label": problems})
     category.label = label.strip()
     category.description_required = says_to_specify(category.label)
     category.active = active
+    if immediate_alert is not None:
+        category.immediate_alert = immediate_alert
     db.session.flush()
     logger.info(
         "Catégorie %s du bailleur %s modifiée (active : %s)",

@@ -24,7 +24,9 @@ from orfi.errors import OrfiError, ValidationError
 from orfi.extensions import db
 from orfi.geo.points import h3_cell
 from orfi.nomenclature.models import Category
+from orfi.notifications.models import EventKind
 from orfi.patrimoine.models import Residence
+from orfi.reports.alerting import alert
 from orfi.reports.checks import (
     CheckedInput,
     InputRows,
@@ -287,6 +289,8 @@ def store_report(user: User, new: NewReport) -> tuple[Report, bool]:
     # No "created" event: the row itself says who filed it and when (its history
     # holds what changed since).
     logger.info("Fait %s enregistré par l'utilisateur %s", report.reference, user.id)
+    # Alerts go by the time of filing, not the fact's date: a back-dated fact alerts.
+    alert(EventKind.FILED, report, actor_id=user.id, at=report.created_at)
     return report, True
 
 

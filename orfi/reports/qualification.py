@@ -9,6 +9,7 @@ from orfi.auth.models import Role, User
 from orfi.errors import AccessDenied, ValidationError
 from orfi.extensions import db
 from orfi.nomenclature.services import get_category
+from orfi.reports.alerting import alert_changes, is_grave_fact
 from orfi.reports.checks import (
     GRAVITY_RANGE,
     MAX_COMMENT,
@@ -56,6 +57,7 @@ def qualify_report(
         raise ValidationError(errors)
 
     changes: dict[str, list] = {}
+    was_grave = is_grave_fact(report)
     if category.id != report.category_id:
         changes["category"] = [report.category.code, category.code]
         report.category = category
@@ -76,6 +78,12 @@ def qualify_report(
     )
     db.session.add(event)
     db.session.flush()
+    alert_changes(
+        report,
+        actor_id=user.id,
+        status_changed="status" in changes,
+        was_grave=was_grave,
+    )
     return event
 
 
