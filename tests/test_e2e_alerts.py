@@ -1,8 +1,9 @@
 """Alerts end to end (issue 11): a gardien files a gravité-4 fact through the real
 form on a phone; the worker sends; the référent of that bailleur gets exactly one
-e-mail (a local aiosmtpd sink) and one inbox message, without the description; a
-référent of another bailleur gets nothing. The same for a fact back-dated 20 days.
-The pages are photographed at 360 and 1366 px (test-artifacts/)."""
+e-mail (a local aiosmtpd sink), one push on their phone (a local push service stub,
+which decrypts it with the phone's keys) and one inbox message, without the
+description; a référent of another bailleur gets nothing. The same for a fact
+back-dated 20 days. The pages are photographed at 360 and 1366 px (test-artifacts/)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from orfi.alerts.push import ensure_vapid_key, register_device
 from orfi.alerts.worker import run_once
 from orfi.auth.models import Role, User
 from orfi.database import utcnow
@@ -29,6 +31,7 @@ from tests.browser import (
     served,
 )
 from tests.factories import make_organisation, make_residence, make_user
+from tests.push_stub import Device, PushStub
 from tests.smtp_sink import Sink
 
 pytestmark = pytest.mark.browser
@@ -45,21 +48,60 @@ def sink() -> Iterator[Sink]:
 
 
 @pytest.fixture(scope="module")
-def alerts_server(tmp_path_factory, sink) -> Iterator[LiveServer]:
-    """The app on its own migrated database, sending to the sink; TMH (a gardien, a
-    référent, an administrator) and another bailleur with its référent."""
-    database = tmp_path_factory.mktemp("e2e-alerts") / "orfi.sqlite3"
+def push_service() -> Iterator[PushStub]:
+    with PushStub() as stub:
+        yield stub
+
+
+@pytest.fixture(scope="module")
+def phones(push_service) -> dict[str, Device]:
+    """The phones of TMH's référent and of the other bailleur's."""
+    return {
+        "ours": push_service.device("ours"),
+        "theirs": push_service.device("theirs"),
+    }
+
+
+def _register_phone(user, phone: Device) -> None:
+    subscription = phone.subscription()
+    register_device(
+        user.id,
+        subscription["endpoint"],
+        subscription["keys"]["p256dh"],
+        subscription["keys"]["auth"],
+    )
+
+
+@pytest.fixture(scope="module")
+def alerts_server(tmp_path_factory, sink, phones) -> Iterator[LiveServer]:
+    """The app on its own migrated database, sending to the sink and the push stub;
+    TMH (a gardien, a référent, an administrator) and another bailleur with its
+    référent, each référent with a phone registered."""
+    folder = tmp_path_factory.mktemp("e2e-alerts")
     app = migrated_app(
-        database,
+        folder / "orfi.sqlite3",
         SECRET_KEY="e2e-secret",
         ORFI_SMTP_HOST="127.0.0.1",
         ORFI_SMTP_PORT=sink.port,
+        ORFI_PUSH_HOSTS="127.0.0.1",
+        ORFI_PUSH_ALLOW_HTTP=1,
+        ORFI_VAPID_PRIVATE_KEY=str(folder / "vapid.pem"),
     )
     with app.app_context():
+        ensure_vapid_key()
         world = build_world()
         other = make_organisation(code="OTH", kind=OrganisationKind.ESH)
         make_residence(other)
-        make_user(other, role=Role.REFERENT, email="referent@autre.exemple.fr")
+        their_referent = make_user(
+            other, role=Role.REFERENT, email="referent@autre.exemple.fr"
+        )
+        _register_phone(their_referent, phones["theirs"])
+        _register_phone(
+            db.session.scalar(
+                sa.select(User).where(User.email == world.referent_email)
+            ),
+            phones["ours"],
+        )
         make_user(
             get_organisation_by_code(world.organisation_code),
             role=Role.ADMIN,
@@ -105,9 +147,11 @@ def file_grave_fact(session: BrowserSession, *, days_ago: int = 0) -> str:
     return reference
 
 
-def send_and_check(server: LiveServer, sink: Sink, reference: str) -> None:
-    """Run the worker; the référent has one e-mail and one inbox message of the fact,
-    the other bailleur's référent nothing."""
+def send_and_check(
+    server: LiveServer, sink: Sink, push: PushStub, phones, reference: str
+) -> None:
+    """Run the worker; the référent has one e-mail, one push and one inbox message of
+    the fact, the other bailleur's référent nothing."""
     with server.app.app_context():
         run_once("e2e")
         inbox = db.session.scalars(sa.select(InboxMessage)).all()
@@ -124,17 +168,27 @@ def send_and_check(server: LiveServer, sink: Sink, reference: str) -> None:
     assert DESCRIPTION not in mails[0].as_string()
     assert "barre de fer" not in mails[0].get_content()
     assert sink.to("referent@autre.exemple.fr") == []
+    pushed = [m.payload() for m in push.to(phones["ours"])]
+    ours = [p for p in pushed if reference in p["title"] + p["body"]]
+    assert len(ours) == 1, pushed
+    assert "barre de fer" not in str(ours[0])
+    assert "/signalements/" in ours[0]["url"]  # the fact's page, behind login
+    assert push.to(phones["theirs"]) == []
 
 
-def test_a_grave_fact_reaches_its_referent_once_and_no_one_else(session, sink):
+def test_a_grave_fact_reaches_its_referent_once_and_no_one_else(
+    session, sink, push_service, phones
+):
     reference = file_grave_fact(session)
-    send_and_check(session.server, sink, reference)
+    send_and_check(session.server, sink, push_service, phones, reference)
     session.assert_clean()
 
 
-def test_a_fact_back_dated_by_twenty_days_alerts_too(session, sink):
+def test_a_fact_back_dated_by_twenty_days_alerts_too(
+    session, sink, push_service, phones
+):
     reference = file_grave_fact(session, days_ago=20)
-    send_and_check(session.server, sink, reference)
+    send_and_check(session.server, sink, push_service, phones, reference)
     session.assert_clean()
 
 

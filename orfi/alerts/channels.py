@@ -189,9 +189,10 @@ class Mailer:
         self._smtp = None
 
 
-def push_payload(title: str, body_lines: list[str], url: str) -> dict:
-    """Return a minimal push payload: title, body, link."""
-    return {"title": title, "body": " · ".join(body_lines), "url": url}
+def push_payload(title: str, body_lines: list[str], url: str, tag: str) -> dict:
+    """Return a minimal push payload: title, body, link, and the tag under which the
+    phone shows it (a copy sent again replaces the one shown, never a second one)."""
+    return {"title": title, "body": " · ".join(body_lines), "url": url, "tag": tag}
 
 
 def push_topic(key: str) -> str:

@@ -218,8 +218,9 @@ def _send(message: _Message, mailer: Mailer) -> DeliveryStatus:
         title = f"Résumé : {len(message.summaries)} alertes"
         body = [s.get("reference", "") for s, _g in message.summaries[:5]]
         url = current_app.config["ORFI_BASE_URL"] + "/alertes/"
+    topic = push_topic(message.key)
     reached = push.send_push(
-        message.user_id, push_payload(title, body, url), topic=push_topic(message.key)
+        message.user_id, push_payload(title, body, url, topic), topic=topic
     )
     return DeliveryStatus.DELIVERED if reached else DeliveryStatus.SKIPPED
 
