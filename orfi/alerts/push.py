@@ -19,7 +19,7 @@ push service down or busy, or refusing the server's key), so the worker retries 
 and, past its limit, shows the delivery as failed to the administrator. ``topic`` (at
 most 32 URL-safe characters) lets the push service replace a copy it still holds, so a
 resend after a crash does not show twice. Devices the push service says are gone (404,
-410) are deleted in the caller's transaction.
+410) are deleted (in a transaction of its own, like the note of the devices reached).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ import binascii
 import json
 import logging
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -43,6 +44,7 @@ from orfi.alerts.models import ENDPOINT_MAX_LENGTH, LABEL_MAX_LENGTH, PushDevice
 from orfi.database import utcnow
 from orfi.errors import ValidationError
 from orfi.extensions import db
+from orfi.transaction import unit_of_work
 
 logger = logging.getLogger(__name__)
 
@@ -210,7 +212,7 @@ def _subject() -> str:
     return configured or "mailto:" + current_app.config["ORFI_SMTP_FROM"]
 
 
-def _post(device: PushDevice, data: str, vapid: Vapid, topic: str) -> None:
+def _post(device: _Target, data: str, vapid: Vapid, topic: str) -> None:
     webpush(
         {
             "endpoint": device.endpoint,
@@ -226,18 +228,56 @@ def _post(device: PushDevice, data: str, vapid: Vapid, topic: str) -> None:
     )
 
 
+@dataclass(frozen=True)
+class _Target:
+    """What posting to a device needs, read before any post (no row held meanwhile)."""
+
+    id: int
+    endpoint: str
+    p256dh: str
+    auth: str
+
+
+def _targets(user_id: int) -> list[_Target]:
+    with unit_of_work():
+        return [
+            _Target(d.id, d.endpoint, d.p256dh, d.auth) for d in list_devices(user_id)
+        ]
+
+
+def _record(reached: list[int], gone: list[int]) -> None:
+    """Note the devices reached and remove those gone, in a transaction of its own."""
+    if not (reached or gone):
+        return
+    with unit_of_work():
+        if gone:
+            db.session.execute(sa.delete(PushDevice).where(PushDevice.id.in_(gone)))
+        if reached:
+            db.session.execute(
+                sa.update(PushDevice)
+                .where(PushDevice.id.in_(reached))
+                .values(last_sent_at=utcnow())
+            )
+
+
 def send_push(user_id: int, payload: dict, *, topic: str) -> int:
-    """Send ``payload`` (JSON) to every device of ``user_id``; see the module's doc."""
-    devices = list_devices(user_id)
-    if not devices or not push_hosts():
+    """Send ``payload`` (JSON) to every device of ``user_id``; see the module's doc.
+
+    The devices are read in one short transaction and the outcome written in another:
+    nothing is held open while the push services answer (up to 10 s each), so another
+    worker's writes never wait on them (on SQLite, a read left open would even make the
+    next write fail at once with « database is locked »).
+    """
+    if not push_hosts():
         return 0
     vapid = _vapid()
     if vapid is None:
         return 0
     data = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
-    reached = 0
+    reached: list[int] = []
+    gone: list[int] = []
     failures: list[str] = []
-    for device in devices:
+    for device in _targets(user_id):
         if _check_endpoint(device.endpoint) is not None:
             continue  # a host removed from ORFI_PUSH_HOSTS since: not posted to
         try:
@@ -246,7 +286,7 @@ def send_push(user_id: int, payload: dict, *, topic: str) -> int:
             status = getattr(getattr(error, "response", None), "status_code", None)
             if status in (404, 410):
                 logger.info("Push device %s gone (%s): removed", device.id, status)
-                db.session.delete(device)
+                gone.append(device.id)
             else:
                 # 429/5xx/network may pass; 400/401/403 (a key changed, a bad
                 # request) may need the administrator: either way it is retried,
@@ -258,8 +298,8 @@ def send_push(user_id: int, payload: dict, *, topic: str) -> int:
                     f"appareil {device.id} : {status or type(error).__name__}"
                 )
             continue
-        device.last_sent_at = utcnow()
-        reached += 1
-    if reached == 0 and failures:
+        reached.append(device.id)
+    _record(reached, gone)
+    if not reached and failures:
         raise PushTemporaryFailure("; ".join(failures))
-    return reached
+    return len(reached)
