@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import uuid as uuid_module
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 import sqlalchemy as sa
 
@@ -25,15 +25,18 @@ from orfi.followup.models import (
     Partner,
 )
 from orfi.reports.models import STAFF_VICTIMS, Report, ReportEvent, Status, Suite
-from orfi.reports.queries import counted_reports, visible_reports
+from orfi.reports.queries import (
+    OVERDUE_MIN_GRAVITY,  # noqa: F401 (the follow-up's name for it)
+    counted_reports,
+    overdue_condition,
+    visible_reports,
+)
 from orfi.timezone import now_local, to_local
 
 logger = logging.getLogger(__name__)
 
 NOTE_MAX_LENGTH = limits.FOLLOWUP_NOTE_MAX_LENGTH
 REFERENCE_MAX_LENGTH = limits.FOLLOWUP_REFERENCE_MAX_LENGTH
-#: Gravity from which a fact must be followed up quickly (orange and red).
-OVERDUE_MIN_GRAVITY = 3
 #: The ``ReportEvent.kind`` of the changes made by the follow-up.
 EVENT_KIND = "followup"
 
@@ -247,16 +250,9 @@ def overdue_reports(user: User, days: int) -> sa.Select:
 
     Closed facts and duplicates are left out; the oldest come first.
     """
-    cutoff = utcnow() - timedelta(days=days)
-    has_action = sa.exists().where(FollowupAction.report_id == Report.id)
     return (
         counted_reports(visible_reports(user))
-        .where(
-            Report.gravity >= OVERDUE_MIN_GRAVITY,
-            Report.status != Status.CLOS,
-            Report.created_at <= cutoff,
-            ~has_action,
-        )
+        .where(overdue_condition(days))  # the work queue's « en retard » uses it too
         .options(
             sa.orm.joinedload(Report.category), sa.orm.joinedload(Report.residence)
         )

@@ -16,12 +16,27 @@ from orfi.extensions import db
 from orfi.nomenclature.models import Category
 from orfi.patrimoine.models import Residence
 from orfi.reports.models import Report, Status
-from orfi.timezone import from_local
+from orfi.reports.search import search_condition
+from orfi.timezone import from_local, now_local
+
+#: Gravity from which a fact must be followed up quickly (orange and red).
+OVERDUE_MIN_GRAVITY = 3
+
+
+#: The sorts of the facts list: its name in the query string, and its French label.
+SORTS = {
+    "date": "Date du fait",
+    "gravite": "Gravité",
+    "statut": "Statut",
+    "residence": "Résidence",
+}
+#: The workflow order of the statuses, the order of the sort by status.
+_STATUS_ORDER = {status: rank for rank, status in enumerate(Status)}
 
 
 @dataclass
 class ReportFilters:
-    """Filters of the facts list (all optional)."""
+    """Filters of the facts list (all optional), its search text and its sort."""
 
     date_from: date | None = None
     date_to: date | None = None
@@ -30,6 +45,15 @@ class ReportFilters:
     status: Status | None = None
     page: int = 1
     extra: dict = field(default_factory=dict)
+    # The work queue (docs/work-queue.md).
+    q: str = ""
+    gravity: int | None = None
+    agence_id: int | None = None
+    author_id: int | None = None
+    unassigned: bool = False
+    late: bool = False
+    sort: str = "date"
+    descending: bool = True
 
 
 def visible_reports(user: User) -> sa.Select:
@@ -56,11 +80,104 @@ def counted_reports(query: sa.Select) -> sa.Select:
     return query.where(Report.duplicate_of_id.is_(None))
 
 
+#: The follow-up's actions, named rather than imported: orfi.followup sits above.
+_ACTIONS = sa.table("followup_action", sa.column("report_id"))
+
+
+def overdue_condition(days: int) -> sa.ColumnElement[bool]:
+    """Return the condition of a fact left without follow-up: gravity 3 or more, not
+    closed, filed ``days`` days ago or more, and still without any action."""
+    cutoff = utcnow() - timedelta(days=days)
+    return sa.and_(
+        Report.gravity >= OVERDUE_MIN_GRAVITY,
+        Report.status != Status.CLOS,
+        Report.created_at <= cutoff,
+        ~sa.exists().where(_ACTIONS.c.report_id == Report.id),
+    )
+
+
+def late_condition(days: int, today: date) -> sa.ColumnElement[bool]:
+    """Return the condition of a late fact (« en retard »), the one definition.
+
+    A fact not closed and not a duplicate is late when the day of its next step has
+    passed, or, with no next step set, when it is left without follow-up
+    (:func:`overdue_condition`, the « Suivi » page's).
+    """
+    return sa.and_(
+        Report.status != Status.CLOS,
+        Report.duplicate_of_id.is_(None),
+        sa.or_(
+            Report.next_step_on < today,
+            sa.and_(Report.next_step_on.is_(None), overdue_condition(days)),
+        ),
+    )
+
+
+def is_late(report: Report, days: int, today: date) -> bool:
+    """Whether one fact is late (:func:`late_condition`, asked of the database)."""
+    return bool(
+        db.session.scalar(
+            sa.select(sa.literal(True)).where(
+                Report.id == report.id, late_condition(days, today)
+            )
+        )
+    )
+
+
+def _late_days() -> int:
+    return current_app.config["ORFI_FOLLOWUP_OVERDUE_DAYS"]
+
+
+def _sort_key(name: str):
+    if name == "gravite":
+        return Report.gravity
+    if name == "statut":
+        return sa.case(_STATUS_ORDER, value=Report.status)
+    if name == "residence":
+        return (
+            sa.select(Residence.name)
+            .where(Residence.id == Report.residence_id)
+            .scalar_subquery()
+        )
+    return Report.occurred_at
+
+
+def sorted_reports(query: sa.Select, sort: str, descending: bool) -> sa.Select:
+    """Order a query of facts by ``sort`` (a key of SORTS), then by date and id so
+    that facts with the same key keep one order; facts without gravity come last."""
+    key = _sort_key(sort if sort in SORTS else "date")
+    ordered = key.desc() if descending else key.asc()
+    if sort == "gravite":
+        ordered = ordered.nulls_last()
+    return query.order_by(ordered, Report.occurred_at.desc(), Report.id.desc())
+
+
+def _queue_filters(user: User, query: sa.Select, filters: ReportFilters) -> sa.Select:
+    """Narrow ``query`` by the work queue's search text and filters."""
+    if filters.q.strip():
+        query = query.where(search_condition(user, filters.q))
+    if filters.gravity:
+        query = query.where(Report.gravity == filters.gravity)
+    if filters.agence_id:
+        query = query.where(
+            Report.residence_id.in_(
+                sa.select(Residence.id).where(Residence.agence_id == filters.agence_id)
+            )
+        )
+    if filters.author_id:
+        query = query.where(Report.author_id == filters.author_id)
+    if filters.unassigned:
+        query = query.where(Report.assignee_id.is_(None))
+    if filters.late:
+        query = query.where(late_condition(_late_days(), now_local().date()))
+    return query
+
+
 def filtered_reports(
     user: User, filters: ReportFilters, *, mine: bool = False
 ) -> sa.Select:
     """Return a query of the facts ``user`` may read that match ``filters``."""
-    query = visible_reports(user)
+    query = _queue_filters(user, visible_reports(user), filters)
     if mine:
         query = query.where(Report.author_id == user.id)
     if filters.date_from:
@@ -77,7 +194,7 @@ def filtered_reports(
         query = query.where(Report.residence_id == filters.residence_id)
     if filters.status:
         query = query.where(Report.status == filters.status)
-    return query.order_by(Report.occurred_at.desc(), Report.id.desc())
+    return sorted_reports(query, filters.sort, filters.descending)
 
 
 def list_reports(
@@ -91,6 +208,7 @@ def list_reports(
     query = filtered_reports(user, filters, mine=mine).options(
         sa.orm.joinedload(Report.category).joinedload(Category.family),
         sa.orm.joinedload(Report.residence),
+        sa.orm.joinedload(Report.assignee),
     )
     return db.paginate(
         query,

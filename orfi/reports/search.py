@@ -1,0 +1,108 @@
+"""The work queue's search field: a reference, words of the texts, a résidence.
+
+One text, three ways to match a fact (any one is enough):
+
+- its reference, in any case, with or without the bailleur's prefix or the year, the
+  number with or without its leading zeros (``TMH-2026-000500``, ``000500``,
+  ``tmh-2026-500``); looked up as exact references on the unique index;
+- every word in its description, the comments of its history or the notes of its
+  follow-up, through the database's own full-text index (orfi.reports.search_index):
+  FTS5 on SQLite (accents ignored, word prefixes), ``tsvector`` 'french' on PostgreSQL
+  (accents as the configuration gives, stemming, word prefixes);
+- every word in the name, reference, address or commune of its résidence.
+
+The text never reaches a query language as written: only its words do, each quoted,
+so that ``"``, ``*``, ``NEAR(`` or ``:`` are plain characters (never a syntax error).
+"""
+
+from __future__ import annotations
+
+import re
+
+import sqlalchemy as sa
+
+from orfi.auth.models import User
+from orfi.extensions import db
+from orfi.patrimoine.models import Residence
+from orfi.reports.models import ReferenceCounter, Report
+from orfi.reports.residence_choices import matching
+from orfi.reports.search_index import TABLE
+
+#: The longest search text a form or the API accepts.
+QUERY_MAX_LENGTH = 200
+#: Words of a search text past this many are left out.
+WORDS_MAX = 12
+
+_REFERENCE = re.compile(r"^(?:([A-Z][A-Z0-9]*)-)?(?:(\d{4})-)?(\d{1,9})$")
+# Letters and digits only: an underscore is no word character for either index.
+_WORD = re.compile(r"[^\W_]+")
+
+
+def reference_candidates(user: User, text: str) -> list[str]:
+    """Return the references of ``user``'s bailleur that ``text`` may name.
+
+    The prefix, when given, must be the bailleur's; without a year, every year the
+    bailleur has numbered facts in.
+    """
+    found = _REFERENCE.match("".join(text.split()).upper())
+    organisation = user.organisation
+    if found is None or organisation is None:
+        return []
+    prefix, year, number = found.groups()
+    if prefix not in (None, organisation.code.upper()):
+        return []
+    if year is not None:
+        years = [int(year)]
+    else:
+        years = db.session.scalars(
+            sa.select(ReferenceCounter.year).where(
+                ReferenceCounter.organisation_id == organisation.id
+            )
+        ).all()
+    return [f"{organisation.code}-{y}-{int(number):06d}" for y in years]
+
+
+def search_words(text: str) -> list[str]:
+    """Return the words of a search text (letters and digits), at most WORDS_MAX."""
+    return _WORD.findall(text)[:WORDS_MAX]
+
+
+def text_matches(words: list[str], dialect: str) -> sa.ColumnElement[bool]:
+    """Return the condition "the fact's texts hold every one of ``words``"."""
+    index = sa.table(TABLE)
+    if dialect == "postgresql":
+        query = " & ".join(f"{word}:*" for word in words)
+        ids = (
+            sa.select(sa.column("report_id"))
+            .select_from(index)
+            .where(sa.column("document").op("@@")(sa.func.to_tsquery("french", query)))
+        )
+    else:
+        query = " ".join(f'"{word}"*' for word in words)
+        ids = (
+            sa.select(sa.column("rowid"))
+            .select_from(index)
+            .where(sa.literal_column(TABLE).op("MATCH")(query))
+        )
+    return Report.id.in_(ids)
+
+
+def search_condition(user: User, text: str) -> sa.ColumnElement[bool]:
+    """Return the condition of the facts that ``text`` finds (see the module)."""
+    text = text.strip()[:QUERY_MAX_LENGTH]
+    conditions = []
+    references = reference_candidates(user, text)
+    if references:
+        conditions.append(Report.reference.in_(references))
+    words = search_words(text)
+    if words:
+        dialect = db.session.get_bind().dialect.name
+        conditions.append(text_matches(words, dialect))
+        residences = matching(
+            sa.select(Residence.id).where(
+                Residence.organisation_id == user.organisation_id
+            ),
+            " ".join(words),
+        )
+        conditions.append(Report.residence_id.in_(residences))
+    return sa.or_(*conditions) if conditions else sa.false()
