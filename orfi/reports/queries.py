@@ -14,7 +14,7 @@ from orfi.database import utcnow
 from orfi.errors import NotFound
 from orfi.extensions import db
 from orfi.nomenclature.models import Category
-from orfi.patrimoine.models import Residence
+from orfi.patrimoine.models import Agence, Residence
 from orfi.reports.models import Report, Status
 from orfi.reports.search import search_condition
 from orfi.timezone import from_local, now_local
@@ -113,15 +113,9 @@ def late_condition(days: int, today: date) -> sa.ColumnElement[bool]:
     )
 
 
-def is_late(report: Report, days: int, today: date) -> bool:
-    """Whether one fact is late (:func:`late_condition`, asked of the database)."""
-    return bool(
-        db.session.scalar(
-            sa.select(sa.literal(True)).where(
-                Report.id == report.id, late_condition(days, today)
-            )
-        )
-    )
+def is_late(report: Report) -> bool:
+    """Whether one fact is late now (:func:`late_condition`, asked of the database)."""
+    return report.id in late_report_ids([report.id])
 
 
 def _late_days() -> int:
@@ -246,3 +240,73 @@ def frequent_category_ids(user: User, *, limit: int = 5, days: int = 180) -> lis
         .limit(limit)
     )
     return [row.category_id for row in rows]
+
+
+def late_report_ids(ids: list[int]) -> set[int]:
+    """Return which of the facts ``ids`` are late (a page's badges)."""
+    if not ids:
+        return set()
+    return set(
+        db.session.scalars(
+            sa.select(Report.id).where(
+                Report.id.in_(ids), late_condition(_late_days(), now_local().date())
+            )
+        )
+    )
+
+
+def list_assigned_reports(user: User, page: int, *, per_page: int | None = None):
+    """Return a page of « Mes faits à traiter »: the open facts ``user`` took, late
+    first, then by the day of their next step (none last), the gravest first."""
+    late = late_condition(_late_days(), now_local().date())
+    query = (
+        visible_reports(user)
+        .where(
+            Report.assignee_id == user.id,
+            Report.status != Status.CLOS,
+            Report.duplicate_of_id.is_(None),
+        )
+        .options(
+            sa.orm.joinedload(Report.category).joinedload(Category.family),
+            sa.orm.joinedload(Report.residence),
+            sa.orm.joinedload(Report.assignee),
+        )
+        .order_by(
+            sa.case((late, 0), else_=1),
+            Report.next_step_on.asc().nulls_last(),
+            Report.gravity.desc().nulls_last(),
+            Report.occurred_at.desc(),
+            Report.id.desc(),
+        )
+    )
+    return db.paginate(
+        query,
+        page=page,
+        per_page=per_page or current_app.config["ORFI_PAGE_SIZE"],
+        error_out=False,
+        count=True,
+    )
+
+
+def list_filer_choices(user: User) -> list[User]:
+    """Return the users of ``user``'s bailleur who may have filed a fact, by name
+    (the list's « Signalé par » filter)."""
+    if user.organisation_id is None:
+        return []
+    return list(
+        db.session.scalars(
+            sa.select(User)
+            .where(User.organisation_id == user.organisation_id)
+            .order_by(User.name, User.id)
+        )
+    )
+
+
+def list_agence_choices(user: User) -> list[Agence]:
+    """Return the agences ``user`` reads (a chef d'agence, their own), by name."""
+    if user.organisation_id is None:
+        return []
+    query = sa.select(Agence).where(Agence.organisation_id == user.organisation_id)
+    if user.agence_id is not None:
+        query = query.where(Agence.id == user.agence_id)
+    return list(db.session.scalars(query.order_by(Agence.name, Agence.id)))
