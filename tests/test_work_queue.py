@@ -367,3 +367,6 @@ def test_a_chef_d_agence_searches_only_their_agence(client, auth, world):
     assert listed(client, q="encombrants") == [world["elsewhere"].reference]
     assert listed(client, q="vitre") == []
     assert listed(client, q="500") == []
+    assert listed(client, q="bagatelle") == [world["elsewhere"].reference]
+    every = listed(client, sort="residence", agence=str(agence.id))
+    assert every == [world["elsewhere"].reference]

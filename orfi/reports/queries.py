@@ -128,9 +128,12 @@ def _sort_key(name: str):
     if name == "statut":
         return sa.case(_STATUS_ORDER, value=Report.status)
     if name == "residence":
+        # Correlated on the fact only: a chef d'agence's query already joins the
+        # résidences, which auto-correlation would otherwise take for this one.
         return (
             sa.select(Residence.name)
             .where(Residence.id == Report.residence_id)
+            .correlate_except(Residence)
             .scalar_subquery()
         )
     return Report.occurred_at
@@ -155,7 +158,9 @@ def _queue_filters(user: User, query: sa.Select, filters: ReportFilters) -> sa.S
     if filters.agence_id:
         query = query.where(
             Report.residence_id.in_(
-                sa.select(Residence.id).where(Residence.agence_id == filters.agence_id)
+                sa.select(Residence.id)
+                .where(Residence.agence_id == filters.agence_id)
+                .correlate(None)  # not the chef d'agence's joined résidence
             )
         )
     if filters.author_id:

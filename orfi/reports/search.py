@@ -99,9 +99,9 @@ def search_condition(user: User, text: str) -> sa.ColumnElement[bool]:
         dialect = db.session.get_bind().dialect.name
         conditions.append(text_matches(words, dialect))
         residences = matching(
-            sa.select(Residence.id).where(
-                Residence.organisation_id == user.organisation_id
-            ),
+            sa.select(Residence.id)
+            .where(Residence.organisation_id == user.organisation_id)
+            .correlate(None),  # not the chef d'agence's joined résidence
             " ".join(words),
         )
         conditions.append(Report.residence_id.in_(residences))
