@@ -6,6 +6,7 @@ Runs on both backends: the search goes through the database's own full-text inde
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from urllib.parse import urlencode
 
@@ -19,6 +20,7 @@ from orfi.privacy.redaction import redact_report
 from orfi.reports.corrections import CorrectionInput, correct_report
 from orfi.reports.models import ReferenceCounter, Report, Status
 from orfi.reports.qualification import qualify_report
+from orfi.reports.search import text_matches
 from orfi.timezone import now_local, to_local
 from tests.factories import (
     commit,
@@ -370,3 +372,20 @@ def test_a_chef_d_agence_searches_only_their_agence(client, auth, world):
     assert listed(client, q="bagatelle") == [world["elsewhere"].reference]
     every = listed(client, sort="residence", agence=str(agence.id))
     assert every == [world["elsewhere"].reference]
+
+
+def test_a_bulk_load_builds_the_index_of_every_fact(app, runner, monkeypatch):
+    """The demo's bulk load drops the index's triggers and builds it at the end in
+    one statement: every fact is then found by its words, as if filed one by one."""
+    monkeypatch.setattr("orfi.demo.bulk.BULK_MIN_ROWS", 100)
+    result = runner.invoke(args=["orfi", "demo", "--reports", "300", "--no-activity"])
+    assert result.exit_code == 0, result.output
+    db.session.rollback()
+    descriptions = db.session.execute(sa.select(Report.id, Report.description)).all()
+    word = re.compile(r"\bhall", re.IGNORECASE)
+    expected = {i for i, text in descriptions if word.search(text)}
+    dialect = db.session.get_bind().dialect.name
+    found = db.session.scalars(
+        sa.select(Report.id).where(text_matches(["hall"], dialect))
+    ).all()
+    assert expected and set(found) == expected

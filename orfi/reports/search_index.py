@@ -70,7 +70,12 @@ SQLITE_CREATE = (
     f"INSERT INTO {TABLE}(rowid, body) {_SQLITE_DOCUMENT.format(rid='r.id')}",
 )
 
-SQLITE_DROP = (f"DROP TABLE IF EXISTS {TABLE}",)  # triggers go with their tables
+# The triggers are the written tables' (report…): they outlive the index's table.
+SQLITE_DROP = (
+    *(f"DROP TRIGGER IF EXISTS {TABLE}_{name}" for name, *_r in _SQLITE_TRIGGERS),
+    f"DROP TRIGGER IF EXISTS {TABLE}_report_del",
+    f"DROP TABLE IF EXISTS {TABLE}",
+)
 
 _PG_TRIGGERS = (
     ("report", "INSERT OR UPDATE OF description"),
