@@ -4,7 +4,8 @@ One text, three ways to match a fact (any one is enough):
 
 - its reference, in any case, with or without the bailleur's prefix or the year, the
   number with or without its leading zeros (``TMH-2026-000500``, ``000500``,
-  ``tmh-2026-500``); looked up as exact references on the unique index;
+  ``tmh-2026-500``); looked up as exact references on the unique index; a text that
+  names an existing reference finds that fact only;
 - every word in its description, the comments of its history or the notes of its
   follow-up, through the database's own full-text index (orfi.reports.search_index):
   FTS5 on SQLite (accents ignored, word prefixes), ``tsvector`` 'french' on PostgreSQL
@@ -69,40 +70,65 @@ def search_words(text: str) -> list[str]:
 
 def text_matches(words: list[str], dialect: str) -> sa.ColumnElement[bool]:
     """Return the condition "the fact's texts hold every one of ``words``"."""
+    return Report.id.in_(_text_ids(words, dialect))
+
+
+def _text_ids(words: list[str], dialect: str) -> sa.Select:
+    """The ids of the facts whose texts hold every one of ``words``."""
     index = sa.table(TABLE)
     if dialect == "postgresql":
         query = " & ".join(f"{word}:*" for word in words)
-        ids = (
+        return (
             sa.select(sa.column("report_id"))
             .select_from(index)
             .where(sa.column("document").op("@@")(sa.func.to_tsquery("french", query)))
         )
-    else:
-        query = " ".join(f'"{word}"*' for word in words)
-        ids = (
-            sa.select(sa.column("rowid"))
-            .select_from(index)
-            .where(sa.literal_column(TABLE).op("MATCH")(query))
-        )
-    return Report.id.in_(ids)
+    query = " ".join(f'"{word}"*' for word in words)
+    return (
+        sa.select(sa.column("rowid"))
+        .select_from(index)
+        .where(sa.literal_column(TABLE).op("MATCH")(query))
+    )
+
+
+def _named_facts(user: User, text: str) -> list[int]:
+    """The ids of the facts whose reference ``text`` names, if any."""
+    references = reference_candidates(user, text)
+    if not references:
+        return []
+    return list(
+        db.session.scalars(sa.select(Report.id).where(Report.reference.in_(references)))
+    )
 
 
 def search_condition(user: User, text: str) -> sa.ColumnElement[bool]:
-    """Return the condition of the facts that ``text`` finds (see the module)."""
+    """Return the condition of the facts that ``text`` finds (see the module).
+
+    A text that names an existing fact's reference finds that fact (a référent called
+    about a fact types its number); any other text, the facts whose texts or
+    résidence hold its words. Each way is one indexed lookup, united into one list of
+    ids: an OR of them would have the database read every fact of the perimeter.
+    """
     text = text.strip()[:QUERY_MAX_LENGTH]
-    conditions = []
-    references = reference_candidates(user, text)
-    if references:
-        conditions.append(Report.reference.in_(references))
+    named = _named_facts(user, text)
+    if named:
+        return Report.id.in_(named)
     words = search_words(text)
-    if words:
-        dialect = db.session.get_bind().dialect.name
-        conditions.append(text_matches(words, dialect))
-        residences = matching(
-            sa.select(Residence.id)
-            .where(Residence.organisation_id == user.organisation_id)
-            .correlate(None),  # not the chef d'agence's joined résidence
-            " ".join(words),
+    if not words:
+        return sa.false()
+    dialect = db.session.get_bind().dialect.name
+    residences = matching(
+        sa.select(Residence.id)
+        .where(Residence.organisation_id == user.organisation_id)
+        .correlate(None),  # not the chef d'agence's joined résidence
+        " ".join(words),
+    )
+    at_residences = (
+        sa.select(Report.id)
+        .where(
+            Report.organisation_id == user.organisation_id,
+            Report.residence_id.in_(residences),
         )
-        conditions.append(Report.residence_id.in_(residences))
-    return sa.or_(*conditions) if conditions else sa.false()
+        .correlate(None)
+    )
+    return Report.id.in_(sa.union(_text_ids(words, dialect), at_residences))
