@@ -17,7 +17,7 @@ from orfi.extensions import db
 from orfi.nomenclature.models import Category
 from orfi.patrimoine.models import Agence, Residence
 from orfi.reports.models import Report, Status
-from orfi.reports.search import search_condition
+from orfi.reports.search import is_sparse, search_condition
 from orfi.timezone import from_local, now_local
 
 #: Gravity from which a fact must be followed up quickly (orange and red).
@@ -182,8 +182,10 @@ def filtered_reports(
     user: User, filters: ReportFilters, *, mine: bool = False
 ) -> sa.Select:
     """Return a query of the facts ``user`` may read that match ``filters``."""
-    searching = bool(filters.q.strip())
-    query = _queue_filters(user, visible_reports(user, by_id=searching), filters)
+    # A search that finds few facts reads them by id; one that finds many walks the
+    # perimeter in the list's order (SQLite: see visible_reports).
+    by_id = bool(filters.q.strip()) and is_sparse(user, filters.q)
+    query = _queue_filters(user, visible_reports(user, by_id=by_id), filters)
     if mine:
         query = query.where(Report.author_id == user.id)
     if filters.date_from:
