@@ -122,10 +122,11 @@ POSTGRESQL_CREATE = (
     " SELECT id, orfi_report_document(id) FROM report",
 )
 
+# CASCADE: the triggers go with their function. Functions outlive the tables they
+# read: a restore that drops the tables leaves them, and a migration then meets them.
 POSTGRESQL_DROP = (
-    *(f"DROP TRIGGER IF EXISTS report_search_{t} ON {t}" for t, _w in _PG_TRIGGERS),
-    "DROP FUNCTION IF EXISTS orfi_report_search_refresh()",
-    "DROP FUNCTION IF EXISTS orfi_report_document(integer)",
+    "DROP FUNCTION IF EXISTS orfi_report_search_refresh() CASCADE",
+    "DROP FUNCTION IF EXISTS orfi_report_document(integer) CASCADE",
     f"DROP TABLE IF EXISTS {TABLE}",
 )
 
@@ -134,7 +135,9 @@ _DROP = {"sqlite": SQLITE_DROP, "postgresql": POSTGRESQL_DROP}
 
 
 def create_search_index(connection: sa.Connection) -> None:
-    """Create the index, its triggers, and the documents of the facts already there."""
+    """Create the index, its triggers, and the documents of the facts already there
+    (anew: whatever was left of an earlier one goes first)."""
+    drop_search_index(connection)
     for statement in _CREATE[connection.dialect.name]:
         connection.exec_driver_sql(statement)
 
@@ -152,12 +155,9 @@ def include_name(name: str | None, type_: str, _parents: dict) -> bool:
 
 def install(metadata: sa.MetaData) -> None:
     """Create the index with ``metadata.create_all`` and drop it before ``drop_all``."""
-    event.listen(metadata, "after_create", lambda _m, conn, **_k: _create(conn))
+    event.listen(
+        metadata, "after_create", lambda _m, conn, **_k: create_search_index(conn)
+    )
     event.listen(
         metadata, "before_drop", lambda _m, conn, **_k: drop_search_index(conn)
     )
-
-
-def _create(connection: sa.Connection) -> None:
-    drop_search_index(connection)  # create_all on a database that already had it
-    create_search_index(connection)
