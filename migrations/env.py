@@ -12,6 +12,7 @@ from alembic import context
 from flask import current_app
 
 from orfi.models import metadata
+from orfi.reports.search_index import include_name
 
 config = context.config
 # Migrations run inside the app's process (orfi init, restore, tests): keep the app's
@@ -49,7 +50,12 @@ def run_migrations_online() -> None:
         conf_args["process_revision_directives"] = process_revision_directives
 
     with engine.connect() as connection:
-        context.configure(connection=connection, target_metadata=metadata, **conf_args)
+        context.configure(
+            connection=connection,
+            target_metadata=metadata,
+            include_name=include_name,  # the full-text index is no model's table
+            **conf_args,
+        )
         with context.begin_transaction():
             context.run_migrations()
 

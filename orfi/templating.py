@@ -25,9 +25,10 @@ MENU: tuple[tuple[str, str, frozenset[Role]], ...] = (
     ("reports.new", "Signaler", frozenset(FILERS)),
     ("reports.mine", "Mes signalements", frozenset(FILERS)),
     ("reports.index", "Faits", frozenset(READERS)),
+    ("reports.todo", "Mes faits à traiter", frozenset(QUALIFIERS)),
     ("maps.index", "Carte", frozenset(READERS)),
     ("stats.index", "Statistiques", frozenset(READERS)),
-    ("followup.overdue", "Suivi", frozenset(QUALIFIERS)),
+    ("followup.overdue", "Suivi", frozenset(READERS)),
     ("syntheses.daily", "Synthèse", frozenset({*READERS, Role.FEDERATION})),
     ("activity.index", "Activité", frozenset({*QUALIFIERS, Role.FEDERATION})),
     ("federation.index", "Fédération", frozenset({Role.FEDERATION})),
@@ -48,10 +49,12 @@ ACCOUNT_MENU: tuple[tuple[str, str], ...] = (
 
 
 #: The entries a role uses most, put first: a phone shows the first two in its top bar
-#: (the rest under "Menu"). A gardien files; a bailleur's other roles read the facts
-#: and the map; a federation reads its consolidated statistics.
+#: (the rest under "Menu"). A gardien files; a référent works the facts and the map;
+#: the direction reads the indicators; a federation its consolidated statistics.
 FIRST: dict[Role, tuple[str, ...]] = {
     **{role: ("reports.index", "maps.index") for role in READERS},
+    # Direction and chefs d'agence land on the indicators (main.home).
+    Role.DIRECTION: ("stats.index", "reports.index"),
     Role.FEDERATION: ("federation.index", "syntheses.daily"),
 }
 

@@ -96,6 +96,7 @@ def test_home_sends_each_role_to_its_start(client, auth):
     organisation = make_organisation()
     gardien = make_user(organisation, role=Role.GARDIEN)
     referent = make_user(organisation, role=Role.REFERENT)
+    direction = make_user(organisation, role=Role.DIRECTION)
     federation = make_user(role=Role.FEDERATION)
     db.session.commit()
     auth.login(gardien.email)
@@ -103,6 +104,9 @@ def test_home_sends_each_role_to_its_start(client, auth):
     auth.logout()
     auth.login(referent.email)
     assert client.get("/").headers["Location"] == "/signalements/"
+    auth.logout()
+    auth.login(direction.email)  # the indicators (issue 11)
+    assert client.get("/").headers["Location"] == "/statistiques/"
     auth.logout()
     auth.login(federation.email)
     assert client.get("/").headers["Location"] == "/federation/"

@@ -77,7 +77,7 @@ def test_demo_gardien_files_a_fact_the_referent_sees(chromium, demo_server):
         referent = session.new_page()
         login(referent, REFERENT)
         referent.goto("/signalements/")
-        item = referent.locator(".report-item", has_text=reference)
+        item = referent.locator(".queue-row", has_text=reference)
         assert place[1] in item.inner_text()
         session.screenshot(referent, "demo-referent-list", full_page=False)
         session.assert_clean()

@@ -252,9 +252,9 @@ def click_at(page, lat: float, lon: float) -> None:
 def test_facts_list_and_pages_show_payloads_as_text(browser_session, hostile_world):
     watched, page = referent_at(browser_session, hostile_world, "/signalements/")
     items = hostile_world.items
-    assert_all_shown([i.label for i in items], texts_of(page, ".report-item .category"),
+    assert_all_shown([i.label for i in items], texts_of(page, ".queue td.cat"),
                      "liste des faits (catégories)")  # fmt: skip
-    assert_all_shown([i.name for i in items], texts_of(page, ".report-item .meta"),
+    assert_all_shown([i.name for i in items], texts_of(page, ".queue td.res"),
                      "liste des faits (résidences)")  # fmt: skip
     for item in items:
         watched.goto(f"/signalements/{item.fact}")

@@ -133,13 +133,15 @@ def test_gardien_files_a_fact_with_gps(browser_session: BrowserSession):
     browser_session.screenshot(page, "field-confirmation")
 
     page.get_by_role("link", name="Mes signalements").first.click()
-    assert page.locator(".report-item", has_text=reference).count() == 1
+    page.wait_for_url("**/signalements/mes")
+    page.locator(".queue-row", has_text=reference).first.wait_for()
+    assert page.locator(".queue-row", has_text=reference).count() == 1
     browser_session.screenshot(page, "field-mine")
 
     referent = browser_session.new_page()
     browser_session.login(referent, world.referent_email)
     referent.goto("/signalements/")
-    item = referent.locator(".report-item", has_text=reference)
+    item = referent.locator(".queue-row", has_text=reference)
     assert item.count() == 1
     assert "Trois Cocus" in item.inner_text()
 

@@ -177,6 +177,7 @@ def export_csv(session: BrowserSession, page, residence, tmp_path: Path) -> list
     page.get_by_role("button", name="Filtrer").click()
     page.wait_for_url(re.compile(rf"residence={residence.id}"))
     session.screenshot(page, "journey-5-referent-facts", full_page=False)
+    page.locator(".export-panel summary").click()  # folded away, as on a phone
     with page.expect_download() as download_info:
         page.locator(".export-formats").get_by_role("link", name="CSV").click()
     download = download_info.value

@@ -512,6 +512,16 @@ def list_filters(s: Side) -> dict:
     return {"residence": s.residence.id, "category": s.category.id}
 
 
+def queue_filters(s: Side) -> dict:
+    """The work queue's search and filters (issue 11), pointed at the target."""
+    return {
+        "q": s.fact.reference,
+        "agence": s.agence.id,
+        "author": s.user.id,
+        "sort": "residence",
+    }
+
+
 def report_form(s: Side, **overrides) -> dict:
     """A fact filed on the target's résidence and category."""
     values = {
@@ -988,7 +998,18 @@ ROUTES: dict[str, Route] = {
     "photos.upload": obj(fact, body=lambda s: a_photo("photos"), control=lambda s: {}),
     "photos.delete": obj(photo, destructive=True),
     # ------------------------------------------------------------------ facts
-    "reports.index": page(queries=lambda s: [{}, list_filters(s)], owner_sees=True),
+    "reports.index": page(
+        queries=lambda s: [{}, list_filters(s), queue_filters(s)],
+        owner_sees=lambda query: "q" not in query,
+    ),
+    "reports.todo": page(),
+    "reports.assign": obj(
+        fact,
+        body=lambda s: {"assign-assignee": s.user.id, "assign-comment": "Intrusion"},
+        control=lambda s: {"assign-assignee": "inconnu"},
+        own=lambda a: {"report_uuid": a.fact.uuid},
+        own_body=lambda s: {"assign-assignee": s.user.id},
+    ),
     "reports.mine": page(
         queries=lambda s: [{}, list_filters(s)], owner="b_gardien", owner_sees=True
     ),

@@ -7,6 +7,7 @@ from flask_migrate import upgrade
 
 from orfi import ROOT, create_app, models
 from orfi.extensions import db
+from orfi.reports.search_index import include_name
 
 
 def test_single_head():
@@ -26,7 +27,12 @@ def test_upgrade_empty_database_matches_models(empty_database_url):
         upgrade()
         with db.engine.connect() as connection:
             context = MigrationContext.configure(
-                connection, opts={"compare_type": True, "render_as_batch": True}
+                connection,
+                opts={
+                    "compare_type": True,
+                    "render_as_batch": True,
+                    "include_name": include_name,
+                },
             )
             diff = compare_metadata(context, models.metadata)
         db.engine.dispose()

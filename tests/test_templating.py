@@ -63,7 +63,7 @@ def test_no_account_link_before_login(client, app):
     [
         (Role.GARDIEN, ["Signaler", "Mes signalements"]),
         (Role.REFERENT, ["Faits", "Carte"]),
-        (Role.DIRECTION, ["Faits", "Carte"]),
+        (Role.DIRECTION, ["Statistiques", "Faits"]),
         (Role.ADMIN, ["Faits", "Carte"]),
         (Role.FEDERATION, ["Fédération", "Synthèse"]),
     ],

@@ -16,6 +16,7 @@ from collections.abc import Iterator, Sequence
 import sqlalchemy as sa
 
 from orfi.extensions import db
+from orfi.reports.search_index import create_search_index, drop_search_index
 
 logger = logging.getLogger(__name__)
 
@@ -63,12 +64,19 @@ def bulk_insert(
     restore = _speed_up_sqlite(connection)
     for name, _definition in definitions:
         connection.exec_driver_sql(f'DROP INDEX "{name}"')
+    # The full-text index too: its triggers write each fact's document row by row;
+    # built again at the end, it reads every fact in one statement.
+    search = bool(definitions) and any(t.name == "report" for t in tables)
+    if search:
+        drop_search_index(connection)
     if definitions:
         logger.info("%d index supprimés le temps des écritures.", len(definitions))
     yield bool(definitions)
     connection = db.session.connection()
     for _name, definition in definitions:
         connection.exec_driver_sql(definition)
+    if search:
+        create_search_index(connection)
     if definitions and connection.dialect.name == "postgresql":
         for table in tables:
             connection.exec_driver_sql(f'ANALYZE "{table.name}"')

@@ -42,6 +42,7 @@ from orfi.privacy.redaction import (
     suggest_details,
 )
 from orfi.reports.alerting import is_grave_fact
+from orfi.reports.assignment import assign_report
 from orfi.reports.checks import ReportInput, check_report_input
 from orfi.reports.corrections import (
     CorrectionInput,
@@ -68,6 +69,7 @@ from orfi.reports.models import (
     Victime,
 )
 from orfi.reports.pages import (
+    build_assign_form,
     category_choices,
     correction_choices,
     correction_form,
@@ -83,6 +85,10 @@ from orfi.reports.queries import (
     ReportFilters,
     find_visible_report_by_reference,
     get_visible_report,
+    late_report_ids,
+    list_agence_choices,
+    list_assigned_reports,
+    list_filer_choices,
     list_reports,
 )
 from orfi.reports.residence_choices import (
@@ -434,7 +440,18 @@ def _filter_form() -> FilterForm:
     )
     form.residence.choices = [("", "Toutes")] + [(r.id, r.label) for r in residences]
     form.residences_truncated = truncated
+    form.agence.choices = [("", "Toutes")] + [
+        (a.id, a.name) for a in list_agence_choices(current_user)
+    ]
+    form.author.choices = [("", "Tous")] + [
+        (u.id, u.name) for u in list_filer_choices(current_user)
+    ]
     return form
+
+
+def _render_list(template: str, page, form=None, **context):
+    late = late_report_ids([report.id for report in page.items])
+    return render_template(template, page=page, form=form, late=late, **context)
 
 
 @bp.route("/mes")
@@ -443,7 +460,7 @@ def mine():
     """The facts the current user filed."""
     form = _filter_form()
     page = list_reports(current_user, _filters_from(form), mine=True)
-    return render_template("reports/mine.html", page=page, form=form)
+    return _render_list("reports/mine.html", page, form)
 
 
 @bp.route("/")
@@ -452,7 +469,38 @@ def index():
     """The organisation's facts (the agence's for a chef d'agence), filtered."""
     form = _filter_form()
     page = list_reports(current_user, _filters_from(form))
-    return render_template("reports/index.html", page=page, form=form)
+    return _render_list("reports/index.html", page, form)
+
+
+@bp.route("/a-traiter")
+@role_required(*QUALIFIERS)
+def todo():
+    """« Mes faits à traiter »: the open facts the user took, late first."""
+    page = list_assigned_reports(current_user, page_number(request.args))
+    return _render_list("reports/todo.html", page)
+
+
+@bp.post("/<uuid:report_uuid>/prise-en-charge")
+@role_required(*QUALIFIERS)
+def assign(report_uuid: uuid.UUID):
+    """Set who took a fact and the day of its next step; the change joins its
+    history."""
+    report = get_visible_report(current_user, report_uuid)
+    form = build_assign_form(report, formdata=request.form)
+
+    def save() -> str:
+        event = assign_report(
+            current_user,
+            report,
+            assignee_id=form.assignee.data,
+            next_step_on=form.next_step_on.data,
+            comment=form.comment.data or "",
+        )
+        return "Prise en charge enregistrée." if event else "Aucun changement."
+
+    return _save_or_show_errors(
+        report, form, form.validate_on_submit(), save, slot="assign_form"
+    )
 
 
 @bp.route("/<uuid:report_uuid>")

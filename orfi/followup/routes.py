@@ -257,7 +257,7 @@ def remove_action(action_id: int):
 
 
 @bp.route("/")
-@role_required(*QUALIFIERS)
+@role_required(*READERS)  # direction and chefs d'agence read it too (issue 11)
 def overdue():
     """Facts of gravity 3 or 4 still without any action after N days."""
     days = current_app.config["ORFI_FOLLOWUP_OVERDUE_DAYS"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import uuid as uuid_module
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 import sqlalchemy as sa
 
@@ -27,15 +27,18 @@ from orfi.followup.models import (
 from orfi.notifications.models import EventKind
 from orfi.reports.alerting import alert_changes
 from orfi.reports.models import STAFF_VICTIMS, Report, ReportEvent, Status, Suite
-from orfi.reports.queries import counted_reports, visible_reports
+from orfi.reports.queries import (
+    OVERDUE_MIN_GRAVITY,  # noqa: F401 (the follow-up's name for it)
+    counted_reports,
+    overdue_condition,
+    visible_reports,
+)
 from orfi.timezone import now_local, to_local
 
 logger = logging.getLogger(__name__)
 
 NOTE_MAX_LENGTH = limits.FOLLOWUP_NOTE_MAX_LENGTH
 REFERENCE_MAX_LENGTH = limits.FOLLOWUP_REFERENCE_MAX_LENGTH
-#: Gravity from which a fact must be followed up quickly (orange and red).
-OVERDUE_MIN_GRAVITY = 3
 #: The ``ReportEvent.kind`` of the changes made by the follow-up.
 EVENT_KIND = "followup"
 
@@ -273,16 +276,10 @@ def overdue_reports(user: User, days: int) -> sa.Select:
 
 
 def overdue_only(query: sa.Select, days: int) -> sa.Select:
-    """Restrict a query of facts to those of gravity ≥ 3, not closed, still without
-    action ``days`` after filing (the « Suivi » page and the alerts' scan)."""
-    cutoff = utcnow() - timedelta(days=days)
-    has_action = sa.exists().where(FollowupAction.report_id == Report.id)
-    return query.where(
-        Report.gravity >= OVERDUE_MIN_GRAVITY,
-        Report.status != Status.CLOS,
-        Report.created_at <= cutoff,
-        ~has_action,
-    )
+    """Restrict a query of facts to those left without follow-up ``days`` after
+    filing (the « Suivi » page and the alerts' scan): :func:`overdue_condition`, the
+    one definition the work queue's « en retard » uses too."""
+    return query.where(overdue_condition(days))
 
 
 def list_overdue_reports(user: User, days: int, *, page: int, per_page: int):

@@ -16,4 +16,6 @@ def home():
         return redirect(url_for("reports.new"))
     if current_user.role is Role.FEDERATION:
         return redirect(url_for("federation.index"))
+    if current_user.role is Role.DIRECTION:  # direction and chefs d'agence
+        return redirect(url_for("stats.index"))
     return redirect(url_for("reports.index"))

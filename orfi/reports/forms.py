@@ -11,12 +11,19 @@ from wtforms import (
     IntegerField,
     MultipleFileField,
     RadioField,
+    SearchField,
     SelectField,
     StringField,
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import InputRequired, NumberRange, Optional, ValidationError
+from wtforms.validators import (
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 from wtforms.widgets import HiddenInput
 
 from orfi import limits
@@ -29,7 +36,8 @@ from orfi.reports.models import (
     Suite,
     Victime,
 )
-from orfi.reports.queries import ReportFilters
+from orfi.reports.queries import SORTS, ReportFilters
+from orfi.reports.search import QUERY_MAX_LENGTH
 
 NOT_SPECIFIED = ("", "— Non précisé —")
 
@@ -136,11 +144,43 @@ class ReportForm(FactPlaceForm):
 
 
 class FilterForm(BaseForm):
-    """Filters of the facts list (GET, no CSRF)."""
+    """Search, filters and sort of the facts list (GET, no CSRF)."""
 
     class Meta:
         csrf = False
 
+    q = SearchField(
+        "Rechercher",
+        validators=[
+            Length(
+                max=QUERY_MAX_LENGTH,
+                message=f"{QUERY_MAX_LENGTH} caractères au plus.",
+            )
+        ],
+        render_kw={
+            "placeholder": "Référence (TMH-2026-000500, 500), mot, résidence",
+            "autocomplete": "off",
+            "spellcheck": "false",
+            "maxlength": QUERY_MAX_LENGTH,
+        },
+    )
+    sort = SelectField(
+        "Trier par", choices=list(SORTS.items()), default="date", validate_choice=True
+    )
+    order = SelectField(
+        "Ordre",
+        choices=[("desc", "Décroissant"), ("asc", "Croissant")],
+        default="desc",
+    )
+    gravity = SelectField(
+        "Gravité",
+        choices=[("", "Toutes"), *((str(k), v) for k, v in GRAVITY_LABELS.items())],
+        default="",
+    )
+    agence = SelectField("Agence", coerce=optional_id, validate_choice=False)
+    author = SelectField("Signalé par", coerce=optional_id, validate_choice=False)
+    unassigned = BooleanField("Non pris en charge")
+    late = BooleanField("En retard")
     date_from = DateField("Du", validators=[Optional()])
     date_to = DateField("Au", validators=[Optional()])
     category = SelectField("Catégorie", coerce=optional_id, validate_choice=False)
@@ -165,6 +205,14 @@ class FilterForm(BaseForm):
             residence_id=self.residence.data,
             status=Status.coerce(self.status.data),
             page=page,
+            q=self.q.data or "",
+            gravity=int(self.gravity.data) if self.gravity.data else None,
+            agence_id=self.agence.data,
+            author_id=self.author.data,
+            unassigned=bool(self.unassigned.data),
+            late=bool(self.late.data),
+            sort=self.sort.data or "date",
+            descending=self.order.data != "asc",
         )
 
 
@@ -179,6 +227,17 @@ class QualifyForm(BaseForm):
     )
     comment = TextAreaField("Commentaire (facultatif)")
     submit = SubmitField("Enregistrer")
+
+
+class AssignForm(BaseForm):
+    """Take a fact in hand: who, and the day of its next step."""
+
+    assignee = SelectField(
+        "Pris en charge par", coerce=optional_id, validate_choice=False
+    )
+    next_step_on = DateField("Prochaine étape le", validators=[Optional()])
+    comment = TextAreaField("Commentaire (facultatif)")
+    submit = SubmitField("Enregistrer la prise en charge")
 
 
 class DuplicateForm(BaseForm):

@@ -50,6 +50,9 @@ FIELD_LABELS: dict[str, str] = {
     "kind": "Type d'action",
     "partner": "Partenaire",
     "note": "Note",
+    # The work queue (orfi.reports.assignment).
+    "assignee": "Pris en charge par",
+    "next_step_on": "Prochaine étape",
 }
 
 #: Fields whose values are the codes of an enumeration with French labels.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -14,6 +14,7 @@ from orfi.database import utcnow
 from orfi.extensions import db
 from orfi.nomenclature.models import Category
 from orfi.patrimoine.models import Batiment, Organisation, Residence
+from orfi.reports import search_index
 
 
 class Status(Choice):
@@ -135,6 +136,12 @@ class Report(db.Model):
             "occurred_hour",
             "status",
         ),  # fmt: skip
+        # The work queue (docs/work-queue.md): « Mes faits à traiter », then its sorts.
+        sa.Index("ix_report_assignee", "assignee_id", "next_step_on"),
+        sa.Index(
+            "ix_report_queue_gravity", "organisation_id", "gravity", "occurred_at"
+        ),
+        sa.Index("ix_report_queue_status", "organisation_id", "status", "occurred_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -179,12 +186,17 @@ class Report(db.Model):
     duplicate_of_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("report.id"), index=True
     )
+    # The work queue: the référent who took the fact (« pris en charge par », of the
+    # fact's bailleur) and the day of its next step (Europe/Paris), both optional.
+    assignee_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    next_step_on: Mapped[date | None] = mapped_column(sa.Date)
 
     organisation: Mapped[Organisation] = relationship()
     residence: Mapped[Residence] = relationship()
     batiment: Mapped[Batiment | None] = relationship()
     category: Mapped[Category] = relationship()
-    author: Mapped[User] = relationship()
+    author: Mapped[User] = relationship(foreign_keys=[author_id])
+    assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
     duplicate_of: Mapped[Report | None] = relationship(remote_side="Report.id")
     events: Mapped[list[ReportEvent]] = relationship(
         back_populates="report", order_by="ReportEvent.id"
@@ -225,3 +237,7 @@ class ReferenceCounter(db.Model):
     )
     year: Mapped[int] = mapped_column(primary_key=True)
     last: Mapped[int] = mapped_column(default=0)
+
+
+# The full-text index follows create_all and drop_all (tests; migrations create it).
+search_index.install(db.metadata)

@@ -12,16 +12,18 @@ from flask_login import current_user
 
 from orfi.auth.access import QUALIFIERS
 from orfi.nomenclature.services import list_categories
+from orfi.reports.assignment import list_assignees
 from orfi.reports.corrections import may_correct
 from orfi.reports.forms import (
     NOT_SPECIFIED,
+    AssignForm,
     CorrectionForm,
     DuplicateForm,
     QualifyForm,
     UnmarkDuplicateForm,
 )
 from orfi.reports.qualification import duplicate_candidates, list_duplicates
-from orfi.reports.queries import frequent_category_ids
+from orfi.reports.queries import frequent_category_ids, is_late
 from orfi.reports.residence_choices import (
     FORM_RESIDENCES_MAX,
     capped_residences,
@@ -55,11 +57,14 @@ def render_detail(
     form: QualifyForm | None = None,
     duplicate_form: DuplicateForm | None = None,
     photo_form=None,
+    assign_form: AssignForm | None = None,
 ):
     """Render a fact's page; forms given with errors are shown as they are."""
     qualifier = current_user.role in QUALIFIERS
     if qualifier and form is None:
         form = qualify_form(report)
+    if qualifier and assign_form is None:
+        assign_form = build_assign_form(report)
     context = {
         "report": report,
         "form": form,
@@ -71,6 +76,8 @@ def render_detail(
         "can_correct": may_correct(current_user, report),
         "can_redact": qualifier
         and current_user.organisation_id == report.organisation_id,
+        "assign_form": assign_form,
+        "late": is_late(report),
     }
     if qualifier:
         context["duplicate_form"] = duplicate_form or DuplicateForm(formdata=None)
@@ -78,6 +85,19 @@ def render_detail(
         if report.duplicate_of_id is None:
             context["candidates"] = duplicate_candidates(current_user, report)
     return render_template("reports/detail.html", **context), status
+
+
+def build_assign_form(report, formdata=None) -> AssignForm:
+    """Return the « prise en charge » form, filled from ``report`` unless
+    ``formdata``; the référents of the fact's bailleur are its choices."""
+    form = AssignForm(formdata=formdata, prefix="assign")
+    form.assignee.choices = [("", "— Personne —")] + [
+        (user.id, user.name) for user in list_assignees(report.organisation_id)
+    ]
+    if formdata is None:
+        form.assignee.data = report.assignee_id
+        form.next_step_on.data = report.next_step_on
+    return form
 
 
 def qualify_form(report, formdata=None) -> QualifyForm:

@@ -8,20 +8,36 @@ from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_sqlalchemy.pagination import SelectPagination
 
 from orfi.auth.models import Role, User
 from orfi.database import utcnow
 from orfi.errors import NotFound
 from orfi.extensions import db
 from orfi.nomenclature.models import Category
-from orfi.patrimoine.models import Residence
+from orfi.patrimoine.models import Agence, Residence
 from orfi.reports.models import Report, Status
-from orfi.timezone import from_local
+from orfi.reports.search import is_sparse, search_condition
+from orfi.timezone import from_local, now_local
+
+#: Gravity from which a fact must be followed up quickly (orange and red).
+OVERDUE_MIN_GRAVITY = 3
+
+
+#: The sorts of the facts list: its name in the query string, and its French label.
+SORTS = {
+    "date": "Date du fait",
+    "gravite": "Gravité",
+    "statut": "Statut",
+    "residence": "Résidence",
+}
+#: The workflow order of the statuses, the order of the sort by status.
+_STATUS_ORDER = {status: rank for rank, status in enumerate(Status)}
 
 
 @dataclass
 class ReportFilters:
-    """Filters of the facts list (all optional)."""
+    """Filters of the facts list (all optional), its search text and its sort."""
 
     date_from: date | None = None
     date_to: date | None = None
@@ -30,18 +46,32 @@ class ReportFilters:
     status: Status | None = None
     page: int = 1
     extra: dict = field(default_factory=dict)
+    # The work queue (docs/work-queue.md).
+    q: str = ""
+    gravity: int | None = None
+    agence_id: int | None = None
+    author_id: int | None = None
+    unassigned: bool = False
+    late: bool = False
+    sort: str = "date"
+    descending: bool = True
 
 
-def visible_reports(user: User) -> sa.Select:
+def visible_reports(user: User, *, by_id: bool = False) -> sa.Select:
     """Return a query of the facts ``user`` may read.
 
     A gardien reads their own facts; readers the organisation's (a chef d'agence, the
-    agence's); anyone else none.
+    agence's); anyone else none. ``by_id``: the caller narrows the query to a list of
+    ids (a search); SQLite then reads the facts by id instead of walking the
+    perimeter's index and probing the list with each of its facts.
     """
     query = db.select(Report)
     if user.organisation_id is None:
         return query.where(sa.false())
-    query = query.where(Report.organisation_id == user.organisation_id)
+    organisation = Report.organisation_id
+    if by_id and db.session.get_bind().dialect.name == "sqlite":
+        organisation = organisation + 0  # not indexable: SQLite's planner skips it
+    query = query.where(organisation == user.organisation_id)
     if user.role is Role.GARDIEN:
         return query.where(Report.author_id == user.id)
     if user.agence_id is not None:
@@ -56,11 +86,106 @@ def counted_reports(query: sa.Select) -> sa.Select:
     return query.where(Report.duplicate_of_id.is_(None))
 
 
+#: The follow-up's actions, named rather than imported: orfi.followup sits above.
+_ACTIONS = sa.table("followup_action", sa.column("report_id"))
+
+
+def overdue_condition(days: int) -> sa.ColumnElement[bool]:
+    """Return the condition of a fact left without follow-up: gravity 3 or more, not
+    closed, filed ``days`` days ago or more, and still without any action."""
+    cutoff = utcnow() - timedelta(days=days)
+    return sa.and_(
+        Report.gravity >= OVERDUE_MIN_GRAVITY,
+        Report.status != Status.CLOS,
+        Report.created_at <= cutoff,
+        ~sa.exists().where(_ACTIONS.c.report_id == Report.id),
+    )
+
+
+def late_condition(days: int, today: date) -> sa.ColumnElement[bool]:
+    """Return the condition of a late fact (« en retard »), the one definition.
+
+    A fact not closed and not a duplicate is late when the day of its next step has
+    passed, or, with no next step set, when it is left without follow-up
+    (:func:`overdue_condition`, the « Suivi » page's).
+    """
+    return sa.and_(
+        Report.status != Status.CLOS,
+        Report.duplicate_of_id.is_(None),
+        sa.or_(
+            Report.next_step_on < today,
+            sa.and_(Report.next_step_on.is_(None), overdue_condition(days)),
+        ),
+    )
+
+
+def is_late(report: Report) -> bool:
+    """Whether one fact is late now (:func:`late_condition`, asked of the database)."""
+    return report.id in late_report_ids([report.id])
+
+
+def _late_days() -> int:
+    return current_app.config["ORFI_FOLLOWUP_OVERDUE_DAYS"]
+
+
+def _sort_key(name: str):
+    if name == "gravite":
+        return Report.gravity
+    if name == "statut":
+        return sa.case(_STATUS_ORDER, value=Report.status)
+    if name == "residence":
+        # Correlated on the fact only: a chef d'agence's query already joins the
+        # résidences, which auto-correlation would otherwise take for this one.
+        return (
+            sa.select(Residence.name)
+            .where(Residence.id == Report.residence_id)
+            .correlate_except(Residence)
+            .scalar_subquery()
+        )
+    return Report.occurred_at
+
+
+def sorted_reports(query: sa.Select, sort: str, descending: bool) -> sa.Select:
+    """Order a query of facts by ``sort`` (a key of SORTS), then by date and id so
+    that facts with the same key keep one order; facts without gravity come last."""
+    key = _sort_key(sort if sort in SORTS else "date")
+    ordered = key.desc() if descending else key.asc()
+    if sort == "gravite":
+        ordered = ordered.nulls_last()
+    return query.order_by(ordered, Report.occurred_at.desc(), Report.id.desc())
+
+
+def _queue_filters(user: User, query: sa.Select, filters: ReportFilters) -> sa.Select:
+    """Narrow ``query`` by the work queue's search text and filters."""
+    if filters.q.strip():
+        query = query.where(search_condition(user, filters.q))
+    if filters.gravity:
+        query = query.where(Report.gravity == filters.gravity)
+    if filters.agence_id:
+        query = query.where(
+            Report.residence_id.in_(
+                sa.select(Residence.id)
+                .where(Residence.agence_id == filters.agence_id)
+                .correlate(None)  # not the chef d'agence's joined résidence
+            )
+        )
+    if filters.author_id:
+        query = query.where(Report.author_id == filters.author_id)
+    if filters.unassigned:
+        query = query.where(Report.assignee_id.is_(None))
+    if filters.late:
+        query = query.where(late_condition(_late_days(), now_local().date()))
+    return query
+
+
 def filtered_reports(
     user: User, filters: ReportFilters, *, mine: bool = False
 ) -> sa.Select:
     """Return a query of the facts ``user`` may read that match ``filters``."""
-    query = visible_reports(user)
+    # A search that finds few facts reads them by id; one that finds many walks the
+    # perimeter in the list's order (SQLite: see visible_reports).
+    by_id = bool(filters.q.strip()) and is_sparse(user, filters.q)
+    query = _queue_filters(user, visible_reports(user, by_id=by_id), filters)
     if mine:
         query = query.where(Report.author_id == user.id)
     if filters.date_from:
@@ -77,7 +202,7 @@ def filtered_reports(
         query = query.where(Report.residence_id == filters.residence_id)
     if filters.status:
         query = query.where(Report.status == filters.status)
-    return query.order_by(Report.occurred_at.desc(), Report.id.desc())
+    return sorted_reports(query, filters.sort, filters.descending)
 
 
 def list_reports(
@@ -88,13 +213,54 @@ def list_reports(
     per_page: int | None = None,
 ):
     """Return a page (Flask-SQLAlchemy pagination) of the facts ``user`` may read."""
-    query = filtered_reports(user, filters, mine=mine).options(
-        sa.orm.joinedload(Report.category).joinedload(Category.family),
-        sa.orm.joinedload(Report.residence),
-    )
-    return db.paginate(
-        query,
-        page=filters.page,
+    return _paginate(filtered_reports(user, filters, mine=mine), filters.page, per_page)
+
+
+#: What a page of the facts list shows of each fact besides its own columns.
+_LIST_OPTIONS = (
+    sa.orm.joinedload(Report.category).joinedload(Category.family),
+    sa.orm.joinedload(Report.residence),
+    sa.orm.joinedload(Report.assignee),
+)
+
+
+class _NarrowPagination(SelectPagination):
+    """A page of facts sorted and counted on their ids alone, then loaded by id.
+
+    Sorting ``SELECT report.*`` makes the database carry every column of every
+    matching fact through the sort (seconds at a million facts); sorting the ids
+    carries one narrow row each, and only the page's facts are then read whole.
+    """
+
+    def _query_items(self) -> list[Report]:
+        select, session = self._query_args["select"], self._query_args["session"]
+        ids = list(
+            session.scalars(
+                select.with_only_columns(Report.id)
+                .limit(self.per_page)
+                .offset(self._query_offset)
+            )
+        )
+        if not ids:
+            return []
+        found = session.scalars(
+            sa.select(Report).where(Report.id.in_(ids)).options(*_LIST_OPTIONS)
+        ).unique()
+        by_id = {report.id: report for report in found}
+        return [by_id[i] for i in ids if i in by_id]
+
+    def _query_count(self) -> int:
+        select, session = self._query_args["select"], self._query_args["session"]
+        narrow = select.with_only_columns(Report.id).order_by(None).subquery()
+        return session.scalar(sa.select(sa.func.count()).select_from(narrow))
+
+
+def _paginate(query: sa.Select, page: int, per_page: int | None):
+    """Return a page (Flask-SQLAlchemy pagination) of a sorted query of facts."""
+    return _NarrowPagination(
+        select=query,
+        session=db.session(),
+        page=page,
         per_page=per_page or current_app.config["ORFI_PAGE_SIZE"],
         error_out=False,
         count=True,
@@ -128,3 +294,62 @@ def frequent_category_ids(user: User, *, limit: int = 5, days: int = 180) -> lis
         .limit(limit)
     )
     return [row.category_id for row in rows]
+
+
+def late_report_ids(ids: list[int]) -> set[int]:
+    """Return which of the facts ``ids`` are late (a page's badges)."""
+    if not ids:
+        return set()
+    return set(
+        db.session.scalars(
+            sa.select(Report.id).where(
+                Report.id.in_(ids), late_condition(_late_days(), now_local().date())
+            )
+        )
+    )
+
+
+def list_assigned_reports(user: User, page: int, *, per_page: int | None = None):
+    """Return a page of « Mes faits à traiter »: the open facts ``user`` took, late
+    first, then by the day of their next step (none last), the gravest first."""
+    late = late_condition(_late_days(), now_local().date())
+    query = (
+        visible_reports(user)
+        .where(
+            Report.assignee_id == user.id,
+            Report.status != Status.CLOS,
+            Report.duplicate_of_id.is_(None),
+        )
+        .order_by(
+            sa.case((late, 0), else_=1),
+            Report.next_step_on.asc().nulls_last(),
+            Report.gravity.desc().nulls_last(),
+            Report.occurred_at.desc(),
+            Report.id.desc(),
+        )
+    )
+    return _paginate(query, page, per_page)
+
+
+def list_filer_choices(user: User) -> list[User]:
+    """Return the users of ``user``'s bailleur who may have filed a fact, by name
+    (the list's « Signalé par » filter)."""
+    if user.organisation_id is None:
+        return []
+    return list(
+        db.session.scalars(
+            sa.select(User)
+            .where(User.organisation_id == user.organisation_id)
+            .order_by(User.name, User.id)
+        )
+    )
+
+
+def list_agence_choices(user: User) -> list[Agence]:
+    """Return the agences ``user`` reads (a chef d'agence, their own), by name."""
+    if user.organisation_id is None:
+        return []
+    query = sa.select(Agence).where(Agence.organisation_id == user.organisation_id)
+    if user.agence_id is not None:
+        query = query.where(Agence.id == user.agence_id)
+    return list(db.session.scalars(query.order_by(Agence.name, Agence.id)))

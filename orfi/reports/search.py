@@ -1,0 +1,157 @@
+"""The work queue's search field: a reference, words of the texts, a résidence.
+
+One text, three ways to match a fact (any one is enough):
+
+- its reference, in any case, with or without the bailleur's prefix or the year, the
+  number with or without its leading zeros (``TMH-2026-000500``, ``000500``,
+  ``tmh-2026-500``); looked up as exact references on the unique index; a text that
+  names an existing reference finds that fact only;
+- every word in its description, the comments of its history or the notes of its
+  follow-up, through the database's own full-text index (orfi.reports.search_index):
+  FTS5 on SQLite (accents ignored, word prefixes), ``tsvector`` 'french' on PostgreSQL
+  (accents as the configuration gives, stemming, word prefixes);
+- every word in the name, reference, address or commune of its résidence.
+
+The text never reaches a query language as written: only its words do, each quoted,
+so that ``"``, ``*``, ``NEAR(`` or ``:`` are plain characters (never a syntax error).
+"""
+
+from __future__ import annotations
+
+import re
+
+import sqlalchemy as sa
+
+from orfi.auth.models import User
+from orfi.extensions import db
+from orfi.patrimoine.models import Residence
+from orfi.reports.models import ReferenceCounter, Report
+from orfi.reports.residence_choices import matching
+from orfi.reports.search_index import TABLE
+
+#: The longest search text a form or the API accepts.
+QUERY_MAX_LENGTH = 200
+#: Words of a search text past this many are left out.
+WORDS_MAX = 12
+#: Past this many matches, a search is "dense": walking the perimeter's facts in the
+#: list's order finds a page sooner than reading every match by id (SQLite).
+DENSE_MATCHES = 2_000
+
+_REFERENCE = re.compile(r"^(?:([A-Z][A-Z0-9]*)-)?(?:(\d{4})-)?(\d{1,9})$")
+# Letters and digits only: an underscore is no word character for either index.
+_WORD = re.compile(r"[^\W_]+")
+
+
+def reference_candidates(user: User, text: str) -> list[str]:
+    """Return the references of ``user``'s bailleur that ``text`` may name.
+
+    The prefix, when given, must be the bailleur's; without a year, every year the
+    bailleur has numbered facts in.
+    """
+    found = _REFERENCE.match("".join(text.split()).upper())
+    organisation = user.organisation
+    if found is None or organisation is None:
+        return []
+    prefix, year, number = found.groups()
+    if prefix not in (None, organisation.code.upper()):
+        return []
+    if year is not None:
+        years = [int(year)]
+    else:
+        years = db.session.scalars(
+            sa.select(ReferenceCounter.year).where(
+                ReferenceCounter.organisation_id == organisation.id
+            )
+        ).all()
+    return [f"{organisation.code}-{y}-{int(number):06d}" for y in years]
+
+
+def search_words(text: str) -> list[str]:
+    """Return the words of a search text (letters and digits), at most WORDS_MAX."""
+    return _WORD.findall(text)[:WORDS_MAX]
+
+
+def text_matches(words: list[str], dialect: str) -> sa.ColumnElement[bool]:
+    """Return the condition "the fact's texts hold every one of ``words``"."""
+    return Report.id.in_(_text_ids(words, dialect))
+
+
+def _text_ids(words: list[str], dialect: str) -> sa.Select:
+    """The ids of the facts whose texts hold every one of ``words``."""
+    index = sa.table(TABLE)
+    if dialect == "postgresql":
+        query = " & ".join(f"{word}:*" for word in words)
+        return (
+            sa.select(sa.column("report_id"))
+            .select_from(index)
+            .where(sa.column("document").op("@@")(sa.func.to_tsquery("french", query)))
+        )
+    query = " ".join(f'"{word}"*' for word in words)
+    return (
+        sa.select(sa.column("rowid"))
+        .select_from(index)
+        .where(sa.literal_column(TABLE).op("MATCH")(query))
+    )
+
+
+def _named_facts(user: User, text: str) -> list[int]:
+    """The ids of the facts whose reference ``text`` names, if any."""
+    references = reference_candidates(user, text)
+    if not references:
+        return []
+    return list(
+        db.session.scalars(sa.select(Report.id).where(Report.reference.in_(references)))
+    )
+
+
+def is_sparse(user: User, text: str) -> bool:
+    """Whether ``text`` finds few facts (a reference, or words held by fewer than
+    DENSE_MATCHES texts or résidences' facts): counted on the indexes, capped."""
+    text = text.strip()[:QUERY_MAX_LENGTH]
+    if _named_facts(user, text):
+        return True
+    words = search_words(text)
+    if not words:
+        return True
+    # The ids alone, other bailleurs' text matches included: an estimate.
+    capped = _matching_ids(user, words).limit(DENSE_MATCHES).subquery()
+    found = db.session.scalar(sa.select(sa.func.count()).select_from(capped))
+    return found < DENSE_MATCHES
+
+
+def search_condition(user: User, text: str) -> sa.ColumnElement[bool]:
+    """Return the condition of the facts that ``text`` finds (see the module).
+
+    A text that names an existing fact's reference finds that fact (a référent called
+    about a fact types its number); any other text, the facts whose texts or
+    résidence hold its words. Each way is one indexed lookup, united into one list of
+    ids: an OR of them would have the database read every fact of the perimeter.
+    """
+    text = text.strip()[:QUERY_MAX_LENGTH]
+    named = _named_facts(user, text)
+    if named:
+        return Report.id.in_(named)
+    words = search_words(text)
+    if not words:
+        return sa.false()
+    return Report.id.in_(_matching_ids(user, words))
+
+
+def _matching_ids(user: User, words: list[str]) -> sa.CompoundSelect:
+    """The ids of the facts whose texts, or résidence, hold every one of ``words``."""
+    dialect = db.session.get_bind().dialect.name
+    residences = matching(
+        sa.select(Residence.id)
+        .where(Residence.organisation_id == user.organisation_id)
+        .correlate(None),  # not the chef d'agence's joined résidence
+        " ".join(words),
+    )
+    at_residences = (
+        sa.select(Report.id)
+        .where(
+            Report.organisation_id == user.organisation_id,
+            Report.residence_id.in_(residences),
+        )
+        .correlate(None)
+    )
+    return sa.union(_text_ids(words, dialect), at_residences)
