@@ -389,3 +389,29 @@ def test_a_bulk_load_builds_the_index_of_every_fact(app, runner, monkeypatch):
         sa.select(Report.id).where(text_matches(["hall"], dialect))
     ).all()
     assert expected and set(found) == expected
+
+
+def test_past_the_count_cap_the_list_says_more_and_still_pages(
+    client, auth, world, monkeypatch
+):
+    from orfi.reports.queries import _NarrowPagination
+
+    monkeypatch.setattr(_NarrowPagination, "COUNT_CAP", 2)
+    monkeypatch.setitem(client.application.config, "ORFI_PAGE_SIZE", 1)
+    auth.login(world["referent"].email)
+    page = parse(client.get("/signalements/").text)
+    # Three facts of TMH are readable: more than the cap of 2.
+    assert page.select_one("p.count").get_text().startswith("Plus de 2 faits")
+    assert len(page.select("td.ref a")) == 1
+    second = parse(client.get("/signalements/?page=2").text)
+    assert second.select_one("p.count").get_text().startswith("Plus de 2 faits")
+    assert "Page 2 sur 2" in second.get_text()
+    # Under the cap the count is exact.
+    monkeypatch.setattr(_NarrowPagination, "COUNT_CAP", 3)
+    assert (
+        parse(client.get("/signalements/").text)
+        .select_one("p.count")
+        .get_text()
+        .strip()
+        == "3 faits"
+    )

@@ -232,6 +232,8 @@ class _NarrowPagination(SelectPagination):
     carries one narrow row each, and only the page's facts are then read whole.
     """
 
+    _capped = False
+
     def _query_items(self) -> list[Report]:
         select, session = self._query_args["select"], self._query_args["session"]
         ids = list(
@@ -249,10 +251,27 @@ class _NarrowPagination(SelectPagination):
         by_id = {report.id: report for report in found}
         return [by_id[i] for i in ids if i in by_id]
 
+    #: Counted exactly up to here; past it the page says « plus de 1 000 faits ».
+    #: Counting 50,000 matches of a common word cost 0.8 s on PostgreSQL at a million
+    #: facts (the page itself 2 ms): nobody pages through more than 20 pages of 50.
+    COUNT_CAP = 1000
+
+    @property
+    def capped(self) -> bool:
+        """Whether more facts match than were counted (:attr:`COUNT_CAP`)."""
+        return self._capped
+
     def _query_count(self) -> int:
         select, session = self._query_args["select"], self._query_args["session"]
-        narrow = select.with_only_columns(Report.id).order_by(None).subquery()
-        return session.scalar(sa.select(sa.func.count()).select_from(narrow))
+        narrow = (
+            select.with_only_columns(Report.id)
+            .order_by(None)
+            .limit(self.COUNT_CAP + 1)
+            .subquery()
+        )
+        count = session.scalar(sa.select(sa.func.count()).select_from(narrow))
+        self._capped = count > self.COUNT_CAP
+        return min(count, self.COUNT_CAP)
 
 
 def _paginate(query: sa.Select, page: int, per_page: int | None):
