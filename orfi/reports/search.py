@@ -134,7 +134,14 @@ def search_condition(user: User, text: str) -> sa.ColumnElement[bool]:
     words = search_words(text)
     if not words:
         return sa.false()
-    return Report.id.in_(_matching_ids(user, words))
+    matches = _matching_ids(user, words)
+    # Few matches are read here and named to the database: given a subquery instead,
+    # PostgreSQL walked the perimeter in the list's order probing each fact against
+    # the index (3.7 s at a million facts for a word held by 12).
+    ids = list(db.session.scalars(matches.limit(DENSE_MATCHES)))
+    if len(ids) < DENSE_MATCHES:
+        return Report.id.in_(ids) if ids else sa.false()
+    return Report.id.in_(matches)
 
 
 def _matching_ids(user: User, words: list[str]) -> sa.Select | sa.CompoundSelect:
