@@ -433,8 +433,10 @@ def test_push_with_no_device_is_skipped_and_a_push_failure_retried(
     assert row.status is DeliveryStatus.DELIVERED
     ((user_id, payload, topic),) = sent
     assert user_id == world["referent"].id
-    assert set(payload) == {"title", "body", "url"} and SECRET not in str(payload)
+    assert set(payload) == {"title", "body", "url", "tag"}
+    assert SECRET not in str(payload)
     assert len(topic) <= 32 and topic.isalnum()
+    assert payload["tag"] == topic  # a copy sent again replaces the one shown
 
 
 def test_the_daily_digest_waits_for_its_hour_then_sends_one_email(world, sink):
