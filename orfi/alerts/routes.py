@@ -130,14 +130,15 @@ def settings():
                 flash("Règle ajoutée.", "success")
                 return redirect(url_for("alerts.settings"))
         status = 422
-    rules, defaults = effective_rules(current_user)
     return render_template(
-        "alerts/settings.html",
-        form=form,
-        rules=rule_labels(rules),
-        defaults=defaults,
-        button=ButtonForm(),
+        "alerts/settings.html", form=form, button=ButtonForm(), **_rules(current_user)
     ), status
+
+
+def _rules(user) -> dict:
+    """The user's own rules in words, and whether they are their role's defaults."""
+    rules, defaults = effective_rules(user)
+    return {"rules": rule_labels(rules), "defaults": defaults}
 
 
 @bp.post("/reglages/<int:rule_id>/supprimer")
@@ -194,13 +195,8 @@ def test_message(channel: str):
 def user_rules(user_id: int):
     """A user's alert choices, as the administrator sees them."""
     user = get_managed_user(current_user, user_id)
-    rules, defaults = effective_rules(user)
     return render_template(
-        "alerts/user_rules.html",
-        user=user,
-        rules=rule_labels(rules),
-        defaults=defaults,
-        form=ButtonForm(),
+        "alerts/user_rules.html", user=user, form=ButtonForm(), **_rules(user)
     )
 
 

@@ -17,7 +17,7 @@ from orfi.extensions import db
 from orfi.nomenclature.models import Category
 from orfi.patrimoine.models import Agence, Residence
 from orfi.reports.models import Report, Status
-from orfi.reports.search import is_sparse, search_condition
+from orfi.reports.search import Search, search
 from orfi.timezone import from_local, now_local
 
 #: Gravity from which a fact must be followed up quickly (orange and red).
@@ -155,10 +155,12 @@ def sorted_reports(query: sa.Select, sort: str, descending: bool) -> sa.Select:
     return query.order_by(ordered, Report.occurred_at.desc(), Report.id.desc())
 
 
-def _queue_filters(user: User, query: sa.Select, filters: ReportFilters) -> sa.Select:
-    """Narrow ``query`` by the work queue's search text and filters."""
-    if filters.q.strip():
-        query = query.where(search_condition(user, filters.q))
+def _queue_filters(
+    query: sa.Select, filters: ReportFilters, found: Search | None
+) -> sa.Select:
+    """Narrow ``query`` by the work queue's search (``found``) and filters."""
+    if found is not None:
+        query = query.where(found.condition)
     if filters.gravity:
         query = query.where(Report.gravity == filters.gravity)
     if filters.agence_id:
@@ -184,8 +186,9 @@ def filtered_reports(
     """Return a query of the facts ``user`` may read that match ``filters``."""
     # A search that finds few facts reads them by id; one that finds many walks the
     # perimeter in the list's order (SQLite: see visible_reports).
-    by_id = bool(filters.q.strip()) and is_sparse(user, filters.q)
-    query = _queue_filters(user, visible_reports(user, by_id=by_id), filters)
+    found = search(user, filters.q) if filters.q.strip() else None
+    by_id = found is not None and found.sparse
+    query = _queue_filters(visible_reports(user, by_id=by_id), filters, found)
     if mine:
         query = query.where(Report.author_id == user.id)
     if filters.date_from:

@@ -19,6 +19,7 @@ so that ``"``, ``*``, ``NEAR(`` or ``:`` are plain characters (never a syntax er
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 
@@ -104,23 +105,18 @@ def _named_facts(user: User, text: str) -> list[int]:
     )
 
 
-def is_sparse(user: User, text: str) -> bool:
-    """Whether ``text`` finds few facts (a reference, or words held by fewer than
-    DENSE_MATCHES texts or résidences' facts): counted on the indexes, capped."""
-    text = text.strip()[:QUERY_MAX_LENGTH]
-    if _named_facts(user, text):
-        return True
-    words = search_words(text)
-    if not words:
-        return True
-    # The ids alone, other bailleurs' text matches included: an estimate.
-    capped = _matching_ids(user, words).limit(DENSE_MATCHES).subquery()
-    found = db.session.scalar(sa.select(sa.func.count()).select_from(capped))
-    return found < DENSE_MATCHES
+@dataclass(frozen=True)
+class Search:
+    """What a search text finds: the condition of its facts, and whether they are few
+    (``sparse``: a reference, or fewer than DENSE_MATCHES matches), in which case the
+    list reads them by id rather than walking the perimeter in its order."""
+
+    condition: sa.ColumnElement[bool]
+    sparse: bool
 
 
-def search_condition(user: User, text: str) -> sa.ColumnElement[bool]:
-    """Return the condition of the facts that ``text`` finds (see the module).
+def search(user: User, text: str) -> Search:
+    """Return what ``text`` finds (see the module), in one read of the indexes.
 
     A text that names an existing fact's reference finds that fact (a référent called
     about a fact types its number); any other text, the facts whose texts or
@@ -130,18 +126,19 @@ def search_condition(user: User, text: str) -> sa.ColumnElement[bool]:
     text = text.strip()[:QUERY_MAX_LENGTH]
     named = _named_facts(user, text)
     if named:
-        return Report.id.in_(named)
+        return Search(Report.id.in_(named), sparse=True)
     words = search_words(text)
     if not words:
-        return sa.false()
+        return Search(sa.false(), sparse=True)
     matches = _matching_ids(user, words)
     # Few matches are read here and named to the database: given a subquery instead,
     # PostgreSQL walked the perimeter in the list's order probing each fact against
-    # the index (3.7 s at a million facts for a word held by 12).
+    # the index (3.7 s at a million facts for a word held by 12). The ids are counted
+    # over the indexes, other bailleurs' text matches included: an estimate.
     ids = list(db.session.scalars(matches.limit(DENSE_MATCHES)))
     if len(ids) < DENSE_MATCHES:
-        return Report.id.in_(ids) if ids else sa.false()
-    return Report.id.in_(matches)
+        return Search(Report.id.in_(ids) if ids else sa.false(), sparse=True)
+    return Search(Report.id.in_(matches), sparse=False)
 
 
 def _matching_ids(user: User, words: list[str]) -> sa.Select | sa.CompoundSelect:
