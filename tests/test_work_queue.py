@@ -415,3 +415,62 @@ def test_past_the_count_cap_the_list_says_more_and_still_pages(
         .strip()
         == "3 faits"
     )
+
+
+@pytest.fixture
+def sorted_world(app):
+    """TMH with 12 résidences (two share a name), facts of every status and gravity
+    (some without), a few on the same minute; only the last résidence by name has a
+    fact of gravity 1, so that a filter leaves many runs empty."""
+    w = make_tmh_world()
+    residences = [
+        make_residence(w["organisation"], name=f"Résidence {letter}")
+        for letter in "ABCDEFGHIJK"
+    ] + [make_residence(w["organisation"], name="Résidence C")]
+    start = utcnow() - timedelta(days=40)
+    statuses = list(Status)
+    for i in range(60):
+        residence = residences[i % len(residences)]
+        report = make_report(
+            w["referent"],
+            residence,
+            occurred_at=start + timedelta(hours=(i * 7) % 23 if i % 5 else 0),
+            gravity=None if i % 11 == 0 else 2 + i % 3,
+        )
+        report.status = statuses[i % len(statuses)]
+    make_report(w["referent"], residences[10], occurred_at=start, gravity=1)
+    commit()
+    return w
+
+
+@pytest.mark.parametrize("order", ["asc", "desc"])
+@pytest.mark.parametrize("sort", ["gravite", "statut", "residence"])
+@pytest.mark.parametrize("extra", [{}, {"gravity": 1}, {"gravity": 3}])
+def test_pages_read_run_by_run_follow_the_list_s_order(
+    sorted_world, sort, order, extra
+):
+    """Every page, read one run of the sort's value after another, holds the facts
+    the sorted query of the list gives at that place (the order's definition)."""
+    from orfi.reports.queries import (
+        RUNS_ONE_BY_ONE,
+        ReportFilters,
+        filtered_reports,
+        list_reports,
+    )
+
+    assert RUNS_ONE_BY_ONE < 12  # the résidences' runs grow when empty
+    user = sorted_world["referent"]
+    filters = ReportFilters(sort=sort, descending=order == "desc", **extra)
+    expected = list(
+        db.session.scalars(filtered_reports(user, filters).with_only_columns(Report.id))
+    )
+    assert expected
+    shown, page = [], 1
+    while True:
+        filters.page = page
+        items = list_reports(user, filters, per_page=4).items
+        if not items:
+            break
+        shown += [report.id for report in items]
+        page += 1
+    assert shown == expected

@@ -145,14 +145,72 @@ def _sort_key(name: str):
     return Report.occurred_at
 
 
+#: Within one value of the sort (one status, one gravity, one résidence), by date.
+_BY_DATE = (Report.occurred_at.desc(), Report.id.desc())
+
+
 def sorted_reports(query: sa.Select, sort: str, descending: bool) -> sa.Select:
     """Order a query of facts by ``sort`` (a key of SORTS), then by date and id so
-    that facts with the same key keep one order; facts without gravity come last."""
-    key = _sort_key(sort if sort in SORTS else "date")
+    that facts with the same key keep one order; facts without gravity come last.
+    This order is the list's definition; a page of it is read run by run
+    (:class:`Runs`)."""
+    sort = sort if sort in SORTS else "date"
+    key = _sort_key(sort)
     ordered = key.desc() if descending else key.asc()
     if sort == "gravite":
         ordered = ordered.nulls_last()
-    return query.order_by(ordered, Report.occurred_at.desc(), Report.id.desc())
+    return query.order_by(ordered, *_BY_DATE)
+
+
+@dataclass(frozen=True)
+class Runs:
+    """A sort by status, gravity or résidence as runs of facts that share its value,
+    in the list's order: ``column`` holds the value, each run a list of values (a
+    résidence's name may be several résidences'), ``None`` the facts without one
+    (no gravity).
+
+    A page is read run after run, each by date on the indexes that hold the value
+    then the date, until the page is full: the database never sorts the perimeter
+    (1 s at a million facts for a sort by status, 2 s by résidence with a filter;
+    a few milliseconds run by run). Where many runs come up empty one after the
+    other (a filter that few facts pass, hundreds of résidences), they are read
+    together, twice as many each time, in the list's SQL order.
+    """
+
+    column: sa.ColumnElement
+    runs: list[list | None]
+
+    def condition(self, runs: list[list | None]) -> sa.ColumnElement[bool]:
+        """The facts of ``runs``."""
+        values = [value for run in runs if run is not None for value in run]
+        parts = [self.column.in_(values)] if values else []
+        if any(run is None for run in runs):
+            parts.append(self.column.is_(None))
+        return sa.or_(*parts)
+
+
+def sort_runs(user: User, sort: str, descending: bool) -> Runs | None:
+    """Return the runs of a sort by status, gravity or résidence (None by date)."""
+    if sort == "statut":
+        statuses = sorted(Status, key=_STATUS_ORDER.get, reverse=descending)
+        return Runs(Report.status, [[status] for status in statuses])
+    if sort == "gravite":
+        return Runs(
+            Report.gravity,
+            [[g] for g in sorted(range(1, 5), reverse=descending)] + [None],
+        )
+    if sort != "residence":
+        return None
+    rows = db.session.execute(
+        sa.select(Residence.name, Residence.id)
+        .where(Residence.organisation_id == user.organisation_id)
+        .order_by(Residence.name, Residence.id)
+    ).all()
+    names: dict[str, list[int]] = {}
+    for name, residence_id in rows:  # the database's order of names (its collation)
+        names.setdefault(name, []).append(residence_id)
+    runs = list(names.values())
+    return Runs(Report.residence_id, runs[::-1] if descending else runs)
 
 
 def _queue_filters(
@@ -216,7 +274,12 @@ def list_reports(
     per_page: int | None = None,
 ):
     """Return a page (Flask-SQLAlchemy pagination) of the facts ``user`` may read."""
-    return _paginate(filtered_reports(user, filters, mine=mine), filters.page, per_page)
+    return _paginate(
+        filtered_reports(user, filters, mine=mine),
+        filters.page,
+        per_page,
+        sort_runs(user, filters.sort, filters.descending),
+    )
 
 
 #: What a page of the facts list shows of each fact besides its own columns.
@@ -239,13 +302,14 @@ class _NarrowPagination(SelectPagination):
 
     def _query_items(self) -> list[Report]:
         select, session = self._query_args["select"], self._query_args["session"]
-        ids = list(
-            session.scalars(
-                select.with_only_columns(Report.id)
-                .limit(self.per_page)
-                .offset(self._query_offset)
+        narrow, runs = select.with_only_columns(Report.id), self._query_args["runs"]
+        if runs is None:
+            ids = list(
+                session.scalars(narrow.limit(self.per_page).offset(self._query_offset))
             )
-        )
+        else:
+            wanted = self._query_offset + self.per_page
+            ids = _read_runs(session, narrow, runs, wanted)[self._query_offset :]
         if not ids:
             return []
         found = session.scalars(
@@ -277,10 +341,32 @@ class _NarrowPagination(SelectPagination):
         return min(count, self.COUNT_CAP)
 
 
-def _paginate(query: sa.Select, page: int, per_page: int | None):
+def _read_runs(session, narrow: sa.Select, runs: Runs, wanted: int) -> list[int]:
+    """The ids of the first ``wanted`` facts of a sorted query, read run by run."""
+    ids: list[int] = []
+    pending, size = list(runs.runs), 1
+    while pending and len(ids) < wanted:
+        batch, pending = pending[:size], pending[size:]
+        query = narrow.where(runs.condition(batch))
+        if len(batch) == 1:  # one value: by date, on the index of the value
+            query = query.order_by(None).order_by(*_BY_DATE)
+        found = session.scalars(query.limit(wanted - len(ids))).all()
+        ids += found
+        size = 1 if found or len(runs.runs) <= RUNS_ONE_BY_ONE else size * 2
+    return ids
+
+
+#: Sorts with at most this many runs read them one by one, however empty.
+RUNS_ONE_BY_ONE = 8
+
+
+def _paginate(
+    query: sa.Select, page: int, per_page: int | None, runs: Runs | None = None
+):
     """Return a page (Flask-SQLAlchemy pagination) of a sorted query of facts."""
     return _NarrowPagination(
         select=query,
+        runs=runs,
         session=db.session(),
         page=page,
         per_page=per_page or current_app.config["ORFI_PAGE_SIZE"],
