@@ -24,6 +24,21 @@ class Status(Choice):
     CLOS = ("clos", "Clos")
 
 
+#: The conditions of the partial indexes of the facts that may be late (the queries
+#: state them with the same constants: orfi.reports.queries).
+OPEN_GRAVE = "gravity >= 3 AND status != 'clos'"
+HAS_NEXT_STEP = "next_step_on IS NOT NULL"
+#: Every column the test of an open grave fact reads: the index alone answers it.
+OPEN_GRAVE_COLUMNS = (
+    "organisation_id",
+    "created_at",
+    "next_step_on",
+    "duplicate_of_id",
+    "gravity",
+    "status",
+)
+
+
 class LocationSource(Choice):
     GPS = ("gps", "Position GPS du téléphone")
     MAP = ("map", "Épingle placée sur la carte")
@@ -142,6 +157,21 @@ class Report(db.Model):
             "ix_report_queue_gravity", "organisation_id", "gravity", "occurred_at"
         ),
         sa.Index("ix_report_queue_status", "organisation_id", "status", "occurred_at"),
+        # Partial: the facts that can be late or overdue (« en retard », « Suivi »,
+        # the alerts' scan: orfi.reports.queries late_ids), a few per cent of them.
+        sa.Index(
+            "ix_report_open_grave",
+            *OPEN_GRAVE_COLUMNS,
+            sqlite_where=sa.text(OPEN_GRAVE),
+            postgresql_where=sa.text(OPEN_GRAVE),
+        ),
+        sa.Index(
+            "ix_report_next_step",
+            "organisation_id",
+            "next_step_on",
+            sqlite_where=sa.text(HAS_NEXT_STEP),
+            postgresql_where=sa.text(HAS_NEXT_STEP),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

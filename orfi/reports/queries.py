@@ -90,16 +90,30 @@ def counted_reports(query: sa.Select) -> sa.Select:
 _ACTIONS = sa.table("followup_action", sa.column("report_id"))
 
 
+#: The conditions of the partial indexes of report (ix_report_open_grave,
+#: ix_report_next_step), written with their constants: a database uses a partial index
+#: only where the query states its condition with the same literals, not parameters.
+_OPEN = Report.status != sa.literal_column(f"'{Status.CLOS.value}'")
+_GRAVE = Report.gravity >= sa.literal_column(str(OVERDUE_MIN_GRAVITY))
+
+
 def overdue_condition(days: int) -> sa.ColumnElement[bool]:
     """Return the condition of a fact left without follow-up: gravity 3 or more, not
     closed, filed ``days`` days ago or more, and still without any action."""
     cutoff = utcnow() - timedelta(days=days)
     return sa.and_(
-        Report.gravity >= OVERDUE_MIN_GRAVITY,
-        Report.status != Status.CLOS,
+        _GRAVE,
+        _OPEN,
         Report.created_at <= cutoff,
-        ~sa.exists().where(_ACTIONS.c.report_id == Report.id),
+        # The action's id alone: the index of actions by fact answers it.
+        ~sa.exists(
+            sa.select(_ACTIONS.c.report_id).where(_ACTIONS.c.report_id == Report.id)
+        ),
     )
+
+
+def _next_step_passed(today: date) -> sa.ColumnElement[bool]:
+    return Report.next_step_on < today
 
 
 def late_condition(days: int, today: date) -> sa.ColumnElement[bool]:
@@ -110,12 +124,27 @@ def late_condition(days: int, today: date) -> sa.ColumnElement[bool]:
     (:func:`overdue_condition`, the « Suivi » page's).
     """
     return sa.and_(
-        Report.status != Status.CLOS,
+        _OPEN,
         Report.duplicate_of_id.is_(None),
         sa.or_(
-            Report.next_step_on < today,
+            _next_step_passed(today),
             sa.and_(Report.next_step_on.is_(None), overdue_condition(days)),
         ),
+    )
+
+
+def late_ids(organisation_id: int, days: int, today: date) -> sa.CompoundSelect:
+    """The ids of a bailleur's late facts (:func:`late_condition`), read as its two
+    ways to be late, each on its partial index: a list filtered on « en retard »
+    would otherwise test each fact of the perimeter (1.8 s at a million facts)."""
+    mine = sa.select(Report.id).where(
+        Report.organisation_id == organisation_id,
+        _OPEN,
+        Report.duplicate_of_id.is_(None),
+    )
+    return sa.union(
+        mine.where(_next_step_passed(today)),
+        mine.where(Report.next_step_on.is_(None), overdue_condition(days)),
     )
 
 
@@ -214,9 +243,13 @@ def sort_runs(user: User, sort: str, descending: bool) -> Runs | None:
 
 
 def _queue_filters(
-    query: sa.Select, filters: ReportFilters, found: Search | None
+    query: sa.Select,
+    filters: ReportFilters,
+    found: Search | None,
+    late: sa.ColumnElement[bool] | None,
 ) -> sa.Select:
-    """Narrow ``query`` by the work queue's search (``found``) and filters."""
+    """Narrow ``query`` by the work queue's search (``found``), « en retard »
+    (``late``) and other filters."""
     if found is not None:
         query = query.where(found.condition)
     if filters.gravity:
@@ -233,9 +266,27 @@ def _queue_filters(
         query = query.where(Report.author_id == filters.author_id)
     if filters.unassigned:
         query = query.where(Report.assignee_id.is_(None))
-    if filters.late:
-        query = query.where(late_condition(_late_days(), now_local().date()))
+    if late is not None:
+        query = query.where(late)
     return query
+
+
+#: Up to this many late facts are named by id (a few per cent of a perimeter).
+LATE_IDS = 10_000
+
+
+def _late_filter(user: User) -> Search:
+    """The « en retard » filter: few late facts are read first and named by id (the
+    list then reads them by id), many are tested fact by fact as the list walks."""
+    days, today = _late_days(), now_local().date()
+    if user.organisation_id is None:
+        return Search(sa.false(), sparse=True)
+    ids = list(
+        db.session.scalars(late_ids(user.organisation_id, days, today).limit(LATE_IDS))
+    )
+    if len(ids) < LATE_IDS:
+        return Search(Report.id.in_(ids) if ids else sa.false(), sparse=True)
+    return Search(late_condition(days, today), sparse=False)
 
 
 def filtered_reports(
@@ -245,8 +296,14 @@ def filtered_reports(
     # A search that finds few facts reads them by id; one that finds many walks the
     # perimeter in the list's order (SQLite: see visible_reports).
     found = search(user, filters.q) if filters.q.strip() else None
-    by_id = found is not None and found.sparse
-    query = _queue_filters(visible_reports(user, by_id=by_id), filters, found)
+    late = _late_filter(user) if filters.late else None
+    by_id = (found is not None and found.sparse) or (late is not None and late.sparse)
+    query = _queue_filters(
+        visible_reports(user, by_id=by_id),
+        filters,
+        found,
+        late.condition if late is not None else None,
+    )
     if mine:
         query = query.where(Report.author_id == user.id)
     if filters.date_from:
