@@ -164,6 +164,7 @@ class Report(db.Model):
             *OPEN_GRAVE_COLUMNS,
             sqlite_where=sa.text(OPEN_GRAVE),
             postgresql_where=sa.text(OPEN_GRAVE),
+            postgresql_include=["id"],  # SQLite's indexes hold the rowid already
         ),
         sa.Index(
             "ix_report_next_step",
