@@ -20,18 +20,20 @@ Score of a place for the week starting on Monday ``W``, from the facts before ``
   is multiplied by ``1 + alerte_boost`` (``1 + vigilance_boost``).
 
 The naive list: the places with the most facts in the ``naive_weeks`` weeks before
-``W`` (ties: the most recent fact first, then the place id). Both lists hold at most
-``top`` places, only places with a positive score (a place with nothing recent is
-not a priority).
+``W``; ties, zero included, go to the place with the most recent fact, then to the
+place's order, so it holds ``top`` places whenever that many have any fact before
+``W``. The method's list holds at most ``top`` places with a positive score (a place
+with nothing in ``history_weeks`` is not a priority).
 
 Back-test, for each of the ``weeks`` weeks before the end: both lists built from the
 facts before the week; hit rate = share of the week's facts (at known places) that
 fall in the listed places; coverage = share of the patrimoine listed (logements, or
 places when no logements are given); PAI = hit rate / coverage (Chainey et al. 2008).
 Overall figures pool the weeks (hits over facts; coverage weighted by the week's
-facts). Verdict: the method beats the naive list when its overall PAI is higher and it
-wins more weeks than it loses with a one-sided sign test at 5 % (weeks with equal PAI
-left out); otherwise the list must not be offered.
+facts). Verdict: the method beats the naive list when, over the weeks with facts, it
+holds more of the next week's facts (pooled hit rate higher, and more weeks won than
+lost by a one-sided sign test at ``alpha``, ties left out) without doing it by
+listing larger places (pooled PAI not lower); otherwise the list is not offered.
 
 Pure computation (numpy, pandas, scipy): no Flask, no SQLAlchemy.
 Method, parameters and figures: docs/early-warning.md, « Priorités de rondes ».
@@ -68,8 +70,8 @@ class PatrolParams:
     """Parameters of the score, the naive list and the back-test."""
 
     top: int = 10
-    half_life_weeks: float = 4.0
-    history_weeks: int = 26
+    half_life_weeks: float = 8.0
+    history_weeks: int = 52
     near_repeat_weight: float = 1.0
     near_repeat_days: int = 14
     near_repeat_metres: float = 200.0
@@ -405,28 +407,28 @@ def _fact_positions(facts, patrimoine, keep):
     return np.where(missing, px, fx), np.where(missing, py, fy)
 
 
-def _ranked(score: np.ndarray, tiebreak: np.ndarray, top: int) -> np.ndarray:
-    """Indices of the ``top`` best positive scores (ties: larger ``tiebreak``, then
+def _ranked(score: np.ndarray, tiebreak: np.ndarray, top: int, eligible) -> np.ndarray:
+    """Indices of the ``top`` best eligible scores (ties: larger ``tiebreak``, then
     the place's order)."""
     order = np.lexsort((np.arange(len(score)), -tiebreak, -score))
-    order = order[score[order] > 0]
+    order = order[eligible[order]]
     return order[:top]
 
 
 def naive_places(
     facts: Facts, patrimoine: Patrimoine, week, top: int, weeks: int = 4
 ) -> np.ndarray:
-    """Indices of the naive list: most facts in the ``weeks`` weeks before ``week``
-    (ties: the most recent fact first, then the place's order)."""
+    """Indices of the naive list: most facts in the ``weeks`` weeks before ``week``;
+    ties (zero included) go to the most recent fact, then the place's order, so the
+    list holds ``top`` places whenever that many have a fact before the week."""
     monday = _monday(week)
-    keep = (
-        (facts.day < monday) & (facts.day >= monday - weeks * WEEK) & (facts.place >= 0)
-    )
+    before = (facts.day < monday) & (facts.place >= 0)
+    window = before & (facts.day >= monday - weeks * WEEK)
     n_places = len(patrimoine.ids)
-    counts = np.bincount(facts.place[keep], minlength=n_places).astype(float)
+    counts = np.bincount(facts.place[window], minlength=n_places).astype(float)
     latest = np.full(n_places, -np.inf)
-    np.maximum.at(latest, facts.place[keep], facts.day[keep].astype("int64"))
-    return _ranked(counts, latest, _check_top(top))
+    np.maximum.at(latest, facts.place[before], facts.day[before].astype("int64"))
+    return _ranked(counts, latest, _check_top(top), latest > -np.inf)
 
 
 def method_places(
@@ -448,7 +450,8 @@ def method_places(
         statuses=statuses,
         params=params,
     )
-    chosen = _ranked(scores["score"].to_numpy(), np.zeros(len(scores)), _check_top(top))
+    score = scores["score"].to_numpy()
+    chosen = _ranked(score, np.zeros(len(score)), _check_top(top), score > 0)
     return chosen, scores
 
 
@@ -662,18 +665,20 @@ def backtest(
     summary = pd.DataFrame(
         {"methode": _summary(weekly, ""), "naive": _summary(weekly, "naive_")}
     ).T
-    diff = (weekly["pai"].fillna(0) - weekly["naive_pai"].fillna(0))[
-        weekly["facts"] > 0
-    ]
-    wins, losses = int((diff > 1e-12).sum()), int((diff < -1e-12).sum())
+    # Paired by week: which list held more of the week's facts (same ``top``).
+    used = weekly["facts"] > 0
+    diff = (weekly["hits"] - weekly["naive_hits"])[used]
+    wins, losses = int((diff > 0).sum()), int((diff < 0).sum())
     p_value = (
         binomtest(wins, wins + losses, 0.5, alternative="greater").pvalue
         if wins + losses
         else 1.0
     )
+    m, n = summary.loc["methode"], summary.loc["naive"]
     beats = bool(
-        summary.loc["methode", "facts"] > 0
-        and summary.loc["methode", "pai"] > summary.loc["naive", "pai"]
+        m["facts"] > 0
+        and m["hit_rate"] > n["hit_rate"]
+        and m["pai"] >= n["pai"]
         and p_value <= params.alpha
     )
     return BacktestResult(weekly, summary, beats, float(p_value), wins, losses, params)
