@@ -412,3 +412,15 @@ def test_coverage_by_places_without_logements():
         {"when": [END - pd.Timedelta(days=1)], "place": ["A"], "category": "X"}
     )
     assert patrol_list(facts, places, END).loc[0, "share"] == pytest.approx(0.25)
+
+
+def test_backtest_per_fact_and_per_day_agree():
+    """With near-repeat the back-test reads each fact; without, one row per (day,
+    place) with its count: a category given but absent changes nothing."""
+    facts, places = planted_world(seed=5)
+    params = PatrolParams(half_life_weeks=3.0)
+    grouped = backtest(facts, places, END, weeks=8, top=5, params=params)
+    per_fact = backtest(
+        facts, places, END, weeks=8, top=5, near_repeat={"absent"}, params=params
+    )
+    pd.testing.assert_frame_equal(grouped.weekly, per_fact.weekly)

@@ -99,6 +99,30 @@ class Facts:
     category: np.ndarray
     x: np.ndarray | None
     y: np.ndarray | None
+    #: How many facts each row stands for (1, or a (day, place) total: see
+    #: :meth:`by_day_and_place`).
+    count: np.ndarray | None = None
+
+    def counts(self, mask: np.ndarray) -> np.ndarray:
+        """How many facts each selected row stands for."""
+        return np.ones(int(mask.sum())) if self.count is None else self.count[mask]
+
+    def by_day_and_place(self) -> Facts:
+        """The same facts as one row per (day, place) with its count: all the scores
+        without near-repeat need (the back-test's weeks then read far fewer rows)."""
+        known = self.place >= 0
+        days = self.day[known].astype("int64")
+        key = days * (int(self.place.max(initial=0)) + 1) + self.place[known]
+        _, first, total = np.unique(key, return_index=True, return_counts=True)
+        return Facts(
+            day=self.day[known][first],
+            hour=self.hour[known][first],
+            place=self.place[known][first],
+            category=self.category[known][first],
+            x=None,
+            y=None,
+            count=total.astype(float),
+        )
 
 
 @dataclass
@@ -322,10 +346,10 @@ def score_places(
     keep = (facts.day < monday) & (facts.day >= start) & (facts.place >= 0)
     age = (monday - facts.day[keep]) / DAY
     decay = 0.5 ** (age / (7 * params.half_life_weeks))
-    place = facts.place[keep]
-    decayed = np.bincount(place, weights=decay, minlength=n_places)
-    recent = np.bincount(place[age <= 56], minlength=n_places)
-    last_week = np.bincount(place[age <= 7], minlength=n_places)
+    place, count = facts.place[keep], facts.counts(keep)
+    decayed = np.bincount(place, weights=decay * count, minlength=n_places)
+    recent = np.bincount(place, weights=count * (age <= 56), minlength=n_places)
+    last_week = np.bincount(place, weights=count * (age <= 7), minlength=n_places)
 
     nr_term = np.zeros(n_places)
     near_facts = np.zeros(n_places, dtype=int)
@@ -347,8 +371,8 @@ def score_places(
             "decayed": decayed,
             "near_repeat": nr_term,
             "status": status,
-            "recent": recent,
-            "last_week": last_week,
+            "recent": recent.round().astype(int),
+            "last_week": last_week.round().astype(int),
             "near_facts": near_facts,
         },
         index=pd.Index(patrimoine.ids, name="place"),
@@ -425,7 +449,9 @@ def naive_places(
     before = (facts.day < monday) & (facts.place >= 0)
     window = before & (facts.day >= monday - weeks * WEEK)
     n_places = len(patrimoine.ids)
-    counts = np.bincount(facts.place[window], minlength=n_places).astype(float)
+    counts = np.bincount(
+        facts.place[window], weights=facts.counts(window), minlength=n_places
+    )
     latest = np.full(n_places, -np.inf)
     np.maximum.at(latest, facts.place[before], facts.day[before].astype("int64"))
     return _ranked(counts, latest, _check_top(top), latest > -np.inf)
@@ -588,10 +614,10 @@ def patrol_list(
 def _week_figures(facts: Facts, patrimoine: Patrimoine, monday, chosen) -> tuple:
     """(facts of the week at known places, hits, coverage) of a list."""
     inside = (facts.day >= monday) & (facts.day < monday + WEEK) & (facts.place >= 0)
-    place = facts.place[inside]
-    hits = int(np.isin(place, chosen).sum())
+    place, count = facts.place[inside], facts.counts(inside)
+    hits = int(round(count[np.isin(place, chosen)].sum()))
     coverage = patrimoine.weight[chosen].sum() / patrimoine.weight.sum()
-    return len(place), hits, float(coverage)
+    return int(round(count.sum())), hits, float(coverage)
 
 
 def backtest(
@@ -624,6 +650,8 @@ def backtest(
         raise ValueError("weeks must be a whole number, at least 1")
     patrimoine = read_patrimoine(places, by=by)
     checked = read_facts(facts, patrimoine, params)
+    if not set(near_repeat or ()):
+        checked = checked.by_day_and_place()
     top = _check_top(params.top if top is None else top)
     last = _monday(end)
     rows = []
