@@ -156,6 +156,7 @@ def test_identical_lists_do_not_beat_naive():
     assert result.wins == 0 and result.losses == 0
     assert not result.beats_naive
     assert "n'est pas proposée" in result.sentence()
+    assert result.sentence().startswith("Sur les 10 dernières semaines, ")
 
 
 def test_persistent_hot_place_is_listed_first_with_reasons():
@@ -349,6 +350,10 @@ def test_empty_facts_and_top_larger_than_places():
     assert list(listed["place"]) == ["B", "A"]  # only places with recent facts
     result = backtest(facts, places, END + pd.Timedelta(weeks=1), weeks=2, top=50)
     assert result.weekly["listed"].max() <= 3
+    # One of the two weeks has facts: the sentence says so.
+    assert result.sentence().startswith(
+        "Sur les 2 dernières semaines (1 avec des faits)"
+    )
 
 
 def test_facts_at_unknown_places_are_ignored():

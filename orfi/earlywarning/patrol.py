@@ -164,9 +164,10 @@ class BacktestResult:
         if self.summary.loc["methode", "facts"] == 0:
             return "Pas assez de faits pour éprouver la liste sur l'année passée."
         m, n = self.summary.loc["methode"], self.summary.loc["naive"]
-        weeks = int(self.summary.loc["methode", "weeks"])
+        weeks, used = len(self.weekly), int(self.summary.loc["methode", "weeks"])
+        some = f" ({used} avec des faits)" if used < weeks else ""
         text = (
-            f"Sur les {weeks} dernières semaines, une liste établie ainsi chaque "
+            f"Sur les {weeks} dernières semaines{some}, une liste établie ainsi chaque "
             f"semaine contenait {_pct(m['hit_rate'])} des faits de la semaine suivante "
             f"pour {_pct(m['coverage'])} du patrimoine (PAI {_fr(m['pai'])}) ; la "
             f"liste des lieux les plus signalés des {self.params.naive_weeks} "
