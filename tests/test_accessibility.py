@@ -248,6 +248,8 @@ PAGES = (
     Page("map-phone", "/carte/", "referent", PHONE, ready=MAP_READY),
     Page("statistics", "/statistiques/", "referent", act=open_all_details),
     Page("statistics-phone", "/statistiques/", "referent", PHONE, act=open_all_details),
+    Page("rounds", "/rondes/", "referent"),
+    Page("rounds-phone", "/rondes/", "referent", PHONE),
     Page("followup-overdue", "/suivi/", "referent"),
     Page("synthesis", lambda w: f"/syntheses/?date={w.yesterday}", "referent"),
     Page(

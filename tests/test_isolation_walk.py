@@ -1086,6 +1086,8 @@ ROUTES: dict[str, Route] = {
     "reports.unmark_as_duplicate": obj(
         lambda s: {"report_uuid": s.duplicate.uuid}, destructive=True
     ),
+    # ------------------------------------------------------------------ rounds
+    "rounds.index": page(),
     # ------------------------------------------------------------- statistics
     "stats.index": page(queries=lambda s: [{}, b_filters(s)], owner_sees=True),
     "stats.table_csv": page(

@@ -1,0 +1,1 @@
+"""Patrol priorities (« Priorités de rondes »): the printable weekly sheet."""
