@@ -65,7 +65,7 @@ def planted_counts(seed: int = 5) -> np.ndarray:
     return rng.poisson(means)
 
 
-def _insert_facts(counts, residences, author, codes) -> list[tuple[date, int, str]]:
+def insert_facts(counts, residences, author, codes) -> list[tuple[date, int, str]]:
     """Insert the facts (bulk), each on a day of its week at a local hour; return
     (local date, résidence id, family code) for the test's own counting."""
     rng = np.random.default_rng(7)
@@ -120,9 +120,9 @@ def world(app):
     other = make_residence(b, name="Résidence de B", created_at=joined)
     gardien = make_user(a, role=Role.GARDIEN, sector=residences[:1])
     counts = planted_counts()
-    facts = _insert_facts(counts, residences, gardien, ["AB01", "AP01"])
+    facts = insert_facts(counts, residences, gardien, ["AB01", "AP01"])
     gardien_b = make_user(b, role=Role.GARDIEN, sector=[other])
-    _insert_facts(planted_counts(seed=9)[:, 1:2], [other], gardien_b, ["AB01"])
+    insert_facts(planted_counts(seed=9)[:, 1:2], [other], gardien_b, ["AB01"])
     world = {
         "a": a,
         "b": b,
