@@ -306,8 +306,17 @@ def test_pages_show_the_alarm_to_the_perimeter(world, client, auth):
     calm = world["residences"][1]
     calm_page = client.get(f"/patrimoine/residences/{calm.id}").get_data(as_text=True)
     assert stored(LAST)[calm.id].phrase in calm_page
+    inbox = client.get("/alertes/").get_data(as_text=True)
+    assert residence.label in inbox and "Voir la résidence" in inbox
+    message = db.session.scalar(
+        sa.select(InboxMessage).where(InboxMessage.user_id == world["referent"].id)
+    )
+    target = f"/patrimoine/residences/{residence.id}"
+    opened = client.post(f"/alertes/{message.id}/lu", data={"next": target})
+    assert opened.headers["Location"].endswith(target)
     auth.logout()
     auth.login(world["referent_b"].email)
+    assert "Voir la résidence" not in client.get("/alertes/").get_data(as_text=True)
     other = client.get("/signalements/").get_data(as_text=True)
     assert residence.label not in other
     assert client.get(f"/patrimoine/residences/{residence.id}").status_code == 404
