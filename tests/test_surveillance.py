@@ -70,6 +70,8 @@ def insert_facts(counts, residences, author, codes) -> list[tuple[date, int, str
     (local date, résidence id, family code) for the test's own counting."""
     rng = np.random.default_rng(7)
     first = LAST - timedelta(weeks=WEEKS - 1)
+    organisation = residences[0].organisation
+    categories = {code: category(organisation, code).id for code in codes}
     rows, written = [], []
     for t in range(WEEKS):
         monday = first + timedelta(weeks=t)
@@ -87,7 +89,7 @@ def insert_facts(counts, residences, author, codes) -> list[tuple[date, int, str
                         "reference": f"EW{residences[0].id}-{len(rows):06d}",
                         "organisation_id": residence.organisation_id,
                         "residence_id": residence.id,
-                        "category_id": category(residence.organisation, code).id,
+                        "category_id": categories[code],
                         "author_id": author.id,
                         "occurred_at": occurred,
                         "created_at": occurred,
