@@ -399,3 +399,46 @@ def test_rates_said_are_those_of_the_docs():
         assert f"**{RATES[name].tripling:.1f} %**" in tripling
     assert "7 fois sur 10" in rates_sentence("farrington", 5)
     assert rates_sentence(None) == ""
+
+
+def test_a_second_worker_skips_a_run_in_progress_and_takes_over_a_dead_one(world):
+    from orfi.surveillance.runs import _claim_scheduled, scheduled_key
+
+    monday = from_local(datetime(2026, 11, 30, 7))
+    a = world["a"].id
+    first = _claim_scheduled(a, LAST, monday)
+    assert first is not None
+    # Another worker, a minute later: the run is in progress, not its to do.
+    assert _claim_scheduled(a, LAST, monday + timedelta(minutes=1)) is None
+    # Two hours later, never finished: its worker died, the run is taken over.
+    assert _claim_scheduled(a, LAST, monday + timedelta(hours=2)) == first
+    runs = db.session.scalars(
+        sa.select(EarlyWarningRun).where(
+            EarlyWarningRun.scheduled_key == scheduled_key(a, LAST)
+        )
+    ).all()
+    assert len(runs) == 1
+
+
+def test_a_failed_computation_is_recorded_and_the_others_go_on(world, monkeypatch):
+    calls = []
+
+    def broken(organisation_id, week):
+        calls.append(organisation_id)
+        if organisation_id == world["a"].id:
+            raise ValueError("série illisible")
+        return compute_and_store(organisation_id, week)
+
+    monkeypatch.setattr("orfi.surveillance.runs.compute_and_store", broken)
+    tally = run_scheduled(clock=lambda: from_local(datetime(2026, 11, 30, 7)))
+    assert sorted(calls) == sorted([world["a"].id, world["b"].id])
+    assert tally.runs == 1 and len(tally.errors) == 1
+    runs = {
+        r.organisation_id: r for r in db.session.scalars(sa.select(EarlyWarningRun))
+    }
+    assert "série illisible" in runs[world["a"].id].error
+    assert runs[world["a"].id].finished_at is not None
+    assert runs[world["b"].id].error == ""
+    assert not stored(LAST) or world["a"].id not in {
+        r.organisation_id for r in stored(LAST).values()
+    }
