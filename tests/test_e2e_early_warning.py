@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -101,4 +102,21 @@ def test_home_lists_the_residence_in_alerte_and_its_page_says_why(session, viewp
         1366 if viewport else 360
     )
     session.screenshot(page, f"early-warning-residence-{size}")
+    session.assert_clean()
+
+
+@pytest.mark.parametrize("viewport", [None, DESKTOP], ids=["360", "1366"])
+def test_daily_synthesis_lists_the_residence_in_alerte(session, viewport):
+    size = "1366" if viewport else "360"
+    residence = session.server.world.residences[0]
+    page = session.new_page(**({"viewport": viewport} if viewport else {}))
+    session.login(page, session.server.world.referent_email)
+    page.goto(f"/syntheses/?date={(LAST + timedelta(days=7)).isoformat()}")
+    section = page.get_by_role("region", name=re.compile("Alerte précoce"))
+    assert residence.name in section.inner_text()
+    assert page.evaluate("document.documentElement.scrollWidth") <= (
+        1366 if viewport else 360
+    )
+    section.scroll_into_view_if_needed()
+    session.screenshot(page, f"early-warning-synthesis-{size}", full_page=False)
     session.assert_clean()
