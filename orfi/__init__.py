@@ -161,7 +161,7 @@ def _register_blueprints(app: Flask) -> None:
     for feature in (
         "main", "auth", "facts", "residences", "admin", "maps", "stats", "api",
         "photos", "followup", "activity", "syntheses", "exports", "federation",
-        "pwa", "privacy", "alerts", "rounds",
+        "pwa", "privacy", "alerts", "rounds", "surveillance",
     ):  # fmt: skip
         app.register_blueprint(importlib.import_module(f"orfi.{feature}.routes").bp)
     # Views of a feature kept apart from its routes module.

@@ -19,6 +19,7 @@ import orfi.exports.commands  # noqa: F401
 import orfi.federation.commands  # noqa: F401
 import orfi.patrimoine.commands  # noqa: F401
 import orfi.privacy.commands  # noqa: F401
+import orfi.surveillance.commands  # noqa: F401
 import orfi.syntheses.commands  # noqa: F401
 from orfi.alerts.push import ensure_vapid_key
 from orfi.auth.models import Federation, Role

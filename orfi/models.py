@@ -22,11 +22,13 @@ from orfi.photos import models as photos
 from orfi.privacy import models as privacy
 from orfi.reports import models as reports
 from orfi.security import models as security
+from orfi.surveillance import models as surveillance
 from orfi.syntheses import models as syntheses
 
 MODULES = (
     activity, alerts, api, auth, federation, followup, nomenclature,
-    notifications, patrimoine, photos, privacy, reports, security, syntheses,
+    notifications, patrimoine, photos, privacy, reports, security, surveillance,
+    syntheses,
 )  # fmt: skip
 
 #: The metadata of every table of the app, with the naming convention.

@@ -189,6 +189,7 @@ MISTAKES: dict[str, list[list[str]]] = {
     "access-log": [["--organisation", "NOPE"], ["--since", "hier"]],
     "synthese": [["--date", "2026-13-45"], ["--organisation", "NOPE"]],
     "worker": [["--batch", "0"], ["--idle", "jamais"]],
+    "early-warning": [["--organisation", "NOPE"], ["--week", "2026-13-45"]],
     "init": [["--nonexistent-option"]],
     "create-organisation": [["--code", "TMH", "--name", "Doublon"]],
     "create-federation": [

@@ -677,6 +677,9 @@ ROUTES: dict[str, Route] = {
     ),
     # ------------------------------------------------------------ administration
     "admin.index": page(),
+    # ------------------------------------------------------------ early warning
+    # Asks the worker to recompute the caller's own bailleur: never B's.
+    "surveillance.recompute": page(body=lambda s: {}),
     # ------------------------------------------------------------------- alerts
     "alerts.inbox": page(owner_sees=True),
     "alerts.read": obj(

@@ -13,7 +13,7 @@ import hashlib
 import smtplib
 import ssl
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from email.header import Header
 from email.utils import formatdate
 
@@ -31,6 +31,7 @@ TITLES = {
     EventKind.ACTION: "Action de suivi",
     EventKind.COMPLAINT: "Plainte ou main courante",
     EventKind.OVERDUE: "Fait grave sans action",
+    EventKind.EARLY_WARNING: "Alerte précoce",
     "test": "Message de test",
 }
 
@@ -61,19 +62,50 @@ def _when(value: str | None) -> str:
 
 
 def fact_url(summary: dict) -> str:
-    """Return the link to the fact's page (behind login), absolute when
-    ORFI_BASE_URL is set."""
-    if not summary.get("report_uuid"):
-        return current_app.config["ORFI_BASE_URL"] + "/"
+    """Return the link to the fact's page (behind login), or the résidence's for an
+    event of no fact (an early-warning alarm); absolute when ORFI_BASE_URL is set."""
     adapter = current_app.url_map.bind("localhost")
-    path = adapter.build(
-        "reports.detail", {"report_uuid": summary["report_uuid"]}, force_external=False
-    )
+    if summary.get("report_uuid"):
+        path = adapter.build(
+            "reports.detail",
+            {"report_uuid": summary["report_uuid"]},
+            force_external=False,
+        )
+    elif summary.get("residence_id"):
+        path = adapter.build(
+            "patrimoine.residence",
+            {"residence_id": summary["residence_id"]},
+            force_external=False,
+        )
+    else:
+        return current_app.config["ORFI_BASE_URL"] + "/"
     return current_app.config["ORFI_BASE_URL"].rstrip("/") + path
 
 
+def link_label(summary: dict) -> str:
+    """What the link of a message opens: the fact, or the résidence."""
+    return "Voir le fait" if summary.get("report_uuid") else "Voir la résidence"
+
+
+def _week_of(value: str | None) -> str:
+    return f"{date.fromisoformat(value):%d/%m/%Y}" if value else ""
+
+
+def _alarm_lines(summary: dict) -> list[str]:
+    """An early-warning alarm: the résidence, the week, the sentence in words."""
+    return [
+        f"Résidence : {summary.get('residence', '')}",
+        f"Semaine du {_week_of(summary.get('week'))} : plus de faits que d'habitude",
+        f"{summary.get('detail', '')}",
+        "Calculé le " + _when(summary.get("at")),
+    ]
+
+
 def lines_of(summary: dict) -> list[str]:
-    """Return the lines that describe an event: fact, category, place, gravity, time."""
+    """Return the lines that describe an event: fact, category, place, gravity, time
+    (an alarm on a résidence: the résidence, the week and its sentence)."""
+    if summary.get("kind") == EventKind.EARLY_WARNING:
+        return _alarm_lines(summary)
     gravity = summary.get("gravity")
     lines = [
         f"Fait {summary.get('reference', '')} · {summary.get('category', '')}",
@@ -107,17 +139,18 @@ class OutgoingEmail:
 
 
 def build_email(
-    to: str, subject: str, blocks: list[tuple[list[str], str]], key: str
+    to: str, subject: str, blocks: list[tuple[list[str], str, str]], key: str
 ) -> OutgoingEmail:
-    """Return an alert e-mail: each block's lines and its link (text only, UTF-8).
+    """Return an alert e-mail: each block's lines, its link and the link's label
+    (text only, UTF-8).
 
     Written by hand, not through ``email``'s generator: folding and encoding its
     headers cost most of a send when the worker is busy
     (benchmarks/alerts_delivery.py). Every header but the subject is ASCII.
     """
     parts = [
-        "\n".join([*lines, f"Voir le fait (connexion requise) : {url}"])
-        for lines, url in blocks
+        "\n".join([*lines, f"{label} (connexion requise) : {url}"])
+        for lines, url, label in blocks
     ]
     footer = (
         "\n\n--\norfi : alerte envoyée selon vos réglages « Mes alertes ». "

@@ -17,12 +17,15 @@ from orfi.alerts.worker import (
     scan_overdue,
 )
 from orfi.commands import cli
+from orfi.surveillance.runs import run_requests, run_scheduled
 from orfi.transaction import rollback
 
 logger = logging.getLogger(__name__)
 
 #: Seconds between two scans for facts left without follow-up.
 SCAN_EVERY = 300
+#: Seconds between two looks for a « Recalculer » of early warning.
+REQUESTS_EVERY = 10
 #: Seconds to wait after a database error before trying again.
 ERROR_PAUSE = 5
 
@@ -48,7 +51,8 @@ ERROR_PAUSE = 5
     help="Messages réservés à la fois.",
 )
 def worker_command(once, idle, batch):
-    """Send the alerts (e-mail, push) of the outbox; retry failures with backoff.
+    """Send the alerts (e-mail, push) of the outbox; retry failures with backoff;
+    compute early warning each week (Monday from 06:00) and when asked.
     Runs until stopped (SIGTERM, Ctrl-C), or once with --once. Several workers may
     run at once: each message is sent by one of them."""
     token = new_claim_token()
@@ -62,13 +66,17 @@ def worker_command(once, idle, batch):
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
     click.echo(f"Envoi des alertes (worker {token}) ; Ctrl-C pour arrêter.")
-    last_scan = 0.0
+    last_scan = last_requests = 0.0
     try:
         while not stopping:
             try:
                 if time.monotonic() - last_scan >= SCAN_EVERY:
                     scan_overdue()
+                    run_scheduled()
                     last_scan = time.monotonic()
+                if time.monotonic() - last_requests >= REQUESTS_EVERY:
+                    run_requests()
+                    last_requests = time.monotonic()
                 tally = deliver_batch(token, limit=batch)
             except sa.exc.SQLAlchemyError:
                 # The database away (restart, network): wait, then go on; the

@@ -68,15 +68,16 @@ def inbox():
 @bp.post("/<int:message_id>/lu")
 @role_required(*_MEMBERS)
 def read(message_id: int):
-    """Mark one message read, then open its fact (or go back to the inbox)."""
+    """Mark one message read, then open its fact or its résidence (an alarm), or go
+    back to the inbox."""
     form = ButtonForm()
     if not form.validate_on_submit():
         abort(400)
     with unit_of_work():
         mark_read(current_user, message_id)
-    # Only a fact's page: never another site ("//host", "/\\host").
+    # Only a fact's or a résidence's page: never another site ("//host", "/\\host").
     target = request.form.get("next", "")
-    if re.fullmatch(r"/signalements/[0-9a-f-]{36}", target):
+    if re.fullmatch(r"/signalements/[0-9a-f-]{36}|/patrimoine/residences/\d+", target):
         return redirect(target)
     return redirect(url_for("alerts.inbox"))
 

@@ -38,6 +38,10 @@ CHOSEN_KINDS = (
     (EventKind.ACTION.value, "Actions de suivi"),
     (EventKind.COMPLAINT.value, "Plaintes et mains courantes"),
     (EventKind.OVERDUE.value, "Faits graves sans action dans le délai"),
+    (
+        EventKind.EARLY_WARNING.value,
+        "Alertes précoces (résidence où les faits sortent de l'habituel)",
+    ),
 )
 #: Most rules a user may keep.
 MAX_RULES = 20

@@ -33,6 +33,7 @@ from orfi.alerts.channels import (
     build_email,
     fact_url,
     lines_of,
+    link_label,
     push_payload,
     push_topic,
     title_of,
@@ -51,6 +52,7 @@ from orfi.notifications.models import (
 from orfi.reports.alerting import alert
 from orfi.reports.models import Report
 from orfi.reports.queries import counted_reports
+from orfi.surveillance.runs import run_due
 from orfi.transaction import unit_of_work
 
 logger = logging.getLogger(__name__)
@@ -198,6 +200,8 @@ def _load_messages(ids: list[int]) -> list[_Message]:
 def _subject(message: _Message) -> str:
     if len(message.summaries) == 1:
         summary, grave = message.summaries[0]
+        if not summary.get("reference"):  # an alarm on a résidence, of no fact
+            return f"[orfi] {title_of(summary, grave)} · {summary.get('residence', '')}"
         return (
             f"[orfi] {title_of(summary, grave)} {summary.get('reference', '')} · "
             f"{summary.get('category', '')} · {summary.get('residence', '')}"
@@ -207,7 +211,9 @@ def _subject(message: _Message) -> str:
 
 def _send(message: _Message, mailer: Mailer) -> DeliveryStatus:
     """Send one message on its channel; return DELIVERED or SKIPPED (no device)."""
-    blocks = [(lines_of(s), fact_url(s)) for s, _grave in message.summaries]
+    blocks = [
+        (lines_of(s), fact_url(s), link_label(s)) for s, _grave in message.summaries
+    ]
     if message.channel is Channel.EMAIL:
         mailer.send(build_email(message.email, _subject(message), blocks, message.key))
         return DeliveryStatus.DELIVERED
@@ -216,7 +222,10 @@ def _send(message: _Message, mailer: Mailer) -> DeliveryStatus:
         title, body, url = title_of(summary, grave), blocks[0][0][:4], blocks[0][1]
     else:
         title = f"Résumé : {len(message.summaries)} alertes"
-        body = [s.get("reference", "") for s, _g in message.summaries[:5]]
+        body = [
+            s.get("reference") or s.get("residence", "")
+            for s, _g in message.summaries[:5]
+        ]
         url = current_app.config["ORFI_BASE_URL"] + "/alertes/"
     topic = push_topic(message.key)
     reached = push.send_push(
@@ -341,8 +350,10 @@ def scan_overdue(days: int | None = None, limit: int = 500) -> int:
 def run_once(
     token: str, clock: Callable[[], datetime] = utcnow, limit: int = BATCH
 ) -> Tally:
-    """Scan overdue facts, then send batches until nothing is due."""
+    """Scan overdue facts, compute early warning when due (the week's runs, the
+    « Recalculer » requests), then send batches until nothing is due."""
     scan_overdue()
+    run_due(clock)
     total = Tally()
     while True:
         tally = deliver_batch(token, clock, limit)

@@ -103,6 +103,7 @@ from orfi.reports.residence_choices import (
     residence_item,
     search_residences,
 )
+from orfi.surveillance.band import warning_band
 from orfi.timezone import now_local
 from orfi.transaction import unit_of_work
 
@@ -469,7 +470,9 @@ def index():
     """The organisation's facts (the agence's for a chef d'agence), filtered."""
     form = _filter_form()
     page = list_reports(current_user, _filters_from(form))
-    return _render_list("reports/index.html", page, form)
+    return _render_list(
+        "reports/index.html", page, form, warning=warning_band(current_user)
+    )
 
 
 @bp.route("/a-traiter")

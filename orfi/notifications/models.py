@@ -24,6 +24,8 @@ class EventKind(Choice):
     ACTION = ("action", "Action de suivi")
     COMPLAINT = ("complaint", "Plainte ou main courante")
     OVERDUE = ("overdue", "Fait grave sans suite dans le délai")
+    # An alarm on a résidence, of no fact (orfi.surveillance, issue 14).
+    EARLY_WARNING = ("early_warning", "Alerte précoce sur une résidence")
 
 
 class Channel(Choice):

@@ -75,10 +75,12 @@ _ALL = (Channel.EMAIL, Channel.PUSH, Channel.INBOX)
 
 #: What reaches a user who chose nothing (an administrator's reset comes back here).
 DEFAULT_RULES: dict[Role, tuple[Rule, ...]] = {
-    Role.REFERENT: (Rule(frozenset({"grave", "overdue"}), Rhythm.IMMEDIATE, _ALL),),
+    Role.REFERENT: (
+        Rule(frozenset({"grave", "overdue", "early_warning"}), Rhythm.IMMEDIATE, _ALL),
+    ),
     Role.DIRECTION: (
         Rule(
-            frozenset({"grave", "overdue"}),
+            frozenset({"grave", "overdue", "early_warning"}),
             Rhythm.DAILY,
             (Channel.EMAIL, Channel.INBOX),
         ),
@@ -199,9 +201,13 @@ def digest_due(rhythm: Rhythm, now: datetime) -> datetime:
     return from_local(due.replace(tzinfo=None))
 
 
-def summary_of(kind: str, fact: FactValues, at: datetime, detail: str) -> dict:
-    """What a message may say of an event: no description, comment nor person."""
+def summary_of(
+    kind: str, fact: FactValues, at: datetime, detail: str, extra: dict | None = None
+) -> dict:
+    """What a message may say of an event: no description, comment nor person.
+    ``extra``: what an event of no fact adds (an early-warning alarm's week)."""
     return {
+        **(extra or {}),
         "kind": kind,
         "reference": fact.reference,
         "category": f"{fact.category_code} · {fact.category_label}",
@@ -212,6 +218,8 @@ def summary_of(kind: str, fact: FactValues, at: datetime, detail: str) -> dict:
         "status": fact.status,
         "detail": detail,
         "report_uuid": fact.report_uuid,
+        # The link of an event of no fact (an alarm on a résidence).
+        "residence_id": fact.residence_id,
     }
 
 
@@ -255,6 +263,7 @@ def record_event(
     actor_id: int | None,
     at: datetime | None = None,
     detail: str = "",
+    extra: dict | None = None,
 ) -> Recorded:
     """Write an event, its inbox messages and its outbox rows in the caller's
     transaction (flushed, not committed). ``at``: when it happened (the filing, not
@@ -269,7 +278,7 @@ def record_event(
         residence_id=fact.residence_id,
         grave=grave,
         actor_id=actor_id,
-        summary=summary_of(kind, fact, at, detail),
+        summary=summary_of(kind, fact, at, detail, extra),
     )
     db.session.add(event)
     db.session.flush()

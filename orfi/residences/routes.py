@@ -37,6 +37,7 @@ from orfi.patrimoine.services import get_column_mapping, save_column_mapping
 from orfi.patrimoine.uploads import discard_upload, keep_upload, kept_upload
 from orfi.reports.residence_choices import SEARCH_MAX_LENGTH, search_residences
 from orfi.residences.services import count_reports_by_residence
+from orfi.surveillance.reading import residence_status
 from orfi.transaction import unit_of_work
 
 #: Résidences on one page of the list.
@@ -74,11 +75,14 @@ def residences():
 @bp.route("/residences/<int:residence_id>")
 @role_required(*READERS)
 def residence(residence_id: int):
-    """Show one résidence."""
+    """Show one résidence, with its early-warning status (the latest week)."""
     item = get_visible_residence(current_user, residence_id)
     counts = count_reports_by_residence([item.id])
     return render_template(
-        "patrimoine/residence.html", residence=item, count=counts.get(item.id, 0)
+        "patrimoine/residence.html",
+        residence=item,
+        count=counts.get(item.id, 0),
+        warning=residence_status(item.id),
     )
 
 

@@ -24,6 +24,7 @@ from flask import current_app, render_template
 
 from orfi.auth.models import Federation, Role, User
 from orfi.database import utcnow
+from orfi.earlywarning import ALERTE
 from orfi.errors import AccessDenied, NotFound
 from orfi.extensions import db
 from orfi.nomenclature.models import Category
@@ -31,6 +32,7 @@ from orfi.patrimoine.models import Agence, Organisation, Residence
 from orfi.reports.models import STAFF_VICTIMS, Report
 from orfi.reports.queries import counted_reports
 from orfi.stats import secrecy
+from orfi.surveillance.reading import Line, perimeter_lines
 from orfi.syntheses.models import Synthesis
 from orfi.timezone import from_local, now_local
 
@@ -263,6 +265,10 @@ class SynthesisData:
     min_count: int = 0
     #: Whether reasons of 1 to k-1 facts were left out.
     reasons_hidden: bool = False
+    #: Early warning: the latest week computed by the day, and the perimeter's
+    #: résidences in alerte then (never in a federation's).
+    warning_week: date | None = None
+    warnings: list[Line] = field(default_factory=list)
 
     @property
     def level(self) -> str:
@@ -403,6 +409,8 @@ def build_synthesis(perimeter: Perimeter, day: date) -> SynthesisData:
         reasons=reasons,
         facts=[] if perimeter.aggregated else _notable_facts(perimeter, start, end),
     )
+    if not perimeter.aggregated:
+        data.warning_week, data.warnings = residences_in_alerte(perimeter, day)
     if perimeter.aggregated:
         k = data.min_count = secrecy.min_count()
         data.groups = protect_groups(today, before, k)
@@ -450,6 +458,19 @@ def protect_groups(
         usual = None if secrecy.is_secret(previous, k) else previous / USUAL_LEVEL_DAYS
         groups.append(Group(*line, count=sum(today[key] for key in keys), usual=usual))
     return groups
+
+
+def residences_in_alerte(perimeter: Perimeter, day: date) -> tuple[date | None, list]:
+    """Return the latest early-warning week computed by ``day`` and the perimeter's
+    résidences in « alerte » then."""
+    ids = sa.select(Residence.id).where(
+        Residence.organisation_id == perimeter.organisation_id
+    )
+    if perimeter.kind == "agence":
+        ids = ids.where(Residence.agence_id == perimeter.id)
+    return perimeter_lines(
+        perimeter.organisation_id, ids, (ALERTE,), limit=100, until=day
+    )
 
 
 def default_day() -> date:
