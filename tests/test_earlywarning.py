@@ -308,3 +308,28 @@ def test_seasonal_profile_is_flat_without_a_year_and_has_mean_one():
 )
 def test_observed_and_expected_in_words(observed, low, high, phrase):
     assert ew.describe(observed, low, high) == phrase
+
+
+def test_a_week_without_any_fact_keeps_the_dispersion_measured():
+    """A week with no fact anywhere (a seasonal profile of 0) adds nothing to the
+    dispersion; it made NaN that every later week carried, and phi fell back to 1."""
+    weeks = pd.DatetimeIndex(pd.date_range("2024-01-01", periods=40, freq="7D"))
+    rng = np.random.default_rng(3)
+    wild = rng.choice([0, 1, 9, 14], size=40).astype(float)
+    counts = pd.DataFrame({"wild": wild}, index=weeks)
+    counts.iloc[5] = 0
+    wild = counts["wild"].to_numpy()
+    profile = np.ones(54)
+    profile[weeks[5].isocalendar().week] = 0.0
+    result = ew.cusum(counts, profile=profile)
+    # Pearson dispersion over the baseline (weeks [0, end - 4)), by a plain loop.
+    season = profile[weeks.isocalendar().week.to_numpy()]
+    end = 30 - 4
+    rate = wild[:end].sum() / season[:end].sum()
+    chi2 = sum(
+        (wild[t] - rate * season[t]) ** 2 / (rate * season[t])
+        for t in range(end)
+        if season[t] > 0
+    )
+    assert result["dispersion"][30, 0] == pytest.approx(max(chi2 / (end - 1), 1))
+    assert result["dispersion"][30, 0] > 2

@@ -156,7 +156,15 @@ class _Baseline:
         self.first = first
         self.units = np.arange(y.shape[1])
         self.cum_y = np.vstack([zeros, np.cumsum(y, axis=0)])
-        self.cum_y2s = np.vstack([zeros, np.cumsum(y**2 / season[:, None], axis=0)])
+        # A week whose bailleur-wide profile is 0 holds no fact anywhere: it adds
+        # nothing (0/0 made NaN, which the running sum carried to every later week).
+        y2s = np.divide(
+            y**2,
+            season[:, None],
+            out=np.zeros(y.shape),
+            where=season[:, None] > 0,
+        )
+        self.cum_y2s = np.vstack([zeros, np.cumsum(y2s, axis=0)])
         self.cum_s = np.concatenate([[0.0], np.cumsum(season)])
 
     def _window(self, cum: np.ndarray, end: int, start: np.ndarray) -> np.ndarray:
