@@ -11,6 +11,7 @@ import pytest
 
 from orfi.auth.models import Role
 from orfi.maps import services as map_services
+from orfi.reports.models import Lieu
 from tests.factories import (
     commit,
     insert_fact,
@@ -82,8 +83,10 @@ def test_the_page_embeds_the_map_without_inline_code_or_outside_host(
     # Few résidences: the page carries their layer, the data requests skip it.
     rows = {row[1]: row for row in config["residences"]["rows"]}
     assert rows["Les Izards"][6] == 3 and rows["Borderouge"][6] == 1
-    # The legend states the test and its level.
-    assert "Getis-Ord Gi*" in page and "taux de fausses découvertes de 5" in page
+    # The legend says in words what a hot spot is, and the test's level.
+    assert "nettement plus de faits que ses logements ne le laissent attendre" in page
+    assert "au plus 5 % des résidences signalées le seraient par hasard" in page
+    assert "Gi*" not in page and "H3" not in page
 
 
 def test_the_page_ranks_hot_residences_with_their_change(client, auth, world):
@@ -126,16 +129,17 @@ def test_data_counts_each_counted_fact_once(client, auth, world):
     assert "Bagatelle" not in rows
     assert data["facts"]["count"] == 4
     assert len(data["facts"]["rows"]) == 4
-    assert data["gi"]["fdr"] == 0.05 and data["gi"]["tested"] >= 2
+    assert data["gi"]["fdr"] == 0.05 and data["gi"]["unit"] == "residence"
+    # Les Izards and Borderouge have logements; too few to test anything.
+    assert data["gi"]["tested"] == 0 and data["gi"]["rows"] == []
     assert sum(point[2] for point in data["heat"]["points"]) == 4
 
 
 def test_zoom_chooses_the_resolution(client, auth, world):
     auth.login(world["referent"].email)
     for zoom, resolution in ((8, 5), (11, 7), (13, 8), (16, 9)):
-        data = client.get(data_url(z=zoom, layers="hex,gi")).get_json()
+        data = client.get(data_url(z=zoom, layers="hex")).get_json()
         assert data["hex"]["resolution"] == resolution
-        assert data["gi"]["resolution"] == min(max(resolution, 7), 9)
 
 
 def test_facts_come_one_by_one_only_when_few(client, auth, world, monkeypatch):
@@ -244,4 +248,52 @@ def test_a_perimeter_without_residences_still_opens(client, auth, app):
     assert "fitBounds" not in script and "orfiMaps" in script
     data = client.get(data_url()).get_json()
     assert data["hex"]["cells"] == [] and data["gi"]["tested"] == 0
+    assert data["gi"]["rows"] == []
     assert data["residences"]["rows"] == [] and data["facts"]["count"] == 0
+
+
+def test_a_residence_with_40_facts_in_three_weeks_among_quiet_ones_is_a_hot_spot(
+    client, auth, app
+):
+    """Twelve résidences of 80–300 logements, a fact or two each over the year; one
+    gets 40 facts in three weeks of evenings in its hall: it alone is flagged, and its
+    popup's data name its categories and link to its facts for the period."""
+    organisation = make_organisation(code="CHAUD", name="Bailleur chaud")
+    referent = make_user(organisation, role=Role.REFERENT)
+    residences = [
+        make_residence(
+            organisation,
+            name=f"Résidence {i}",
+            latitude=43.56 + 0.004 * i,
+            longitude=1.40 + 0.003 * (i % 4),
+            logements=80 + 20 * i,
+        )
+        for i in range(12)
+    ]
+    start = datetime(2026, 1, 5, 12)
+    for i, residence in enumerate(residences):
+        for k in range(1 + i % 2):
+            insert_fact(referent, residence, start + timedelta(days=29 * i + 90 * k))
+    hot = residences[4]
+    for k in range(40):
+        code = "TT01" if k % 4 else "AB01"
+        when = datetime(2026, 6, 1, 19) + timedelta(days=k % 21, minutes=7 * k)
+        insert_fact(referent, hot, when, code, lieu=Lieu.HALL)
+    commit()
+    auth.login(referent.email)
+    url = "/carte/donnees.json?" + urlencode(
+        {"date_from": "2026-01-01", "date_to": "2026-12-31", "layers": "gi"}
+    )
+    data = client.get(url).get_json()
+    assert data["gi"]["tested"] == 12
+    assert data["gi"]["hot_total"] == 1 and data["gi"]["cold_total"] == 0
+    (row,) = data["gi"]["rows"]
+    assert row["id"] == hot.id and row["hot"] and row["count"] == 41
+    assert row["logements"] == 160 and row["expected"] < 5
+    assert [n for _, n in row["categories"]] == [30, 11]
+    assert row["categories"][0][0].startswith("TT01 · ")
+    assert row["list_url"] == (
+        f"/signalements/?date_from=2026-01-01&date_to=2026-12-31&residence={hot.id}"
+    )
+    listed = parse(client.get(row["list_url"]).text)
+    assert listed.find("p", class_="count").get_text() == "41 faits"

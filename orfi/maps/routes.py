@@ -113,12 +113,37 @@ def data():
         name for name in (request.args.get("layers") or "").split(",") if name
     )
     payload = build_map_data(
-        current_user, filters, choices, layers=layers, zoom=zoom, bbox=bbox
+        current_user,
+        filters,
+        choices,
+        layers=layers,
+        zoom=zoom,
+        bbox=bbox,
+        list_url=_facts_list_url(filters),
     )
     response = jsonify(payload)
     response.cache_control.private = True
     response.cache_control.max_age = 30
     return response
+
+
+def _facts_list_url(filters):
+    """Return ``url(residence=id)``: the facts list of a résidence for the map's
+    period (and its status or single category; the list has no filter by family,
+    lieu or hours, so with those it shows the résidence's other facts too)."""
+    args = {
+        "date_from": filters.period.start.isoformat(),
+        "date_to": filters.period.end.isoformat(),
+    }
+    if filters.status:
+        args["status"] = filters.status.value
+    if filters.category_ids is not None and len(filters.category_ids) == 1:
+        args["category"] = filters.category_ids[0]
+
+    def url(**extra) -> str:
+        return url_for("reports.index", **args, **extra)
+
+    return url
 
 
 def _read_view(args) -> tuple[float, tuple | None, dict[str, str]]:

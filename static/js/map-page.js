@@ -246,17 +246,16 @@
     if (data.gi) {
       drawHotspots(layers.gi, data.gi);
       parts.push(
-        "Gi*\u00a0: " + plural(data.gi.hot_total, "point chaud") + ", " +
-        plural(data.gi.cold_total, "point froid") + " sur " +
-        plural(data.gi.tested, "hexagone") + " testés"
+        plural(data.gi.hot_total, "point chaud") + ", " +
+        plural(data.gi.cold_total, "point froid") + " parmi " +
+        plural(data.gi.tested, "résidence") + " testées"
       );
       var method = document.getElementById("legend-gi");
       if (method) {
         method.textContent =
-          "Getis-Ord Gi*, hexagone et ses 6 voisins, sur " + plural(data.gi.tested, "hexagone") +
-          " du patrimoine (H3 r" + data.gi.resolution + ") ; seuil corrigé des tests multiples\u00a0: " +
-          "taux de fausses découvertes de " + DECIMAL.format(100 * data.gi.fdr) +
-          "\u00a0% (Benjamini-Hochberg).";
+          "Chaque résidence comparée aux autres d'après ses logements, sur " +
+          plural(data.gi.tested, "résidence") + "\u00a0; au plus " + DECIMAL.format(100 * data.gi.fdr) +
+          "\u00a0% des résidences signalées le seraient par hasard.";
       }
     }
     if (data.heat) {
@@ -367,53 +366,74 @@
       polygon.bindPopup(function () {
         var box = el("div", "map-popup");
         box.appendChild(el("strong", null, plural(item.count, "fait")));
-        line(box, null, "dans cet hexagone (H3 r" + h3.getResolution(item.id) + ")");
+        line(box, null, "dans ce secteur");
         return box;
       });
       return polygon;
     });
   }
 
+  /* Hot (and cold) résidences: a ring around the résidence's circle, red or blue,
+     whose popup says in words what was found and links to the facts. */
   function drawHotspots(group, gi) {
-    var items = gi.cells.map(function (id, i) {
-      return {
-        key: id,
-        signature: [gi.kind[i], gi.counts[i], gi.z[i]].join("/"),
-        id: id,
-        hot: gi.kind[i] > 0,
-        count: gi.counts[i],
-        z: gi.z[i],
-        p: gi.p[i],
-      };
+    var items = gi.rows.map(function (row) {
+      return { key: String(row.id), signature: JSON.stringify(row), row: row };
     });
     sync("gi", group, items, function (item) {
-      var colour = item.hot ? HOT : COLD;
-      var polygon = hexagon(item.id, {
+      var row = item.row;
+      var colour = row.hot ? HOT : COLD;
+      var ring = L.circleMarker([row.latitude, row.longitude], {
         pane: "orfi-gi",
         renderer: renderers.gi,
+        radius: 28,
         color: colour,
-        weight: 3,
+        weight: 4,
         fillColor: colour,
-        fillOpacity: 0.18,
+        fillOpacity: 0.12,
       });
       reachableByKeyboard(
-        polygon,
-        (item.hot ? "Point chaud" : "Point froid") + " : " + plural(item.count, "fait") +
-          " dans l'hexagone",
-        { color: "#000000", weight: 5 },
-        { color: colour, weight: 3 }
+        ring,
+        (row.hot ? "Point chaud : " : "Point froid : ") + plural(row.count, "fait") +
+          " dans la résidence " + row.name,
+        { color: "#000000", weight: 6 },
+        { color: colour, weight: 4 }
       );
-      polygon.bindPopup(function () {
-        var box = el("div", "map-popup");
-        box.appendChild(el("strong", null, item.hot ? "Point chaud" : "Point froid"));
-        line(box, "Faits dans l'hexagone", NUMBER.format(item.count));
-        line(box, "Score Gi* (z)", DECIMAL.format(item.z));
-        line(box, "p (avant correction)", item.p < 0.0001 ? "< 0,0001" : String(item.p).replace(".", ","));
-        line(box, null, "Significatif au taux de fausses découvertes de " + DECIMAL.format(100 * gi.fdr) + "\u00a0%.");
-        return box;
+      ring.bindPopup(function () {
+        return hotspotPopup(row, gi);
       });
-      return polygon;
+      return ring;
     });
+  }
+
+  function hotspotPopup(row, gi) {
+    var box = el("div", "map-popup");
+    box.appendChild(el("strong", null, (row.hot ? "Point chaud\u00a0: " : "Point froid\u00a0: ") + row.name));
+    line(box, null, plural(row.count, "fait") + " dans cette résidence sur la période, pour " +
+      DECIMAL.format(row.expected) + " attendus d'après ses " + plural(row.logements, "logement") +
+      " et le taux des autres résidences.");
+    line(box, "Taux lissé", DECIMAL.format(row.smoothed) + " faits pour 100 logements");
+    categoryList(box, row.categories);
+    line(box, null, (row.hot ? "Nettement plus" : "Nettement moins") +
+      " de faits que ses logements ne le laissent attendre, au-delà des écarts habituels " +
+      "entre résidences. Parmi les résidences signalées, au plus " +
+      DECIMAL.format(100 * gi.fdr) + "\u00a0% le seraient par hasard.");
+    if (row.list_url) {
+      var links = el("p", "popup-links");
+      link(links, row.list_url, "Voir ces " + plural(row.count, "fait"));
+      box.appendChild(links);
+    }
+    return box;
+  }
+
+  function categoryList(box, categories) {
+    if (!categories || !categories.length) {
+      return;
+    }
+    var list = el("ul", "popup-categories");
+    categories.forEach(function (pair) {
+      list.appendChild(el("li", null, pair[0] + "\u00a0: " + NUMBER.format(pair[1])));
+    });
+    box.appendChild(list);
   }
 
   /* Hot spots and résidences on the keyboard: their SVG paths take the focus (Tab)
