@@ -509,10 +509,11 @@ def loo_prior_loop(counts, exposure) -> tuple[list[float], list[float]]:
 def two_sided_loop(counts, exposure) -> list[float]:
     """Each unit's two-sided p-value from scipy's laws, one unit at a time."""
     means, variances = loo_prior_loop(counts, exposure)
+    total, logements = sum(counts), sum(exposure)
     p = []
     for y, e, b, a in zip(counts, exposure, means, variances, strict=True):
         if a == 0:
-            law = stats.poisson(b * e)
+            law = stats.binom(total, e / logements)
         else:
             law = stats.nbinom(b * b / a, b / (b + a * e))
         p.append(min(1.0, 2 * min(law.sf(y - 1), law.cdf(y))))
@@ -562,11 +563,15 @@ def test_leave_one_out_priors_match_a_loop():
     assert (variances > 0).any()
 
 
-def test_rate_hotspots_match_scipy_laws_and_bh_unit_by_unit():
+@pytest.mark.parametrize("spread", [0.0, 1 / 3])
+def test_rate_hotspots_match_scipy_laws_and_bh_unit_by_unit(spread):
     rng = np.random.default_rng(33)
     logements = rng.integers(10, 400, 30).astype(float)
-    counts = rng.poisson(logements * 0.08 * rng.gamma(3, 1 / 3, 30))
-    counts[[2, 17]] += [45, 30]
+    rates = 0.08 * (rng.gamma(3, 1 / 3, 30) if spread else np.ones(30))
+    # Without spread: the quiet units' facts exactly in proportion to their logements.
+    counts = rng.poisson(logements * rates) if spread else np.rint(logements * rates)
+    counts = counts.astype(np.int64)
+    counts[[2, 17]] += [45 if spread else 0, 30]
     counts[9] = 0
     result = hs.rate_hotspots(counts, logements)
     expected_p = two_sided_loop(counts, logements)
@@ -578,6 +583,10 @@ def test_rate_hotspots_match_scipy_laws_and_bh_unit_by_unit():
     np.testing.assert_allclose(result.expected, np.array(means) * logements)
     assert 17 in result.hot.tolist()
     assert result.tested.all() and result.fdr == 0.05
+    # Both laws are exercised: with spread the others' rates spread beyond chance
+    # (negative binomial); without, the hot unit's others do not (binomial).
+    _, variances = loo_prior_loop(counts, logements)
+    assert (variances[17] > 0) == (spread > 0) and any(v > 0 for v in variances)
 
 
 def test_one_residence_with_40_facts_among_quiet_neighbours_is_hot():
@@ -617,6 +626,18 @@ def test_a_small_residence_with_two_facts_neither_tops_nor_is_flagged():
     assert raw.argmax() == 0
     assert np.nanargmax(result.smoothed) == 1
     assert result.kind[0] == 0 and result.kind[1] == hs.HOT
+
+
+def test_a_small_bailleur_with_a_handful_of_facts_flags_nothing():
+    """Six résidences, three facts, two in one résidence: the others' rate is 0, yet
+    nothing is impossible. Given three facts, two or more land in one résidence of
+    a sixth of the logements with chance 7.4 % (binomial), 14.8 % two-sided."""
+    counts = np.array([2, 1, 0, 0, 0, 0])
+    result = hs.rate_hotspots(counts, np.full(6, 100.0))
+    assert result.p[0] == pytest.approx(2 * (3 * (1 / 6) ** 2 * 5 / 6 + (1 / 6) ** 3))
+    assert (result.kind == 0).all()
+    alone = hs.rate_hotspots(np.array([2, 0, 0, 0, 0, 0]), np.full(6, 100.0))
+    assert alone.p[0] == pytest.approx(2 / 36) and (alone.kind == 0).all()
 
 
 def test_residences_without_logements_or_too_few_are_not_tested():

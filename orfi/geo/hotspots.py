@@ -407,15 +407,19 @@ def leave_one_out_priors(
     return b, np.maximum(a, 0.0)
 
 
-def negative_binomial_tails(
+def rate_tails(
     counts: np.ndarray, exposure: np.ndarray, mean: np.ndarray, variance: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Return P(Y ≥ y) and P(Y ≤ y) for a count drawn from the Poisson-gamma model.
+    """Return each unit's P(Y ≥ y) and P(Y ≤ y) under the null hypothesis.
 
-    The unit's rate is drawn from a gamma law of the given mean and variance, its
-    count from a Poisson law of mean rate × exposure: the count follows a negative
+    Where the other units' rates spread more than Poisson chance (``variance`` > 0):
+    the unit's rate is drawn from a gamma law of that mean and variance, its count
+    from a Poisson law of mean rate × logements, so the count follows a negative
     binomial law of size ``mean² / variance`` and probability
-    ``mean / (mean + variance e)`` (Poisson when the variance is 0).
+    ``mean / (mean + variance e)``. Where they do not: one rate for all, and given
+    the ``T`` facts of all the units, the unit's count is binomial (``T``, its share
+    of the logements) — exact, even for the handful of facts of a small bailleur,
+    where a rate estimated from the others (0 facts: nothing is possible) is not.
     """
     from scipy import stats
 
@@ -423,16 +427,18 @@ def negative_binomial_tails(
     e = np.asarray(exposure, dtype=float)
     mean = np.asarray(mean, dtype=float)
     variance = np.asarray(variance, dtype=float)
-    expected = mean * e
     p_high, p_low = np.ones(y.size), np.ones(y.size)
-    poisson = variance <= 0
-    p_high[poisson] = stats.poisson.sf(y[poisson] - 1, expected[poisson])
-    p_low[poisson] = stats.poisson.cdf(y[poisson], expected[poisson])
-    gamma = ~poisson
-    size = mean[gamma] ** 2 / variance[gamma]
-    probability = mean[gamma] / (mean[gamma] + variance[gamma] * e[gamma])
-    p_high[gamma] = stats.nbinom.sf(y[gamma] - 1, size, probability)
-    p_low[gamma] = stats.nbinom.cdf(y[gamma], size, probability)
+    if y.size == 0:
+        return p_high, p_low
+    homogeneous = variance <= 0
+    total, share = y.sum(), e[homogeneous] / e.sum()
+    p_high[homogeneous] = stats.binom.sf(y[homogeneous] - 1, total, share)
+    p_low[homogeneous] = stats.binom.cdf(y[homogeneous], total, share)
+    spread = ~homogeneous
+    size = mean[spread] ** 2 / variance[spread]
+    probability = mean[spread] / (mean[spread] + variance[spread] * e[spread])
+    p_high[spread] = stats.nbinom.sf(y[spread] - 1, size, probability)
+    p_low[spread] = stats.nbinom.cdf(y[spread], size, probability)
     return np.clip(p_high, 0.0, 1.0), np.clip(p_low, 0.0, 1.0)
 
 
@@ -444,9 +450,11 @@ def rate_hotspots(
     For résidence ``i``, the rate per logement of the *other* résidences and the
     spread of their rates beyond Poisson chance give a gamma prior (Empirical Bayes,
     method of moments, :func:`leave_one_out_priors`); its count is then compared with
-    the negative binomial law this implies for its logements. So a résidence is hot
-    only when it stands out more than résidences usually differ from one another, and
-    a small one needs more facts per logement to stand out than a large one. Two-sided
+    the negative binomial law this implies for its logements (the binomial share of
+    all the facts when the rates do not spread beyond chance, :func:`rate_tails`).
+    So a résidence is hot only when it stands out more than résidences usually
+    differ from one another, and a small one needs more facts per logement to stand
+    out than a large one. Two-sided
     p-values, Benjamini–Hochberg over the units tested. Units without logements are
     not tested (no rate); nor is anything when fewer than three units have logements.
 
@@ -479,7 +487,7 @@ def rate_hotspots(
         smoothed[tested] = empirical_bayes_rates(yt, et)[0]
         mean, variance = leave_one_out_priors(yt, et)
         expected[tested] = mean * et
-        p_high, p_low = negative_binomial_tails(yt, et, mean, variance)
+        p_high, p_low = rate_tails(yt, et, mean, variance)
         p[tested] = np.minimum(1.0, 2.0 * np.minimum(p_high, p_low))
         significant = benjamini_hochberg(p[tested], fdr)
         direction = np.where(yt > expected[tested], HOT, COLD)
