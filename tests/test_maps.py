@@ -297,3 +297,46 @@ def test_a_residence_with_40_facts_in_three_weeks_among_quiet_ones_is_a_hot_spot
     )
     listed = parse(client.get(row["list_url"]).text)
     assert listed.find("p", class_="count").get_text() == "41 faits"
+
+
+def test_a_sector_popup_names_its_categories_and_lists_its_facts(client, auth, world):
+    """A density hexagon's sector: the facts the layer counted there, by category,
+    and the facts list narrowed to the same sector (one range of h3_r9); the list
+    shows the duplicate too (marked), which the map does not count."""
+    auth.login(world["referent"].email)
+    data = client.get(data_url(z=16, layers="hex")).get_json()
+    izards = h3.latlng_to_cell(43.6409, 1.4327, 9)
+    assert izards in data["hex"]["cells"]
+    for cell, count in zip(data["hex"]["cells"], data["hex"]["counts"], strict=True):
+        sector = client.get(
+            "/carte/secteur.json?" + urlencode({**PERIOD, "secteur": cell})
+        ).get_json()
+        assert sector["count"] == count
+        assert sum(n for _, n in sector["categories"]) == count
+        assert all(" · " in label for label, _ in sector["categories"])
+        assert f"secteur={cell}" in sector["list_url"]
+        listed = parse(client.get(sector["list_url"]).text)
+        shown = count + (cell == izards)
+        expected = f"{shown} fait{'s' if shown > 1 else ''}"
+        assert listed.find("p", class_="count").get_text() == expected
+    # A coarser sector holds the finer ones.
+    coarse = client.get(data_url(z=11, layers="hex")).get_json()["hex"]
+    assert sum(coarse["counts"]) == 4
+    for cell in coarse["cells"]:
+        sector = client.get(
+            "/carte/secteur.json?" + urlencode({**PERIOD, "secteur": cell})
+        ).get_json()
+        assert sector["count"] == coarse["counts"][coarse["cells"].index(cell)]
+
+
+@pytest.mark.parametrize("bad", ["", "zz", "-5", "f" * 40, "8f39601aeffffff"])
+def test_a_bad_sector_is_a_json_error_naming_the_field(client, auth, world, bad):
+    auth.login(world["referent"].email)
+    response = client.get("/carte/secteur.json?" + urlencode({"secteur": bad}))
+    assert response.status_code == 400
+    assert "secteur" in response.get_json()["fields"]
+    # The facts list says it next to the filters, and still opens.
+    page = client.get("/signalements/?" + urlencode({"secteur": bad or " "}))
+    assert page.status_code == 200
+    if bad.strip():
+        assert "Secteur de la carte invalide." in page.text

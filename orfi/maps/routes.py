@@ -23,7 +23,9 @@ from orfi.maps.services import (
     build_map_page,
     build_map_script,
     map_assets,
+    sector_summary,
 )
+from orfi.reports.forms import sector_cell
 from orfi.reports.models import Lieu, Status
 from orfi.stats.filters import (
     HourBand,
@@ -54,6 +56,7 @@ def index():
     config = {
         "key": "orfi",
         "dataUrl": url_for("maps.data", **filters.query_args()),
+        "sectorUrl": url_for("maps.sector", **filters.query_args()),
         "detailUrl": url_for("reports.detail", report_uuid=_PLACEHOLDER_UUID),
         "placeholder": str(_PLACEHOLDER_UUID),
         "statsUrl": url_for("stats.index", **filters.query_args()),
@@ -121,6 +124,26 @@ def data():
         bbox=bbox,
         list_url=_facts_list_url(filters),
     )
+    response = jsonify(payload)
+    response.cache_control.private = True
+    response.cache_control.max_age = 30
+    return response
+
+
+@bp.route("/secteur.json")
+@role_required(*READERS)
+def sector():
+    """The facts of one sector of the map (``secteur``: an H3 cell id) by category,
+    and the link to their list, for a density hexagon's popup."""
+    choices = list_filter_choices(current_user)
+    filters, errors = read_filters(request.args, choices)
+    cell = sector_cell(request.args.get("secteur") or "")
+    if cell is None:
+        errors["secteur"] = "Secteur de la carte invalide (identifiant H3 attendu)."
+    if errors:
+        return jsonify(error="filtres invalides", fields=errors), 400
+    payload = sector_summary(current_user, filters, choices, cell)
+    payload["list_url"] = _facts_list_url(filters)(secteur=f"{cell:x}")
     response = jsonify(payload)
     response.cache_control.private = True
     response.cache_control.max_age = 30

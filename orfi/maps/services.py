@@ -377,6 +377,35 @@ def _hot_layer(
     }
 
 
+def sector_summary(
+    user: User, filters: StatsFilters, choices: FilterChoices, cell: int
+) -> dict:
+    """Return the facts of one sector of the map (an H3 cell) by category.
+
+    The sector's facts are one range of the stored ``h3_r9``
+    (:func:`orfi.geo.hexagons.finest_range`), read from the covering index that
+    leads with it: the same facts the density layer counted in that hexagon.
+    """
+    from orfi.geo.hexagons import finest_range
+
+    query = (
+        filtered_reports(user, filters)
+        .with_only_columns(Report.category_id, sa.func.count().label("n"))
+        .where(Report.h3_r9.between(*finest_range(cell)))
+        .group_by(Report.category_id)
+    )
+    labels = {category.id: category.display for category in choices.categories}
+    rows = sorted(
+        ((labels.get(category_id, "?"), int(n)) for category_id, n in
+         db.session.execute(query).all()),
+        key=lambda row: (-row[1], row[0]),
+    )  # fmt: skip
+    return {
+        "count": sum(n for _, n in rows),
+        "categories": [list(row) for row in rows],
+    }
+
+
 def residence_layer(table: pd.DataFrame, bbox: Bbox | None = None) -> dict:
     """Return the résidences layer: one compact row per résidence (in ``bbox``).
 

@@ -364,10 +364,7 @@
         fillOpacity: 0.6,
       });
       polygon.bindPopup(function () {
-        var box = el("div", "map-popup");
-        box.appendChild(el("strong", null, plural(item.count, "fait")));
-        line(box, null, "dans ce secteur");
-        return box;
+        return sectorPopup(polygon, item);
       });
       return polygon;
     });
@@ -375,6 +372,38 @@
 
   /* Hot (and cold) résidences: a ring around the résidence's circle, red or blue,
      whose popup says in words what was found and links to the facts. */
+  /* A density hexagon: its count at once, then its categories and the link to the
+     list of its facts (one small request, when the popup opens). */
+  function sectorPopup(polygon, item) {
+    var box = el("div", "map-popup");
+    box.appendChild(el("strong", null, plural(item.count, "fait") + " dans ce secteur"));
+    var pending = line(box, null, "Catégories…");
+    fetch(withArgs(config.sectorUrl, { secteur: item.id }), {
+      credentials: "same-origin",
+      headers: { Accept: "application/json" },
+    })
+      .then(function (response) {
+        if (!response.ok) {
+          throw new Error("HTTP " + response.status);
+        }
+        return response.json();
+      })
+      .then(function (sector) {
+        box.removeChild(pending);
+        categoryList(box, sector.categories);
+        var links = el("p", "popup-links");
+        link(links, sector.list_url, "Voir la liste de ces faits");
+        box.appendChild(links);
+        if (polygon.getPopup()) {
+          polygon.getPopup().update();
+        }
+      })
+      .catch(function () {
+        pending.textContent = "Le détail n'a pas pu être chargé.";
+      });
+    return box;
+  }
+
   function drawHotspots(group, gi) {
     var items = gi.rows.map(function (row) {
       return { key: String(row.id), signature: JSON.stringify(row), row: row };
@@ -419,7 +448,7 @@
       DECIMAL.format(100 * gi.fdr) + "\u00a0% le seraient par hasard.");
     if (row.list_url) {
       var links = el("p", "popup-links");
-      link(links, row.list_url, "Voir ces " + plural(row.count, "fait"));
+      link(links, row.list_url, "Voir la liste de ces faits");
       box.appendChild(links);
     }
     return box;
