@@ -11,6 +11,12 @@
   var HEX_COLOURS = ["#fff3b0", "#fdd57a", "#f9a44a", "#e4682a", "#a93a12"];
   var RATE_COLOURS = ["#fde725", "#5ec962", "#21918c", "#3b528b", "#440154"];
   var HOT = "#d7191c";
+  // Popups pan clear of the zoom and layer buttons.
+  var POPUP_OPTIONS = {
+    maxWidth: Math.max(200, Math.min(300, window.innerWidth - 110)),
+    autoPanPaddingTopLeft: [10, 56],
+    autoPanPaddingBottomRight: [10, 10],
+  };
   var COLD = "#2c7bb6";
   var DATA_LAYERS = ["hex", "gi", "heat", "residences", "facts"];
   var NUMBER = new Intl.NumberFormat("fr-FR");
@@ -183,27 +189,20 @@
 
   /* ------------------------------------------------------------------ legend */
 
+  /* The legend goes under the map, never over the data; folded on phones (one tap
+     opens it), open on wider screens. */
   function installLegend(map) {
     var source = document.getElementById("map-legend");
     if (!source) {
       return;
     }
-    var Legend = L.Control.extend({
-      options: { position: "bottomleft" },
-      onAdd: function () {
-        source.hidden = false;
-        L.DomEvent.disableClickPropagation(source);
-        L.DomEvent.disableScrollPropagation(source);
-        return source;
-      },
-    });
-    new Legend().addTo(map);
-    // Folded on phones: the map stays visible, one tap opens the legend.
-    if (window.matchMedia && !window.matchMedia("(min-width: 720px)").matches) {
-      var details = source.querySelector("details");
-      if (details) {
-        details.open = false;
-      }
+    var container = map.getContainer();
+    container.parentNode.insertBefore(source, container.nextSibling);
+    source.classList.add("under-map");
+    source.hidden = false;
+    var details = source.querySelector("details");
+    if (details && window.matchMedia && !window.matchMedia("(min-width: 720px)").matches) {
+      details.open = false;
     }
   }
 
@@ -363,8 +362,13 @@
         fillColor: HEX_COLOURS[item.level],
         fillOpacity: 0.6,
       });
+      // Leaflet calls this again on update(): the same box while the popup is open.
+      var box = null;
       polygon.bindPopup(function () {
-        return sectorPopup(polygon, item);
+        return box || (box = sectorPopup(polygon, item));
+      }, POPUP_OPTIONS);
+      polygon.on("popupclose", function () {
+        box = null;
       });
       return polygon;
     });
@@ -429,7 +433,7 @@
       );
       ring.bindPopup(function () {
         return hotspotPopup(row, gi);
-      });
+      }, POPUP_OPTIONS);
       return ring;
     });
   }
@@ -437,15 +441,15 @@
   function hotspotPopup(row, gi) {
     var box = el("div", "map-popup");
     box.appendChild(el("strong", null, (row.hot ? "Point chaud\u00a0: " : "Point froid\u00a0: ") + row.name));
-    line(box, null, plural(row.count, "fait") + " dans cette résidence sur la période, pour " +
-      DECIMAL.format(row.expected) + " attendus d'après ses " + plural(row.logements, "logement") +
-      " et le taux des autres résidences.");
+    line(box, null, plural(row.count, "fait") + " dans cette résidence sur la période\u00a0; " +
+      DECIMAL.format(row.expected) + (row.expected >= 2 ? " attendus" : " attendu") +
+      " pour ses " + plural(row.logements, "logement") + " au taux des autres résidences.");
     line(box, "Taux lissé", DECIMAL.format(row.smoothed) + " faits pour 100 logements");
     categoryList(box, row.categories);
-    line(box, null, (row.hot ? "Nettement plus" : "Nettement moins") +
-      " de faits que ses logements ne le laissent attendre, au-delà des écarts habituels " +
-      "entre résidences. Parmi les résidences signalées, au plus " +
-      DECIMAL.format(100 * gi.fdr) + "\u00a0% le seraient par hasard.");
+    line(box, "Point " + (row.hot ? "chaud" : "froid"), (row.hot ? "bien plus" : "bien moins") +
+      " de faits que ne l'expliquent ses logements et les écarts habituels entre " +
+      "résidences\u00a0; au plus " + DECIMAL.format(100 * gi.fdr) +
+      "\u00a0% des résidences signalées le seraient par hasard.").className += " popup-note";
     if (row.list_url) {
       var links = el("p", "popup-links");
       link(links, row.list_url, "Voir la liste de ces faits");
