@@ -126,9 +126,13 @@
     var timer = null;
     var controller = null;
 
+    // The hot résidences depend on the filters only, not on the view: fetched once.
+    var hotLoaded = false;
+
     function activeLayers() {
       return DATA_LAYERS.filter(function (name) {
-        return layers[name] && map.hasLayer(layers[name]) && !(embedded && name === "residences");
+        return layers[name] && map.hasLayer(layers[name]) && !(embedded && name === "residences") &&
+          !(hotLoaded && name === "gi");
       });
     }
 
@@ -136,7 +140,8 @@
       var names = activeLayers();
       updateLegend(map, layers);
       if (!names.length) {
-        setStatus("Aucune couche de faits affichée : choisissez-en dans le menu des couches.");
+        setStatus(hotLoaded && map.hasLayer(layers.gi) ? hotStatus :
+          "Aucune couche de faits affichée : choisissez-en dans le menu des couches.");
         return;
       }
       if (controller) {
@@ -166,6 +171,7 @@
         })
         .then(function (data) {
           draw(map, layers, data);
+          hotLoaded = hotLoaded || Boolean(data.gi);
         })
         .catch(function (error) {
           if (error && error.name === "AbortError") {
@@ -236,6 +242,8 @@
 
   /* -------------------------------------------------------------------- draw */
 
+  var hotStatus = "";
+
   function draw(map, layers, data) {
     var parts = [];
     if (data.hex) {
@@ -244,11 +252,10 @@
     }
     if (data.gi) {
       drawHotspots(layers.gi, data.gi);
-      parts.push(
+      hotStatus =
         plural(data.gi.hot_total, "point chaud") + ", " +
         plural(data.gi.cold_total, "point froid") + " parmi " +
-        plural(data.gi.tested, "résidence") + " testées"
-      );
+        plural(data.gi.tested, "résidence") + " testées";
       var method = document.getElementById("legend-gi");
       if (method) {
         method.textContent =
@@ -262,6 +269,9 @@
     }
     if (data.residences) {
       drawResidences(layers.residences, data.residences);
+    }
+    if (hotStatus && map.hasLayer(layers.gi)) {
+      parts.push(hotStatus);
     }
     if (data.facts) {
       parts.unshift(drawFacts(layers.facts, data.facts));
