@@ -297,6 +297,10 @@ def test_a_residence_with_40_facts_in_three_weeks_among_quiet_ones_is_a_hot_spot
     )
     listed = parse(client.get(row["list_url"]).text)
     assert listed.find("p", class_="count").get_text() == "41 faits"
+    # The page carries the same hot résidences (the view does not change them).
+    page = parse(client.get("/carte/?date_from=2026-01-01&date_to=2026-12-31").text)
+    config = json.loads(page.find(id="map-config").string)
+    assert config["hotspots"] == data["gi"]
 
 
 def test_a_sector_popup_names_its_categories_and_lists_its_facts(client, auth, world):

@@ -51,7 +51,9 @@ def index():
     """The hotspot map of the user's perimeter, with its filters and legend."""
     choices = list_filter_choices(current_user)
     filters, errors = read_filters(request.args, choices)
-    page = build_map_page(current_user, filters, choices)
+    page = build_map_page(
+        current_user, filters, choices, list_url=_facts_list_url(filters)
+    )
     js, css = map_assets(_static_url)
     config = {
         "key": "orfi",
@@ -62,6 +64,7 @@ def index():
         "statsUrl": url_for("stats.index", **filters.query_args()),
         "focus": page.focus,
         "residences": page.residences,
+        "hotspots": page.hotspots,
         "maxPoints": MAX_POINTS,
         "tiles": bool(current_app.config["ORFI_TILE_URL"]),
     }

@@ -127,6 +127,7 @@ class MapPage:
     rate_breaks: list[float]
     focus: tuple[tuple[float, float], tuple[float, float]] | None
     residences: dict | None  # the résidences layer, when small enough to embed
+    hotspots: dict | None = None  # the hot résidences (the data's "gi" layer)
 
 
 def perimeter_bounds(
@@ -144,9 +145,12 @@ def perimeter_bounds(
     )
 
 
-def _residence_stats(user, filters, choices) -> pd.DataFrame:
+def _residence_stats(
+    user, filters, choices, counts: pd.DataFrame | None = None
+) -> pd.DataFrame:
     periods = {"current": filters.period, "previous": filters.period.previous()}
-    counts = count_reports_by_residence(user, filters, periods)
+    if counts is None:
+        counts = count_reports_by_residence(user, filters, periods)
     by_residence = counts.groupby("residence_id")[["current", "previous"]].sum()
     return residence_table(
         residence_frame(choices, filters.residence_ids),
@@ -156,10 +160,20 @@ def _residence_stats(user, filters, choices) -> pd.DataFrame:
 
 
 def build_map_page(
-    user: User, filters: StatsFilters, choices: FilterChoices
+    user: User,
+    filters: StatsFilters,
+    choices: FilterChoices,
+    list_url: Callable[..., str] | None = None,
 ) -> MapPage:
-    """Return the ranking of hot résidences and the legend of the map page."""
-    table = _residence_stats(user, filters, choices)
+    """Return the ranking of hot résidences and the legend of the map page.
+
+    One query, facts per résidence and category for the period and the previous one,
+    gives the ranking, the résidences layer and the hot résidences (which do not
+    depend on the view: the page carries them, the data requests skip them).
+    """
+    periods = {"current": filters.period, "previous": filters.period.previous()}
+    counts = count_reports_by_residence(user, filters, periods)
+    table = _residence_stats(user, filters, choices, counts)
     focused = filters.residence_ids is not None
     focus = perimeter_bounds(table.reset_index(drop=True)) if focused else None
     return MapPage(
@@ -171,6 +185,7 @@ def build_map_page(
         residences=(
             residence_layer(table) if len(table) <= MAX_EMBEDDED_RESIDENCES else None
         ),
+        hotspots=_hot_layer(user, filters, choices, list_url, counts),
     )
 
 
@@ -321,6 +336,7 @@ def _hot_layer(
     filters: StatsFilters,
     choices: FilterChoices,
     list_url: Callable[..., str] | None,
+    counts: pd.DataFrame | None = None,
 ) -> dict:
     """Return the hot (and cold) résidences of the period, with their categories.
 

@@ -126,8 +126,12 @@
     var timer = null;
     var controller = null;
 
-    // The hot résidences depend on the filters only, not on the view: fetched once.
-    var hotLoaded = false;
+    // The hot résidences depend on the filters only, not on the view: the page
+    // carries them (or the first data request brings them), never refetched.
+    var hotLoaded = Boolean(config.hotspots);
+    if (hotLoaded) {
+      draw(map, layers, { gi: config.hotspots });
+    }
 
     function activeLayers() {
       return DATA_LAYERS.filter(function (name) {
