@@ -347,8 +347,9 @@ def _hot_layer(
     """
     from orfi.geo.hotspots import rate_hotspots
 
-    by_category = count_reports_by_residence(user, filters, {"current": filters.period})
-    by_category = by_category[by_category["current"] > 0]
+    if counts is None:
+        counts = count_reports_by_residence(user, filters, {"current": filters.period})
+    by_category = counts[counts["current"] > 0]
     table = residence_table(
         residence_frame(choices, filters.residence_ids),
         by_category.groupby("residence_id")["current"].sum(),
