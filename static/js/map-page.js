@@ -455,14 +455,14 @@
   function hotspotPopup(row, gi) {
     var box = el("div", "map-popup");
     box.appendChild(el("strong", null, (row.hot ? "Point chaud\u00a0: " : "Point froid\u00a0: ") + row.name));
-    line(box, null, plural(row.count, "fait") + " dans cette résidence sur la période\u00a0; " +
+    line(box, null, plural(row.count, "fait") + " dans cette résidence\u00a0; " +
       DECIMAL.format(row.expected) + (row.expected >= 2 ? " attendus" : " attendu") +
-      " pour ses " + plural(row.logements, "logement") + " au taux des autres résidences.");
-    line(box, "Taux lissé", DECIMAL.format(row.smoothed) + " faits pour 100 logements");
+      " pour ses " + plural(row.logements, "logement") + " au taux des autres.");
+    line(box, "Taux lissé", DECIMAL.format(row.smoothed) + " pour 100 logements");
     categoryList(box, row.categories);
-    line(box, "Point " + (row.hot ? "chaud" : "froid"), (row.hot ? "bien plus" : "bien moins") +
-      " de faits que ne l'expliquent ses logements et les écarts habituels entre " +
-      "résidences\u00a0; au plus " + DECIMAL.format(100 * gi.fdr) +
+    line(box, null, (row.hot ? "Bien plus" : "Bien moins") +
+      " de faits que ses logements et les écarts habituels entre résidences ne " +
+      "l'expliquent\u00a0; au plus " + DECIMAL.format(100 * gi.fdr) +
       "\u00a0% des résidences signalées le seraient par hasard.").className += " popup-note";
     if (row.list_url) {
       var links = el("p", "popup-links");
