@@ -7,9 +7,9 @@ client:
 
 - the map page as a browser first loads it: the page (which carries the résidences
   layer), the folium scaffold (``/carte/carte.js``) and the first data request
-  (``/carte/donnees.json`` for the whole perimeter at zoom 11, layers hex, Gi* and
-  facts, as map-page.js asks): server time (sum of the three) and bytes (sum of the
-  three bodies);
+  (``/carte/donnees.json`` for the whole perimeter at zoom 11, layers hex and facts,
+  as map-page.js asks: the page carries the hot résidences): server time (sum of
+  the three) and bytes (sum of the three bodies);
 - a street-level data request (zoom 16 on the résidence with most facts, all
   layers, facts one by one when few);
 - the statistics page: server time and bytes;
@@ -191,7 +191,7 @@ def measure_pages(repeat: int) -> dict:
     query = "&".join(f"{k}={v}" for k, v in filters.query_args().items())
     first_view = (
         f"/carte/donnees.json?{query}&z=11&bbox={west},{south},{east},{north}"
-        "&layers=hex,gi,facts"
+        "&layers=hex,facts"
     )
     street = (
         f"/carte/donnees.json?{query}&z=16"

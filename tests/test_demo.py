@@ -129,6 +129,39 @@ class TestOneDemo:
         assert federation.region == "Occitanie"
         assert "Démo chargée" in demo.output
 
+    def test_the_demo_map_shows_a_hot_hall(self, demo):
+        """The point de deal's hall (evening facts for three weeks) is a hot spot on
+        its bailleur's map, over the map's default period."""
+        from orfi.maps.services import build_map_data
+        from orfi.stats.filters import list_filter_choices, read_filters
+
+        hot = []
+        referents = db.session.scalars(
+            sa.select(User).where(User.role == Role.REFERENT)
+        )
+        for referent in referents.all():
+            choices = list_filter_choices(referent)
+            filters, errors = read_filters({}, choices)
+            assert not errors
+            data = build_map_data(
+                referent, filters, choices, layers=frozenset({"gi"}), zoom=11, bbox=None
+            )
+            hot += [row["id"] for row in data["gi"]["rows"] if row["hot"]]
+        assert hot
+
+        def hall_evenings(*where) -> float:
+            evening = (Report.lieu == "hall") & (Report.occurred_hour >= 18)
+            query = sa.select(
+                sa.func.sum(sa.case((evening, 1), else_=0)), sa.func.count()
+            ).where(*where)
+            in_hall, total = db.session.execute(query).one()
+            return in_hall / total
+
+        overall = hall_evenings()
+        assert overall < 0.15
+        shares = [hall_evenings(Report.residence_id == i) for i in hot]
+        assert max(shares) >= 2 * overall, (overall, shares)
+
     def test_residences_lie_in_the_qpv_they_name(self, demo):
         with open(QPV_FILE, encoding="utf-8") as source:
             features = json.load(source)["features"]

@@ -327,7 +327,8 @@ def test_map_popups_and_tooltips_show_payloads_as_text(browser_session, hostile_
     wait_for_map(page)
     page.wait_for_function("document.querySelectorAll('.leaflet-popup').length === 0")
     click_at(page, *center)
-    page.locator(".leaflet-popup-content", has_text="dans cet hexagone").wait_for()
+    page.locator(".leaflet-popup-content", has_text="dans ce secteur").wait_for()
+    page.locator(".leaflet-popup-content .popup-link").wait_for()
     watched.check()
 
     # The facts, one by one: a real click on a cluster, then every fact's popup.

@@ -109,10 +109,18 @@ def assert_no_horizontal_scroll(page, width: int) -> None:
 def test_map_page_draws_its_layers(browser_session, map_world, viewport):
     page = open_page(browser_session, map_world, "/carte/", viewport)
     status = wait_for_map(page)
-    assert "Gi*" in status
+    assert "point chaud" in status and "résidences testées" in status
     assert layer_size(page, "hex") > 0
     assert layer_size(page, "residences") == len(PLACES)
     assert page.locator(".map-legend").is_visible()
+    # The legend lies under the map, never over the data; folded on phones.
+    legend = page.locator(".map-legend").bounding_box()
+    frame = page.locator("#map_orfi").bounding_box()
+    assert legend["y"] >= frame["y"] + frame["height"]
+    is_open = page.eval_on_selector(".map-legend details", "d => d.open")
+    assert is_open == (viewport is DESKTOP)
+    if viewport is PHONE:
+        page.locator(".map-legend summary").click()
     # The density classes list whole counts, each after the previous one: "1 – 2",
     # "3", "4 – 9"… (never "4 – 3").
     classes = page.eval_on_selector_all(
@@ -262,7 +270,7 @@ def test_statistics_page_reads_at_a_glance(browser_session, map_world, viewport)
 # ------------------------------------------------------- clicks through the layers
 
 # A grid of 5 × 5 résidences about 450 m apart (east of the Mirail, Toulouse), one
-# fact at each, and 70 more spread around the middle one: Gi* flags hot spots there.
+# fact at each, and 70 more spread around the middle one: a hot spot.
 GRID_ORIGIN = (43.6000, 1.4000)
 GRID_STEP = (0.004, 0.005)
 HOT_INDEX = 12
@@ -333,8 +341,23 @@ CLEAR_POINT = """([lat, lon, margin]) => {
     const hit = document.elementFromPoint(x, y);
     if (!hit || !map.getContainer().contains(hit)
         || hit.closest(".leaflet-marker-pane, .leaflet-control-container, "
-                       + ".leaflet-popup-pane, .leaflet-tooltip-pane")) return null;
+                       + ".leaflet-popup-pane, .leaflet-tooltip-pane, "
+                       + ".leaflet-orfi-gi-pane")) return null;
     return [x, y];
+}"""
+
+# A page point on the ring of the hot spot around a résidence, clear of pins.
+RING_POINT = """([lat, lon]) => {
+    const map = orfiMaps.orfi.map;
+    const c = map.latLngToContainerPoint([lat, lon]);
+    const box = map.getContainer().getBoundingClientRect();
+    for (let a = 0; a < 360; a += 15) {
+        const r = 27, t = a * Math.PI / 180;
+        const x = box.left + c.x + r * Math.cos(t), y = box.top + c.y + r * Math.sin(t);
+        const hit = document.elementFromPoint(x, y);
+        if (hit && hit.closest(".leaflet-orfi-gi-pane")) return [x, y];
+    }
+    return null;
 }"""
 
 
@@ -392,40 +415,46 @@ def test_clicks_reach_hexagons_hot_spots_and_residences_whatever_layers_are_on(
     page.evaluate("orfiMaps.orfi.map.addLayer(orfiMaps.orfi.layers.heat)")
     page.wait_for_timeout(400)
     data = last_map_data(page, responses)
-    assert set(data) >= {"hex", "gi", "heat", "facts"}
+    # The hot résidences do not depend on the view: the page carries them.
+    assert set(data) >= {"hex", "heat", "facts"}
+    assert not [r for r in responses if "gi" in r.json()]
+    gi = page.evaluate(
+        "JSON.parse(document.getElementById('map-config').textContent).hotspots"
+    )
     assert page.evaluate(
         "(({map, layers}) => Object.values(layers).every((l) => map.hasLayer(l)))"
         "(orfiMaps.orfi)"
     )
     assert layer_size(page, "residences") == len(hotspot_world.residences)
-    assert data["gi"]["hot_total"] > 0 and data["gi"]["cells"]
+    assert gi["hot_total"] == 1
+    (hot,) = gi["rows"]
     page.locator("#map_orfi").scroll_into_view_if_needed()
 
     # A hexagon of the density layer, outside every hot spot and résidence circle.
-    hot_cells = set(data["gi"]["cells"])
-    gi_resolution = data["gi"]["resolution"]
     counts = dict(zip(data["hex"]["cells"], data["hex"]["counts"], strict=True))
-    clear_hexagons = [
-        h3.cell_to_latlng(cell)
-        for cell in counts
-        if h3.latlng_to_cell(*h3.cell_to_latlng(cell), gi_resolution) not in hot_cells
-    ]
-    lat, lon = click_first_clear(page, clear_hexagons)
+    lat, lon = click_first_clear(page, [h3.cell_to_latlng(cell) for cell in counts])
     cell = h3.latlng_to_cell(lat, lon, data["hex"]["resolution"])
     count = counts[cell]
-    expected = f"{count} fait{'s' if count > 1 else ''} dans cet hexagone (H3 r"
-    assert popup_text(page).startswith(expected)
+    text = popup_text(page)
+    assert text.startswith(f"{count} fait{'s' if count > 1 else ''} dans ce secteur")
+    page.locator(".leaflet-popup-content .popup-link").wait_for()
+    text = popup_text(page)
+    assert "AB01 · " in text and "Voir la liste de ces faits" in text
+    assert "H3" not in text
     name = "phone" if viewport is PHONE else "desktop"
     browser_session.screenshot(page, f"map-{name}-hexagon-popup", full_page=False)
     close_popup(page)
 
-    # A hot spot, away from the résidence circles.
-    hot = dict(zip(data["gi"]["cells"], data["gi"]["counts"], strict=True))
-    lat, lon = click_first_clear(page, [h3.cell_to_latlng(c) for c in hot])
+    # The hot spot: the ring around the hot résidence.
+    point = page.evaluate(RING_POINT, [hot["latitude"], hot["longitude"]])
+    assert point, "the hot spot's ring is covered"
+    page.mouse.click(*point)
     text = popup_text(page)
-    assert text.startswith("Point chaud")
-    count = hot[h3.latlng_to_cell(lat, lon, gi_resolution)]
-    assert f"Faits dans l'hexagone : {count}" in text
+    assert text.startswith(f"Point chaud : {hot['name']}")
+    assert f"{hot['count']} faits dans cette résidence" in text
+    assert "AB01 · " in text
+    assert "au plus 5 % des résidences signalées le seraient par hasard" in text
+    browser_session.screenshot(page, f"map-{name}-hot-spot-popup", full_page=False)
     close_popup(page)
 
     # A résidence: its circle, over the hexagons and the hot spots; the part of it
@@ -478,7 +507,7 @@ def test_clicks_reach_hexagons_hot_spots_and_residences_whatever_layers_are_on(
     text = popup_text(page)
     assert text.startswith("Point chaud")
     count = int(label.split(":")[1].split()[0])
-    assert f"Faits dans l'hexagone : {count}" in text
+    assert f"{count} faits dans cette résidence" in text
     browser_session.screenshot(page, f"map-{name}-hot-spot-keyboard", full_page=False)
     page.keyboard.press("Escape")
     page.wait_for_function("document.querySelectorAll('.leaflet-popup').length === 0")

@@ -121,3 +121,27 @@ def test_grid_disk_cells_adds_rings():
     assert hx.grid_disk_cells([centre], 0).tolist() == [centre]
     assert hx.grid_disk_cells([centre], 1).size == 7
     assert hx.grid_disk_cells([centre, centre], 2).size == 19
+
+
+def test_finest_range_holds_exactly_the_cells_descendants():
+    """Checked against h3's own parent of every r9 cell around the sector."""
+    import h3.api.basic_int as h3i
+
+    from orfi.geo.hexagons import finest_range
+
+    for resolution in (5, 7, 8, 9):
+        cell = h3i.latlng_to_cell(43.6045, 1.4440, resolution)
+        low, high = finest_range(cell)
+        around = h3i.grid_disk(h3i.latlng_to_cell(43.6045, 1.4440, 9), 12)
+        inside = {c for c in around if low <= c <= high}
+        by_parent = {c for c in around if h3i.cell_to_parent(c, resolution) == cell}
+        assert inside == by_parent and by_parent
+        assert set(h3i.cell_to_children(cell, 9)) == {
+            c for c in h3i.cell_to_children(cell, 9) if low <= c <= high
+        }
+    pentagon = h3i.get_pentagons(7)[0]
+    low, high = finest_range(pentagon)
+    assert all(low <= c <= high for c in h3i.cell_to_children(pentagon, 9))
+    for bad in (0, -5, 2**70, h3i.latlng_to_cell(43.6, 1.44, 10)):
+        with pytest.raises((ValueError, OverflowError)):
+            finest_range(bad)

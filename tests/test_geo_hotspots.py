@@ -486,3 +486,188 @@ def test_residence_cells_are_the_finest_cells():
         hs.residence_cells(np.array([43.6]), np.array([]))
     none = hs.residence_cells(np.array([]), np.array([]))
     assert none.dtype == np.int64 and none.size == 0
+
+
+# ------------------------------------------------ hot résidences: rates, EB, FDR
+
+
+def loo_prior_loop(counts, exposure) -> tuple[list[float], list[float]]:
+    """Marshall's moments over every unit but one, written out unit by unit."""
+    means, variances = [], []
+    for i in range(len(counts)):
+        y = [float(v) for j, v in enumerate(counts) if j != i]
+        e = [float(v) for j, v in enumerate(exposure) if j != i]
+        b = sum(y) / sum(e)
+        spread = sum(
+            ej * (yj / ej - b) ** 2 for yj, ej in zip(y, e, strict=True)
+        ) / sum(e)
+        means.append(b)
+        variances.append(max(0.0, spread - b / (sum(e) / len(e))))
+    return means, variances
+
+
+def two_sided_loop(counts, exposure) -> list[float]:
+    """Each unit's two-sided p-value from scipy's laws, one unit at a time."""
+    means, variances = loo_prior_loop(counts, exposure)
+    total, logements = sum(counts), sum(exposure)
+    p = []
+    for y, e, b, a in zip(counts, exposure, means, variances, strict=True):
+        if a == 0:
+            law = stats.binom(total, e / logements)
+        else:
+            law = stats.nbinom(b * b / a, b / (b + a * e))
+        p.append(min(1.0, 2 * min(law.sf(y - 1), law.cdf(y))))
+    return p
+
+
+def quiet_world(seed: int, n: int = 40, rate: float = 0.05):
+    """``n`` résidences of 20–400 logements, facts in proportion to logements."""
+    rng = np.random.default_rng(seed)
+    logements = rng.integers(20, 400, n).astype(float)
+    return rng.poisson(logements * rate), logements
+
+
+def test_empirical_bayes_rates_match_esda(esda):
+    rng = np.random.default_rng(12)
+    logements = rng.integers(10, 500, 60).astype(float)
+    counts = rng.poisson(logements * 0.1 * rng.gamma(2, 0.5, 60))
+    smoothed, mean, variance = hs.empirical_bayes_rates(counts, logements)
+    assert variance > 0  # esda does not floor it: compare where both agree
+    reference = esda.smoothing.Empirical_Bayes(counts, logements).r.ravel()
+    np.testing.assert_allclose(smoothed, reference, rtol=1e-12)
+    assert mean == pytest.approx(counts.sum() / logements.sum())
+    # Pulled toward the overall rate: never further from it than the raw rate.
+    raw = counts / logements
+    assert np.all(np.abs(smoothed - mean) <= np.abs(raw - mean) + 1e-15)
+
+
+def test_empirical_bayes_without_extra_spread_is_the_overall_rate():
+    counts = np.array([5, 5, 5, 5])
+    logements = np.array([100.0, 100, 100, 100])
+    smoothed, mean, variance = hs.empirical_bayes_rates(counts, logements)
+    assert variance == 0.0 and mean == 0.05
+    assert smoothed.tolist() == [0.05] * 4
+    nothing = hs.empirical_bayes_rates(np.array([]), np.array([]))
+    assert nothing[0].size == 0 and nothing[1:] == (0.0, 0.0)
+
+
+def test_leave_one_out_priors_match_a_loop():
+    rng = np.random.default_rng(21)
+    logements = rng.integers(5, 300, 25).astype(float)
+    counts = rng.poisson(logements * 0.2 * rng.gamma(1.5, 1 / 1.5, 25))
+    counts[4] += 60
+    means, variances = hs.leave_one_out_priors(counts, logements)
+    loop_means, loop_variances = loo_prior_loop(counts, logements)
+    np.testing.assert_allclose(means, loop_means, rtol=1e-12)
+    np.testing.assert_allclose(variances, loop_variances, rtol=1e-9, atol=1e-15)
+    assert (variances > 0).any()
+
+
+@pytest.mark.parametrize("spread", [0.0, 1 / 3])
+def test_rate_hotspots_match_scipy_laws_and_bh_unit_by_unit(spread):
+    rng = np.random.default_rng(33)
+    logements = rng.integers(10, 400, 30).astype(float)
+    rates = 0.08 * (rng.gamma(3, 1 / 3, 30) if spread else np.ones(30))
+    # Without spread: the quiet units' facts exactly in proportion to their logements.
+    counts = rng.poisson(logements * rates) if spread else np.rint(logements * rates)
+    counts = counts.astype(np.int64)
+    counts[[2, 17]] += [45 if spread else 0, 30]
+    counts[9] = 0
+    result = hs.rate_hotspots(counts, logements)
+    expected_p = two_sided_loop(counts, logements)
+    np.testing.assert_allclose(result.p, expected_p, rtol=1e-9, atol=1e-15)
+    significant = stats.false_discovery_control(expected_p, method="bh") <= 0.05
+    means, _ = loo_prior_loop(counts, logements)
+    direction = np.where(counts > np.array(means) * logements, 1, -1)
+    assert result.kind.tolist() == np.where(significant, direction, 0).tolist()
+    np.testing.assert_allclose(result.expected, np.array(means) * logements)
+    assert 17 in result.hot.tolist()
+    assert result.tested.all() and result.fdr == 0.05
+    # Both laws are exercised: with spread the others' rates spread beyond chance
+    # (negative binomial); without, the hot unit's others do not (binomial).
+    _, variances = loo_prior_loop(counts, logements)
+    assert (variances[17] > 0) == (spread > 0) and any(v > 0 for v in variances)
+
+
+def test_one_residence_with_40_facts_among_quiet_neighbours_is_hot():
+    counts, logements = quiet_world(5)
+    counts[7] += 40
+    result = hs.rate_hotspots(counts, logements)
+    assert result.hot.tolist() == [7]
+    assert result.cold.size == 0
+    assert result.expected[7] < counts[7] / 3
+
+
+def test_uniform_worlds_flag_at_most_the_false_discovery_share():
+    """50 worlds where every résidence has the same rate per logement: every flag is
+    false. Benjamini–Hochberg at 5 % then bounds the chance that a world flags
+    anything by 5 %: 2.5 worlds expected; 6 or more has a chance under 2 % (binomial
+    50, 5 %). Uncorrected p < 0.05 would flag about 5 % of all the résidences."""
+    worlds_flagged = flagged = uncorrected = tested = 0
+    for seed in range(50):
+        counts, logements = quiet_world(seed, rate=0.05 + 0.01 * (seed % 5))
+        result = hs.rate_hotspots(counts, logements)
+        flagged += int((result.kind != 0).sum())
+        worlds_flagged += int((result.kind != 0).any())
+        uncorrected += int((result.p < 0.05).sum())
+        tested += int(result.tested.sum())
+    assert worlds_flagged <= 5
+    assert flagged <= 0.05 * 50 * 2
+    # The test can fail: without the correction, chance flags dozens.
+    assert uncorrected >= 0.02 * tested
+
+
+def test_a_small_residence_with_two_facts_neither_tops_nor_is_flagged():
+    counts, logements = quiet_world(8)
+    counts[0], logements[0] = 2, 4.0  # 50 facts per 100 logements, raw
+    counts[1] += 30
+    result = hs.rate_hotspots(counts, logements)
+    raw = counts / logements
+    assert raw.argmax() == 0
+    assert np.nanargmax(result.smoothed) == 1
+    assert result.kind[0] == 0 and result.kind[1] == hs.HOT
+
+
+def test_a_small_bailleur_with_a_handful_of_facts_flags_nothing():
+    """Six résidences, three facts, two in one résidence: the others' rate is 0, yet
+    nothing is impossible. Given three facts, two or more land in one résidence of
+    a sixth of the logements with chance 7.4 % (binomial), 14.8 % two-sided."""
+    counts = np.array([2, 1, 0, 0, 0, 0])
+    result = hs.rate_hotspots(counts, np.full(6, 100.0))
+    assert result.p[0] == pytest.approx(2 * (3 * (1 / 6) ** 2 * 5 / 6 + (1 / 6) ** 3))
+    assert (result.kind == 0).all()
+    alone = hs.rate_hotspots(np.array([2, 0, 0, 0, 0, 0]), np.full(6, 100.0))
+    assert alone.p[0] == pytest.approx(2 / 36) and (alone.kind == 0).all()
+
+
+def test_residences_without_logements_or_too_few_are_not_tested():
+    counts = np.array([3, 40, 2, 1, 2])
+    logements = np.array([100.0, 0, 120, 90, 110])
+    result = hs.rate_hotspots(counts, logements)
+    assert result.tested.tolist() == [True, False, True, True, True]
+    assert result.kind[1] == 0 and result.p[1] == 1.0 and np.isnan(result.smoothed[1])
+    few = hs.rate_hotspots(np.array([0, 50]), np.array([100.0, 100]))
+    assert not few.tested.any() and (few.kind == 0).all() and (few.p == 1).all()
+    empty = hs.rate_hotspots(np.array([], dtype=int), np.array([]))
+    assert empty.kind.size == 0
+
+
+def test_a_residence_with_no_fact_among_busy_ones_is_cold():
+    logements = np.full(30, 200.0)
+    counts = np.random.default_rng(3).poisson(40, 30)
+    counts[11] = 0
+    result = hs.rate_hotspots(counts, logements)
+    assert result.cold.tolist() == [11] and result.hot.size == 0
+
+
+@pytest.mark.parametrize(
+    ("counts", "logements", "message"),
+    [
+        ([1, -1, 2], [10, 10, 10], "non-negative integer counts"),
+        ([1.5, 1, 2], [10, 10, 10], "non-negative integer counts"),
+        ([1, 1, 2], [10, 10], "aligned"),
+    ],
+)
+def test_rate_hotspots_refuse_bad_input(counts, logements, message):
+    with pytest.raises(ValueError, match=message):
+        hs.rate_hotspots(np.array(counts), np.array(logements))

@@ -167,6 +167,7 @@ def make_login(user) -> UserSession:
 def ref(row) -> SimpleNamespace:
     """The identifiers of a row, read once: the walk never reloads the world."""
     names = ("id", "uuid", "reference", "code", "email", "family_id", "client_uuid")
+    names += ("latitude", "longitude")  # a résidence's sector of the map
     return SimpleNamespace(**{n: getattr(row, n) for n in names if hasattr(row, n)})
 
 
@@ -505,6 +506,17 @@ def b_filters(s: Side) -> dict:
         "agence": s.agence.id,
         "nature": s.local_category.code,
     }
+
+
+def b_sector(s: Side) -> str:
+    """The map sector (H3 cell, street block) of the target's résidence (the ghost's
+    résidence has no position: a sector in the ocean)."""
+    import h3
+
+    place = s.residence
+    return h3.latlng_to_cell(
+        getattr(place, "latitude", 0.0), getattr(place, "longitude", 0.0), 9
+    )
 
 
 def list_filters(s: Side) -> dict:
@@ -957,6 +969,12 @@ ROUTES: dict[str, Route] = {
     "maps.data": page(
         queries=lambda s: [MAP_VIEW, {**MAP_VIEW, **b_filters(s)}],
         owner_sees=True,
+    ),
+    "maps.sector": page(
+        queries=lambda s: [
+            {"secteur": b_sector(s)},
+            {"secteur": b_sector(s), **b_filters(s)},
+        ],
     ),
     "patrimoine.residences": page(owner_sees=True),
     "patrimoine.residence": obj(

@@ -11,6 +11,7 @@ import pytest
 
 from orfi.auth.models import Role
 from orfi.maps import services as map_services
+from orfi.reports.models import Lieu
 from tests.factories import (
     commit,
     insert_fact,
@@ -82,8 +83,10 @@ def test_the_page_embeds_the_map_without_inline_code_or_outside_host(
     # Few résidences: the page carries their layer, the data requests skip it.
     rows = {row[1]: row for row in config["residences"]["rows"]}
     assert rows["Les Izards"][6] == 3 and rows["Borderouge"][6] == 1
-    # The legend states the test and its level.
-    assert "Getis-Ord Gi*" in page and "taux de fausses découvertes de 5" in page
+    # The legend says in words what a hot spot is, and the test's level.
+    assert "nettement plus de faits que ses logements ne le laissent attendre" in page
+    assert "au plus 5 % des résidences signalées le seraient par hasard" in page
+    assert "Gi*" not in page and "H3" not in page
 
 
 def test_the_page_ranks_hot_residences_with_their_change(client, auth, world):
@@ -126,16 +129,17 @@ def test_data_counts_each_counted_fact_once(client, auth, world):
     assert "Bagatelle" not in rows
     assert data["facts"]["count"] == 4
     assert len(data["facts"]["rows"]) == 4
-    assert data["gi"]["fdr"] == 0.05 and data["gi"]["tested"] >= 2
+    assert data["gi"]["fdr"] == 0.05 and data["gi"]["unit"] == "residence"
+    # Les Izards and Borderouge have logements; too few to test anything.
+    assert data["gi"]["tested"] == 0 and data["gi"]["rows"] == []
     assert sum(point[2] for point in data["heat"]["points"]) == 4
 
 
 def test_zoom_chooses_the_resolution(client, auth, world):
     auth.login(world["referent"].email)
     for zoom, resolution in ((8, 5), (11, 7), (13, 8), (16, 9)):
-        data = client.get(data_url(z=zoom, layers="hex,gi")).get_json()
+        data = client.get(data_url(z=zoom, layers="hex")).get_json()
         assert data["hex"]["resolution"] == resolution
-        assert data["gi"]["resolution"] == min(max(resolution, 7), 9)
 
 
 def test_facts_come_one_by_one_only_when_few(client, auth, world, monkeypatch):
@@ -244,4 +248,99 @@ def test_a_perimeter_without_residences_still_opens(client, auth, app):
     assert "fitBounds" not in script and "orfiMaps" in script
     data = client.get(data_url()).get_json()
     assert data["hex"]["cells"] == [] and data["gi"]["tested"] == 0
+    assert data["gi"]["rows"] == []
     assert data["residences"]["rows"] == [] and data["facts"]["count"] == 0
+
+
+def test_a_residence_with_40_facts_in_three_weeks_among_quiet_ones_is_a_hot_spot(
+    client, auth, app
+):
+    """Twelve résidences of 80–300 logements, a fact or two each over the year; one
+    gets 40 facts in three weeks of evenings in its hall: it alone is flagged, and its
+    popup's data name its categories and link to its facts for the period."""
+    organisation = make_organisation(code="CHAUD", name="Bailleur chaud")
+    referent = make_user(organisation, role=Role.REFERENT)
+    residences = [
+        make_residence(
+            organisation,
+            name=f"Résidence {i}",
+            latitude=43.56 + 0.004 * i,
+            longitude=1.40 + 0.003 * (i % 4),
+            logements=80 + 20 * i,
+        )
+        for i in range(12)
+    ]
+    start = datetime(2026, 1, 5, 12)
+    for i, residence in enumerate(residences):
+        for k in range(1 + i % 2):
+            insert_fact(referent, residence, start + timedelta(days=29 * i + 90 * k))
+    hot = residences[4]
+    for k in range(40):
+        code = "TT01" if k % 4 else "AB01"
+        when = datetime(2026, 6, 1, 19) + timedelta(days=k % 21, minutes=7 * k)
+        insert_fact(referent, hot, when, code, lieu=Lieu.HALL)
+    commit()
+    auth.login(referent.email)
+    url = "/carte/donnees.json?" + urlencode(
+        {"date_from": "2026-01-01", "date_to": "2026-12-31", "layers": "gi"}
+    )
+    data = client.get(url).get_json()
+    assert data["gi"]["tested"] == 12
+    assert data["gi"]["hot_total"] == 1 and data["gi"]["cold_total"] == 0
+    (row,) = data["gi"]["rows"]
+    assert row["id"] == hot.id and row["hot"] and row["count"] == 41
+    assert row["logements"] == 160 and row["expected"] < 5
+    assert [n for _, n in row["categories"]] == [30, 11]
+    assert row["categories"][0][0].startswith("TT01 · ")
+    assert row["list_url"] == (
+        f"/signalements/?date_from=2026-01-01&date_to=2026-12-31&residence={hot.id}"
+    )
+    listed = parse(client.get(row["list_url"]).text)
+    assert listed.find("p", class_="count").get_text() == "41 faits"
+    # The page carries the same hot résidences (the view does not change them).
+    page = parse(client.get("/carte/?date_from=2026-01-01&date_to=2026-12-31").text)
+    config = json.loads(page.find(id="map-config").string)
+    assert config["hotspots"] == data["gi"]
+
+
+def test_a_sector_popup_names_its_categories_and_lists_its_facts(client, auth, world):
+    """A density hexagon's sector: the facts the layer counted there, by category,
+    and the facts list narrowed to the same sector (one range of h3_r9); the list
+    shows the duplicate too (marked), which the map does not count."""
+    auth.login(world["referent"].email)
+    data = client.get(data_url(z=16, layers="hex")).get_json()
+    izards = h3.latlng_to_cell(43.6409, 1.4327, 9)
+    assert izards in data["hex"]["cells"]
+    for cell, count in zip(data["hex"]["cells"], data["hex"]["counts"], strict=True):
+        sector = client.get(
+            "/carte/secteur.json?" + urlencode({**PERIOD, "secteur": cell})
+        ).get_json()
+        assert sector["count"] == count
+        assert sum(n for _, n in sector["categories"]) == count
+        assert all(" · " in label for label, _ in sector["categories"])
+        assert f"secteur={cell}" in sector["list_url"]
+        listed = parse(client.get(sector["list_url"]).text)
+        shown = count + (cell == izards)
+        expected = f"{shown} fait{'s' if shown > 1 else ''}"
+        assert listed.find("p", class_="count").get_text() == expected
+    # A coarser sector holds the finer ones.
+    coarse = client.get(data_url(z=11, layers="hex")).get_json()["hex"]
+    assert sum(coarse["counts"]) == 4
+    for cell in coarse["cells"]:
+        sector = client.get(
+            "/carte/secteur.json?" + urlencode({**PERIOD, "secteur": cell})
+        ).get_json()
+        assert sector["count"] == coarse["counts"][coarse["cells"].index(cell)]
+
+
+@pytest.mark.parametrize("bad", ["", "zz", "-5", "f" * 40, "8f39601aeffffff"])
+def test_a_bad_sector_is_a_json_error_naming_the_field(client, auth, world, bad):
+    auth.login(world["referent"].email)
+    response = client.get("/carte/secteur.json?" + urlencode({"secteur": bad}))
+    assert response.status_code == 400
+    assert "secteur" in response.get_json()["fields"]
+    # The facts list says it next to the filters, and still opens.
+    page = client.get("/signalements/?" + urlencode({"secteur": bad or " "}))
+    assert page.status_code == 200
+    if bad.strip():
+        assert "Secteur de la carte invalide." in page.text

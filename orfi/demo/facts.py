@@ -441,6 +441,7 @@ def draw_facts(world: DemoWorld, n: int, *, seed: int, now: datetime) -> DrawnFa
     now_s = int(now.timestamp())
     occurred, created = _draw_instants(rng, n, first_day, day, hour, now_s)
     order = np.argsort(created, kind="stable")
+    in_burst = (np.arange(n) >= n - n_burst)[order]
     residence, category = residence[order], category[order]
     occurred, created = occurred[order], created[order]
     organisation = world.residence_organisation[residence]
@@ -450,6 +451,9 @@ def draw_facts(world: DemoWorld, n: int, *, seed: int, now: datetime) -> DrawnFa
     category_id, author_id = _draw_ids(rng, world, codes, category, residence)
 
     details = _draw_details(rng, world, profiles, residence, category, is_hot)
+    # A point de deal holds one place: the hall (set after the draws, which stay
+    # those of the rest of the demo).
+    details["lieu"][in_burst] = LIEU_CODES.index(Lieu.HALL.value)
     position = _draw_positions(rng, world, residence, details["lieu"])
     age_days = (now_s - created) / 86_400
 
@@ -604,7 +608,8 @@ def _references(
 def _draw_bursts(
     rng: np.random.Generator, n_burst: int, hot: np.ndarray, codes: list[str]
 ) -> dict[str, np.ndarray]:
-    """A point de deal settles on up to three hot résidences for three weeks each."""
+    """A point de deal settles on up to three hot résidences for three weeks each,
+    in their hall, in the evening: the hot spots the map must find."""
     spots = rng.choice(hot, size=min(3, len(hot)), replace=False)
     residence = rng.choice(spots, size=n_burst)
     first = {spot: int(rng.integers(WINDOW_DAYS - 365, WINDOW_DAYS - BURST_DAYS))

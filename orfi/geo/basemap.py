@@ -50,7 +50,7 @@ MAP_ASSETS = (("leaflet", "leaflet_css"),)
 #: Names of the layers map-page.js fills, in the layer control's order.
 LAYER_NAMES: dict[str, str] = {
     "hex": "Densité des faits (hexagones)",
-    "gi": "Points chauds et froids (Gi*)",
+    "gi": "Points chauds et froids",
     "heat": "Carte de chaleur",
     "residences": "Résidences : faits pour 100 logements",
     "qpv": "Quartiers prioritaires (QPV)",

@@ -266,3 +266,29 @@ def grid_disk_cells(cells: Sequence[int] | np.ndarray, ring: int) -> np.ndarray:
         return unique
     disks = [n for c in unique for n in h3i.grid_disk(int(c), ring)]
     return np.unique(np.asarray(disks, dtype=np.int64))
+
+
+def finest_range(cell: int) -> tuple[int, int]:
+    """Return the smallest and largest :data:`FINEST_RESOLUTION` ids inside ``cell``.
+
+    The finest descendants of a cell are exactly the finest cells whose integer id
+    lies in this range: they share every bit above the cell's last digit, their
+    finer digits run from 0 to 6. So « the facts of this sector » is one range on
+    the stored ``h3_r9`` column, as the density layer sums them (:func:`cell_parents`).
+
+    Raises
+    ------
+    ValueError
+        If ``cell`` is not a valid H3 cell no finer than :data:`FINEST_RESOLUTION`.
+    """
+    cell = int(cell)
+    if not h3i.is_valid_cell(cell):
+        raise ValueError("Not an H3 cell.")
+    resolution = h3i.get_resolution(cell)
+    if resolution > FINEST_RESOLUTION:
+        raise ValueError(f"H3 cells of resolution {FINEST_RESOLUTION} at most.")
+    low = h3i.cell_to_center_child(cell, FINEST_RESOLUTION)
+    high = low
+    for digit in range(resolution + 1, FINEST_RESOLUTION + 1):
+        high |= 6 << (3 * (15 - digit))
+    return low, high

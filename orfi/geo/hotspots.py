@@ -331,3 +331,182 @@ def residence_cells(latitudes: np.ndarray, longitudes: np.ndarray) -> np.ndarray
         ],
         dtype=np.int64,
     )
+
+
+# --------------------------------------------------------------------------------------
+# Hot résidences: facts per logement, Empirical Bayes, leave-one-out, FDR
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RateHotspots:
+    """The résidence test (:func:`rate_hotspots`): one entry per unit, aligned."""
+
+    counts: np.ndarray  # int64 facts per unit
+    exposure: np.ndarray  # float logements per unit
+    expected: np.ndarray  # facts expected from its logements and the others' rate
+    smoothed: np.ndarray  # Empirical Bayes facts per logement (Marshall), NaN untested
+    p: np.ndarray  # two-sided p-values (1 for untested units)
+    kind: np.ndarray  # HOT, COLD or NOT_SIGNIFICANT after the FDR correction
+    tested: np.ndarray  # bool: units with logements, among at least three
+    fdr: float
+
+    @property
+    def hot(self) -> np.ndarray:
+        """Positions of the units flagged hot."""
+        return np.flatnonzero(self.kind == HOT)
+
+    @property
+    def cold(self) -> np.ndarray:
+        """Positions of the units flagged cold."""
+        return np.flatnonzero(self.kind == COLD)
+
+
+def empirical_bayes_rates(
+    counts: np.ndarray, exposure: np.ndarray
+) -> tuple[np.ndarray, float, float]:
+    """Return Marshall's global Empirical Bayes rates, the prior's mean and variance.
+
+    Each raw rate ``y_i / e_i`` is pulled toward the overall rate ``b = Σy / Σe`` by
+    the weight ``a / (a + b / e_i)``, where ``a`` is the spread of the rates beyond
+    what Poisson chance gives (Marshall 1991): a small résidence with 2 facts is
+    pulled nearly all the way back, a large one keeps its own rate. ``a`` is floored
+    at 0 (then every rate is the overall one). Units need ``e_i > 0``.
+    """
+    y = np.asarray(counts, dtype=float)
+    e = np.asarray(exposure, dtype=float)
+    if y.size == 0 or e.sum() <= 0:
+        return np.full(y.size, np.nan), 0.0, 0.0
+    b = y.sum() / e.sum()
+    rates = y / e
+    spread = float((e * (rates - b) ** 2).sum() / e.sum())
+    a = max(0.0, spread - b / e.mean())
+    weight = a / (a + b / e) if a > 0 else np.zeros(y.size)
+    return weight * rates + (1.0 - weight) * b, float(b), a
+
+
+def leave_one_out_priors(
+    counts: np.ndarray, exposure: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return, for each unit, the prior rate's mean and variance fitted on the others.
+
+    Marshall's moments (see :func:`empirical_bayes_rates`) over every unit but
+    ``i``, in O(n) from the totals: a hot résidence must not widen the spread it is
+    judged against, or a single one among quiet neighbours would hide itself.
+    """
+    y = np.asarray(counts, dtype=float)
+    e = np.asarray(exposure, dtype=float)
+    others = y.size - 1
+    exposure_rest = e.sum() - e
+    facts_rest = y.sum() - y
+    with np.errstate(divide="ignore", invalid="ignore"):
+        b = np.where(exposure_rest > 0, facts_rest / exposure_rest, 0.0)
+        squares_rest = (y * y / e).sum() - y * y / e
+        spread = np.where(exposure_rest > 0, squares_rest / exposure_rest - b * b, 0.0)
+        a = spread - b * others / np.where(exposure_rest > 0, exposure_rest, 1.0)
+    return b, np.maximum(a, 0.0)
+
+
+def rate_tails(
+    counts: np.ndarray, exposure: np.ndarray, mean: np.ndarray, variance: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return each unit's P(Y ≥ y) and P(Y ≤ y) under the null hypothesis.
+
+    Where the other units' rates spread more than Poisson chance (``variance`` > 0):
+    the unit's rate is drawn from a gamma law of that mean and variance, its count
+    from a Poisson law of mean rate × logements, so the count follows a negative
+    binomial law of size ``mean² / variance`` and probability
+    ``mean / (mean + variance e)``. Where they do not: one rate for all, and given
+    the ``T`` facts of all the units, the unit's count is binomial (``T``, its share
+    of the logements) — exact, even for the handful of facts of a small bailleur,
+    where a rate estimated from the others (0 facts: nothing is possible) is not.
+    """
+    # scipy.special, not scipy.stats: the latter costs ~1.5 s to import in every new
+    # worker. The tails are the regularised incomplete beta function and its
+    # complement (P(Y ≥ y) = I_{1-q}(y, size)), exact down to the tiny p-values.
+    from scipy import special
+
+    y = np.asarray(counts, dtype=float)
+    e = np.asarray(exposure, dtype=float)
+    mean = np.asarray(mean, dtype=float)
+    variance = np.asarray(variance, dtype=float)
+    p_high, p_low = np.ones(y.size), np.ones(y.size)
+    if y.size == 0:
+        return p_high, p_low
+    some = y > 0
+    homogeneous = variance <= 0
+    total, share = int(y.sum()), e / e.sum()
+    p_low[homogeneous] = special.bdtr(y[homogeneous], total, share[homogeneous])
+    high = homogeneous & some
+    p_high[high] = special.bdtrc(y[high] - 1, total, share[high])
+    spread = ~homogeneous
+    size = np.ones(y.size)
+    probability = np.ones(y.size)
+    size[spread] = mean[spread] ** 2 / variance[spread]
+    probability[spread] = mean[spread] / (mean[spread] + variance[spread] * e[spread])
+    p_low[spread] = special.betainc(size[spread], y[spread] + 1, probability[spread])
+    high = spread & some
+    p_high[high] = special.betainc(y[high], size[high], 1 - probability[high])
+    return np.clip(p_high, 0.0, 1.0), np.clip(p_low, 0.0, 1.0)
+
+
+def rate_hotspots(
+    counts: np.ndarray, exposure: np.ndarray, *, fdr: float = DEFAULT_FDR
+) -> RateHotspots:
+    """Test each résidence for more (or fewer) facts than its logements predict.
+
+    For résidence ``i``, the rate per logement of the *other* résidences and the
+    spread of their rates beyond Poisson chance give a gamma prior (Empirical Bayes,
+    method of moments, :func:`leave_one_out_priors`); its count is then compared with
+    the negative binomial law this implies for its logements (the binomial share of
+    all the facts when the rates do not spread beyond chance, :func:`rate_tails`).
+    So a résidence is hot only when it stands out more than résidences usually
+    differ from one another, and a small one needs more facts per logement to stand
+    out than a large one. Two-sided
+    p-values, Benjamini–Hochberg over the units tested. Units without logements are
+    not tested (no rate); nor is anything when fewer than three units have logements.
+
+    Parameters
+    ----------
+    counts : numpy.ndarray
+        Non-negative integer facts per unit.
+    exposure : numpy.ndarray
+        Logements per unit (0: not tested).
+    fdr : float
+        False discovery rate of the Benjamini–Hochberg correction.
+    """
+    y = np.asarray(counts)
+    if y.size and (y.min() < 0 or not np.all(np.mod(y, 1) == 0)):
+        raise ValueError("Rate hotspots need non-negative integer counts.")
+    y = y.astype(np.int64)
+    e = np.asarray(exposure, dtype=float)
+    if e.shape != y.shape:
+        raise ValueError("Counts and logements must be aligned.")
+    tested = e > 0
+    if tested.sum() < 3:
+        tested[:] = False
+    n = y.size
+    expected = np.zeros(n)
+    smoothed = np.full(n, np.nan)
+    p = np.ones(n)
+    kind = np.zeros(n, dtype=np.int8)
+    if tested.any():
+        yt, et = y[tested], e[tested]
+        smoothed[tested] = empirical_bayes_rates(yt, et)[0]
+        mean, variance = leave_one_out_priors(yt, et)
+        expected[tested] = mean * et
+        p_high, p_low = rate_tails(yt, et, mean, variance)
+        p[tested] = np.minimum(1.0, 2.0 * np.minimum(p_high, p_low))
+        significant = benjamini_hochberg(p[tested], fdr)
+        direction = np.where(yt > expected[tested], HOT, COLD)
+        kind[tested] = np.where(significant, direction, NOT_SIGNIFICANT)
+    return RateHotspots(
+        counts=y,
+        exposure=e,
+        expected=expected,
+        smoothed=smoothed,
+        p=p,
+        kind=kind,
+        tested=tested,
+        fdr=fdr,
+    )

@@ -23,7 +23,9 @@ from orfi.maps.services import (
     build_map_page,
     build_map_script,
     map_assets,
+    sector_summary,
 )
+from orfi.reports.forms import sector_cell
 from orfi.reports.models import Lieu, Status
 from orfi.stats.filters import (
     HourBand,
@@ -49,16 +51,20 @@ def index():
     """The hotspot map of the user's perimeter, with its filters and legend."""
     choices = list_filter_choices(current_user)
     filters, errors = read_filters(request.args, choices)
-    page = build_map_page(current_user, filters, choices)
+    page = build_map_page(
+        current_user, filters, choices, list_url=_facts_list_url(filters)
+    )
     js, css = map_assets(_static_url)
     config = {
         "key": "orfi",
         "dataUrl": url_for("maps.data", **filters.query_args()),
+        "sectorUrl": url_for("maps.sector", **filters.query_args()),
         "detailUrl": url_for("reports.detail", report_uuid=_PLACEHOLDER_UUID),
         "placeholder": str(_PLACEHOLDER_UUID),
         "statsUrl": url_for("stats.index", **filters.query_args()),
         "focus": page.focus,
         "residences": page.residences,
+        "hotspots": page.hotspots,
         "maxPoints": MAX_POINTS,
         "tiles": bool(current_app.config["ORFI_TILE_URL"]),
     }
@@ -113,12 +119,57 @@ def data():
         name for name in (request.args.get("layers") or "").split(",") if name
     )
     payload = build_map_data(
-        current_user, filters, choices, layers=layers, zoom=zoom, bbox=bbox
+        current_user,
+        filters,
+        choices,
+        layers=layers,
+        zoom=zoom,
+        bbox=bbox,
+        list_url=_facts_list_url(filters),
     )
     response = jsonify(payload)
     response.cache_control.private = True
     response.cache_control.max_age = 30
     return response
+
+
+@bp.route("/secteur.json")
+@role_required(*READERS)
+def sector():
+    """The facts of one sector of the map (``secteur``: an H3 cell id) by category,
+    and the link to their list, for a density hexagon's popup."""
+    choices = list_filter_choices(current_user)
+    filters, errors = read_filters(request.args, choices)
+    cell = sector_cell(request.args.get("secteur") or "")
+    if cell is None:
+        errors["secteur"] = "Secteur de la carte invalide (identifiant H3 attendu)."
+    if errors:
+        return jsonify(error="filtres invalides", fields=errors), 400
+    payload = sector_summary(current_user, filters, choices, cell)
+    payload["list_url"] = _facts_list_url(filters)(secteur=f"{cell:x}")
+    response = jsonify(payload)
+    response.cache_control.private = True
+    response.cache_control.max_age = 30
+    return response
+
+
+def _facts_list_url(filters):
+    """Return ``url(residence=id)``: the facts list of a résidence for the map's
+    period (and its status or single category; the list has no filter by family,
+    lieu or hours, so with those it shows the résidence's other facts too)."""
+    args = {
+        "date_from": filters.period.start.isoformat(),
+        "date_to": filters.period.end.isoformat(),
+    }
+    if filters.status:
+        args["status"] = filters.status.value
+    if filters.category_ids is not None and len(filters.category_ids) == 1:
+        args["category"] = filters.category_ids[0]
+
+    def url(**extra) -> str:
+        return url_for("reports.index", **args, **extra)
+
+    return url
 
 
 def _read_view(args) -> tuple[float, tuple | None, dict[str, str]]:

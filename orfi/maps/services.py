@@ -7,8 +7,9 @@ Three requests draw the map, none of which grows with the number of facts:
   initial view of the user's perimeter; no fact in it;
 - the data (``donnees.json``) for the current zoom and view: facts counted per H3
   cell by the database (``GROUP BY h3_r9``, read in index order), coarsened in numpy
-  to the zoom's resolution, Gi* hot and cold spots over the study area, résidences
-  with their rates, and the facts one by one only when the view holds few of them.
+  to the zoom's resolution, the hot and cold résidences (facts per logement against
+  the other résidences', Empirical Bayes, false discovery rate), résidences with
+  their rates, and the facts one by one only when the view holds few of them.
 """
 
 from __future__ import annotations
@@ -47,8 +48,6 @@ logger = logging.getLogger(__name__)
 
 #: Facts drawn one by one only when the view holds at most this many.
 MAX_POINTS = 2000
-#: Gi* is tested on cells no coarser than a district (r7) and no finer than a block.
-GI_RESOLUTIONS = (7, 9)
 #: Résidences listed beside the map.
 TOP_RESIDENCES = 10
 #: Up to this many résidences, the page carries the résidences layer (it has the
@@ -128,6 +127,7 @@ class MapPage:
     rate_breaks: list[float]
     focus: tuple[tuple[float, float], tuple[float, float]] | None
     residences: dict | None  # the résidences layer, when small enough to embed
+    hotspots: dict | None = None  # the hot résidences (the data's "gi" layer)
 
 
 def perimeter_bounds(
@@ -145,9 +145,12 @@ def perimeter_bounds(
     )
 
 
-def _residence_stats(user, filters, choices) -> pd.DataFrame:
+def _residence_stats(
+    user, filters, choices, counts: pd.DataFrame | None = None
+) -> pd.DataFrame:
     periods = {"current": filters.period, "previous": filters.period.previous()}
-    counts = count_reports_by_residence(user, filters, periods)
+    if counts is None:
+        counts = count_reports_by_residence(user, filters, periods)
     by_residence = counts.groupby("residence_id")[["current", "previous"]].sum()
     return residence_table(
         residence_frame(choices, filters.residence_ids),
@@ -157,10 +160,20 @@ def _residence_stats(user, filters, choices) -> pd.DataFrame:
 
 
 def build_map_page(
-    user: User, filters: StatsFilters, choices: FilterChoices
+    user: User,
+    filters: StatsFilters,
+    choices: FilterChoices,
+    list_url: Callable[..., str] | None = None,
 ) -> MapPage:
-    """Return the ranking of hot résidences and the legend of the map page."""
-    table = _residence_stats(user, filters, choices)
+    """Return the ranking of hot résidences and the legend of the map page.
+
+    One query, facts per résidence and category for the period and the previous one,
+    gives the ranking, the résidences layer and the hot résidences (which do not
+    depend on the view: the page carries them, the data requests skip them).
+    """
+    periods = {"current": filters.period, "previous": filters.period.previous()}
+    counts = count_reports_by_residence(user, filters, periods)
+    table = _residence_stats(user, filters, choices, counts)
     focused = filters.residence_ids is not None
     focus = perimeter_bounds(table.reset_index(drop=True)) if focused else None
     return MapPage(
@@ -172,6 +185,7 @@ def build_map_page(
         residences=(
             residence_layer(table) if len(table) <= MAX_EMBEDDED_RESIDENCES else None
         ),
+        hotspots=_hot_layer(user, filters, choices, list_url, counts),
     )
 
 
@@ -246,8 +260,12 @@ def build_map_data(
     layers: frozenset[str],
     zoom: float,
     bbox: Bbox | None,
+    list_url: Callable[..., str] | None = None,
 ) -> dict:
     """Return the map's layers for a zoom and a view, as compact JSON-ready lists.
+
+    ``list_url(residence=id)`` gives the link to the facts list of a résidence for
+    the period (the view knows the routes).
 
     H3 cells travel as their hexadecimal ids (h3-js draws them in the browser), so a
     cell costs ~25 bytes whatever it holds.
@@ -255,7 +273,7 @@ def build_map_data(
     layers = layers & LAYERS
     resolution = resolution_for_zoom(zoom)
     data: dict = {"zoom": zoom, "resolution": resolution}
-    needs_cells = bool(layers & {"hex", "gi", "heat", "facts"})
+    needs_cells = bool(layers & {"hex", "heat", "facts"})
     cells, counts = (
         count_reports_by_cell(user, filters) if needs_cells else (None, None)
     )
@@ -264,8 +282,7 @@ def build_map_data(
     if "heat" in layers:
         data["heat"] = _heat_layer(cells, counts, min(9, resolution + 1), bbox)
     if "gi" in layers:
-        residences = residence_frame(choices, filters.residence_ids)
-        data["gi"] = _gi_layer(cells, counts, resolution, residences, bbox)
+        data["gi"] = _hot_layer(user, filters, choices, list_url)
     if "residences" in layers:
         table = _residence_stats(user, filters, choices)
         data["residences"] = residence_layer(table, bbox)
@@ -314,38 +331,95 @@ def _heat_layer(
     }
 
 
-def _gi_layer(
-    cells: np.ndarray,
-    counts: np.ndarray,
-    resolution: int,
-    residences: pd.DataFrame,
-    bbox: Bbox | None,
+def _hot_layer(
+    user: User,
+    filters: StatsFilters,
+    choices: FilterChoices,
+    list_url: Callable[..., str] | None,
+    counts: pd.DataFrame | None = None,
 ) -> dict:
-    """Return the hot and cold spots (Gi*) over the résidences' study area."""
-    from orfi.geo.hotspots import find_hotspots, residence_cells, study_area
+    """Return the hot (and cold) résidences of the period, with their categories.
 
-    gi_resolution = min(max(resolution, GI_RESOLUTIONS[0]), GI_RESOLUTIONS[1])
-    gi_cells, gi_counts = aggregate_cells(cells, counts, gi_resolution)
-    area = study_area(
-        residence_cells(residences["latitude"], residences["longitude"]),
-        gi_cells,
-        gi_resolution,
+    The unit is the résidence, its facts compared with its logements
+    (:func:`orfi.geo.hotspots.rate_hotspots`). One query, the facts per résidence and
+    category of the period, gives both the test and each flagged résidence's
+    breakdown. Every flagged résidence is sent whatever the view: they are few.
+    """
+    from orfi.geo.hotspots import rate_hotspots
+
+    if counts is None:
+        counts = count_reports_by_residence(user, filters, {"current": filters.period})
+    by_category = counts[counts["current"] > 0]
+    table = residence_table(
+        residence_frame(choices, filters.residence_ids),
+        by_category.groupby("residence_id")["current"].sum(),
     )
-    result = find_hotspots(gi_cells, gi_counts, area)
-    flagged = result.kind != 0
-    keep = flagged & cells_in_bbox(result.cells, bbox)
+    result = rate_hotspots(table["count"].to_numpy(), table["logements"].to_numpy())
+    labels = {category.id: category.display for category in choices.categories}
+    flagged = np.flatnonzero(result.kind != 0)
+    order = flagged[np.argsort(result.p[flagged], kind="stable")]
+    rows = []
+    for i in order.tolist():
+        residence = table.iloc[i]
+        own = by_category[by_category["residence_id"] == residence["id"]]
+        own = own.sort_values(["current", "category_id"], ascending=[False, True])
+        rows.append(
+            {
+                "id": int(residence["id"]),
+                "name": residence["name"],
+                "latitude": round(float(residence["latitude"]), 5),
+                "longitude": round(float(residence["longitude"]), 5),
+                "hot": bool(result.kind[i] > 0),
+                "count": int(result.counts[i]),
+                "expected": round(float(result.expected[i]), 1),
+                "logements": int(residence["logements"]),
+                "smoothed": round(100 * float(result.smoothed[i]), 1),
+                "p": float(f"{result.p[i]:.2g}"),
+                "categories": [
+                    [labels.get(int(c), "?"), int(n)]
+                    for c, n in zip(own["category_id"], own["current"], strict=True)
+                ],
+                "list_url": list_url(residence=int(residence["id"]))
+                if list_url
+                else None,
+            }
+        )
     return {
-        "resolution": gi_resolution,
+        "unit": "residence",
         "fdr": result.fdr,
-        "neighbours": result.neighbours,
-        "tested": int(result.cells.size),
+        "tested": int(result.tested.sum()),
         "hot_total": int((result.kind > 0).sum()),
         "cold_total": int((result.kind < 0).sum()),
-        "cells": cell_ids(result.cells[keep]),
-        "kind": result.kind[keep].astype(int).tolist(),
-        "z": np.round(result.z[keep], 2).tolist(),
-        "p": [float(f"{p:.2g}") for p in result.p[keep]],
-        "counts": result.counts[keep].tolist(),
+        "rows": rows,
+    }
+
+
+def sector_summary(
+    user: User, filters: StatsFilters, choices: FilterChoices, cell: int
+) -> dict:
+    """Return the facts of one sector of the map (an H3 cell) by category.
+
+    The sector's facts are one range of the stored ``h3_r9``
+    (:func:`orfi.geo.hexagons.finest_range`), read from the covering index that
+    leads with it: the same facts the density layer counted in that hexagon.
+    """
+    from orfi.geo.hexagons import finest_range
+
+    query = (
+        filtered_reports(user, filters)
+        .with_only_columns(Report.category_id, sa.func.count().label("n"))
+        .where(Report.h3_r9.between(*finest_range(cell)))
+        .group_by(Report.category_id)
+    )
+    labels = {category.id: category.display for category in choices.categories}
+    rows = sorted(
+        ((labels.get(category_id, "?"), int(n)) for category_id, n in
+         db.session.execute(query).all()),
+        key=lambda row: (-row[1], row[0]),
+    )  # fmt: skip
+    return {
+        "count": sum(n for _, n in rows),
+        "categories": [list(row) for row in rows],
     }
 
 

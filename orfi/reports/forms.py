@@ -143,6 +143,18 @@ class ReportForm(FactPlaceForm):
                 raise ValidationError("Identifiant de signalement invalide.") from exc
 
 
+def sector_cell(text: str) -> int | None:
+    """Return the H3 cell (int) of a map sector's id, or None if it is not one."""
+    from orfi.geo.hexagons import finest_range
+
+    try:
+        cell = int(text.strip(), 16)
+        finest_range(cell)
+    except (ValueError, OverflowError):
+        return None
+    return cell
+
+
 class FilterForm(BaseForm):
     """Search, filters and sort of the facts list (GET, no CSRF)."""
 
@@ -188,6 +200,8 @@ class FilterForm(BaseForm):
     status = SelectField(
         "Statut", choices=[("", "Tous"), *Status.choices()], default=""
     )
+    #: A sector of the map (an H3 cell id), from a density hexagon's popup.
+    secteur = HiddenField("Secteur de la carte")
     submit = SubmitField("Filtrer")
     #: Whether the résidence choices leave some of the perimeter out (set by the view).
     residences_truncated = False
@@ -195,6 +209,12 @@ class FilterForm(BaseForm):
     def validate_date_to(self, field):
         if field.data and self.date_from.data and field.data < self.date_from.data:
             raise ValidationError("La date de fin précède la date de début.")
+
+    def validate_secteur(self, field):
+        if field.data:
+            field.sector = sector_cell(field.data)
+            if field.sector is None:
+                raise ValidationError("Secteur de la carte invalide.")
 
     def filters(self, page: int = 1) -> ReportFilters:
         """Return the filters of this (validated) form, for page ``page``."""
@@ -204,6 +224,7 @@ class FilterForm(BaseForm):
             category_id=self.category.data,
             residence_id=self.residence.data,
             status=Status.coerce(self.status.data),
+            sector=sector_cell(self.secteur.data) if self.secteur.data else None,
             page=page,
             q=self.q.data or "",
             gravity=int(self.gravity.data) if self.gravity.data else None,

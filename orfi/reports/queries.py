@@ -44,6 +44,8 @@ class ReportFilters:
     category_id: int | None = None
     residence_id: int | None = None
     status: Status | None = None
+    #: A sector of the map: an H3 cell, whose facts are one range of ``h3_r9``.
+    sector: int | None = None
     page: int = 1
     extra: dict = field(default_factory=dict)
     # The work queue (docs/work-queue.md).
@@ -320,6 +322,10 @@ def filtered_reports(
         query = query.where(Report.residence_id == filters.residence_id)
     if filters.status:
         query = query.where(Report.status == filters.status)
+    if filters.sector:
+        from orfi.geo.hexagons import finest_range
+
+        query = query.where(Report.h3_r9.between(*finest_range(filters.sector)))
     return sorted_reports(query, filters.sort, filters.descending)
 
 

@@ -11,6 +11,12 @@
   var HEX_COLOURS = ["#fff3b0", "#fdd57a", "#f9a44a", "#e4682a", "#a93a12"];
   var RATE_COLOURS = ["#fde725", "#5ec962", "#21918c", "#3b528b", "#440154"];
   var HOT = "#d7191c";
+  // Popups pan clear of the zoom and layer buttons.
+  var POPUP_OPTIONS = {
+    maxWidth: Math.max(200, Math.min(300, window.innerWidth - 110)),
+    autoPanPaddingTopLeft: [10, 56],
+    autoPanPaddingBottomRight: [10, 10],
+  };
   var COLD = "#2c7bb6";
   var DATA_LAYERS = ["hex", "gi", "heat", "residences", "facts"];
   var NUMBER = new Intl.NumberFormat("fr-FR");
@@ -120,9 +126,17 @@
     var timer = null;
     var controller = null;
 
+    // The hot résidences depend on the filters only, not on the view: the page
+    // carries them (or the first data request brings them), never refetched.
+    var hotLoaded = Boolean(config.hotspots);
+    if (hotLoaded) {
+      draw(map, layers, { gi: config.hotspots });
+    }
+
     function activeLayers() {
       return DATA_LAYERS.filter(function (name) {
-        return layers[name] && map.hasLayer(layers[name]) && !(embedded && name === "residences");
+        return layers[name] && map.hasLayer(layers[name]) && !(embedded && name === "residences") &&
+          !(hotLoaded && name === "gi");
       });
     }
 
@@ -130,7 +144,8 @@
       var names = activeLayers();
       updateLegend(map, layers);
       if (!names.length) {
-        setStatus("Aucune couche de faits affichée : choisissez-en dans le menu des couches.");
+        setStatus(hotLoaded && map.hasLayer(layers.gi) ? hotStatus :
+          "Aucune couche de faits affichée : choisissez-en dans le menu des couches.");
         return;
       }
       if (controller) {
@@ -160,6 +175,7 @@
         })
         .then(function (data) {
           draw(map, layers, data);
+          hotLoaded = hotLoaded || Boolean(data.gi);
         })
         .catch(function (error) {
           if (error && error.name === "AbortError") {
@@ -183,27 +199,20 @@
 
   /* ------------------------------------------------------------------ legend */
 
+  /* The legend goes under the map, never over the data; folded on phones (one tap
+     opens it), open on wider screens. */
   function installLegend(map) {
     var source = document.getElementById("map-legend");
     if (!source) {
       return;
     }
-    var Legend = L.Control.extend({
-      options: { position: "bottomleft" },
-      onAdd: function () {
-        source.hidden = false;
-        L.DomEvent.disableClickPropagation(source);
-        L.DomEvent.disableScrollPropagation(source);
-        return source;
-      },
-    });
-    new Legend().addTo(map);
-    // Folded on phones: the map stays visible, one tap opens the legend.
-    if (window.matchMedia && !window.matchMedia("(min-width: 720px)").matches) {
-      var details = source.querySelector("details");
-      if (details) {
-        details.open = false;
-      }
+    var container = map.getContainer();
+    container.parentNode.insertBefore(source, container.nextSibling);
+    source.classList.add("under-map");
+    source.hidden = false;
+    var details = source.querySelector("details");
+    if (details && window.matchMedia && !window.matchMedia("(min-width: 720px)").matches) {
+      details.open = false;
     }
   }
 
@@ -237,6 +246,8 @@
 
   /* -------------------------------------------------------------------- draw */
 
+  var hotStatus = "";
+
   function draw(map, layers, data) {
     var parts = [];
     if (data.hex) {
@@ -245,18 +256,16 @@
     }
     if (data.gi) {
       drawHotspots(layers.gi, data.gi);
-      parts.push(
-        "Gi*\u00a0: " + plural(data.gi.hot_total, "point chaud") + ", " +
-        plural(data.gi.cold_total, "point froid") + " sur " +
-        plural(data.gi.tested, "hexagone") + " testés"
-      );
+      hotStatus =
+        plural(data.gi.hot_total, "point chaud") + ", " +
+        plural(data.gi.cold_total, "point froid") + " parmi " +
+        plural(data.gi.tested, "résidence") + " testées";
       var method = document.getElementById("legend-gi");
       if (method) {
         method.textContent =
-          "Getis-Ord Gi*, hexagone et ses 6 voisins, sur " + plural(data.gi.tested, "hexagone") +
-          " du patrimoine (H3 r" + data.gi.resolution + ") ; seuil corrigé des tests multiples\u00a0: " +
-          "taux de fausses découvertes de " + DECIMAL.format(100 * data.gi.fdr) +
-          "\u00a0% (Benjamini-Hochberg).";
+          "Chaque résidence comparée aux autres d'après ses logements, sur " +
+          plural(data.gi.tested, "résidence") + "\u00a0; au plus " + DECIMAL.format(100 * data.gi.fdr) +
+          "\u00a0% des résidences signalées le seraient par hasard.";
       }
     }
     if (data.heat) {
@@ -264,6 +273,9 @@
     }
     if (data.residences) {
       drawResidences(layers.residences, data.residences);
+    }
+    if (hotStatus && map.hasLayer(layers.gi)) {
+      parts.push(hotStatus);
     }
     if (data.facts) {
       parts.unshift(drawFacts(layers.facts, data.facts));
@@ -364,56 +376,111 @@
         fillColor: HEX_COLOURS[item.level],
         fillOpacity: 0.6,
       });
+      // Leaflet calls this again on update(): the same box while the popup is open.
+      var box = null;
       polygon.bindPopup(function () {
-        var box = el("div", "map-popup");
-        box.appendChild(el("strong", null, plural(item.count, "fait")));
-        line(box, null, "dans cet hexagone (H3 r" + h3.getResolution(item.id) + ")");
-        return box;
+        return box || (box = sectorPopup(polygon, item));
+      }, POPUP_OPTIONS);
+      polygon.on("popupclose", function () {
+        box = null;
       });
       return polygon;
     });
   }
 
+  /* Hot (and cold) résidences: a ring around the résidence's circle, red or blue,
+     whose popup says in words what was found and links to the facts. */
+  /* A density hexagon: its count at once, then its categories and the link to the
+     list of its facts (one small request, when the popup opens). */
+  function sectorPopup(polygon, item) {
+    var box = el("div", "map-popup");
+    box.appendChild(el("strong", null, plural(item.count, "fait") + " dans ce secteur"));
+    var pending = line(box, null, "Catégories…");
+    fetch(withArgs(config.sectorUrl, { secteur: item.id }), {
+      credentials: "same-origin",
+      headers: { Accept: "application/json" },
+    })
+      .then(function (response) {
+        if (!response.ok) {
+          throw new Error("HTTP " + response.status);
+        }
+        return response.json();
+      })
+      .then(function (sector) {
+        box.removeChild(pending);
+        categoryList(box, sector.categories);
+        var links = el("p", "popup-links");
+        link(links, sector.list_url, "Voir la liste de ces faits");
+        box.appendChild(links);
+        if (polygon.getPopup()) {
+          polygon.getPopup().update();
+        }
+      })
+      .catch(function () {
+        pending.textContent = "Le détail n'a pas pu être chargé.";
+      });
+    return box;
+  }
+
   function drawHotspots(group, gi) {
-    var items = gi.cells.map(function (id, i) {
-      return {
-        key: id,
-        signature: [gi.kind[i], gi.counts[i], gi.z[i]].join("/"),
-        id: id,
-        hot: gi.kind[i] > 0,
-        count: gi.counts[i],
-        z: gi.z[i],
-        p: gi.p[i],
-      };
+    var items = gi.rows.map(function (row) {
+      return { key: String(row.id), signature: JSON.stringify(row), row: row };
     });
     sync("gi", group, items, function (item) {
-      var colour = item.hot ? HOT : COLD;
-      var polygon = hexagon(item.id, {
+      var row = item.row;
+      var colour = row.hot ? HOT : COLD;
+      var ring = L.circleMarker([row.latitude, row.longitude], {
         pane: "orfi-gi",
         renderer: renderers.gi,
+        radius: 28,
         color: colour,
-        weight: 3,
+        weight: 4,
         fillColor: colour,
-        fillOpacity: 0.18,
+        fillOpacity: 0.12,
       });
       reachableByKeyboard(
-        polygon,
-        (item.hot ? "Point chaud" : "Point froid") + " : " + plural(item.count, "fait") +
-          " dans l'hexagone",
-        { color: "#000000", weight: 5 },
-        { color: colour, weight: 3 }
+        ring,
+        (row.hot ? "Point chaud : " : "Point froid : ") + plural(row.count, "fait") +
+          " dans la résidence " + row.name,
+        { color: "#000000", weight: 6 },
+        { color: colour, weight: 4 }
       );
-      polygon.bindPopup(function () {
-        var box = el("div", "map-popup");
-        box.appendChild(el("strong", null, item.hot ? "Point chaud" : "Point froid"));
-        line(box, "Faits dans l'hexagone", NUMBER.format(item.count));
-        line(box, "Score Gi* (z)", DECIMAL.format(item.z));
-        line(box, "p (avant correction)", item.p < 0.0001 ? "< 0,0001" : String(item.p).replace(".", ","));
-        line(box, null, "Significatif au taux de fausses découvertes de " + DECIMAL.format(100 * gi.fdr) + "\u00a0%.");
-        return box;
-      });
-      return polygon;
+      ring.bindPopup(function () {
+        return hotspotPopup(row, gi);
+      }, POPUP_OPTIONS);
+      return ring;
     });
+  }
+
+  function hotspotPopup(row, gi) {
+    var box = el("div", "map-popup");
+    box.appendChild(el("strong", null, (row.hot ? "Point chaud\u00a0: " : "Point froid\u00a0: ") + row.name));
+    line(box, null, plural(row.count, "fait") + " dans cette résidence\u00a0; " +
+      DECIMAL.format(row.expected) + (row.expected >= 2 ? " attendus" : " attendu") +
+      " pour ses " + plural(row.logements, "logement") + " au taux des autres.");
+    line(box, "Taux lissé", DECIMAL.format(row.smoothed) + " pour 100 logements");
+    categoryList(box, row.categories);
+    line(box, null, (row.hot ? "Bien plus" : "Bien moins") +
+      " de faits que ses logements et les écarts habituels entre résidences ne " +
+      "l'expliquent\u00a0; au plus " + DECIMAL.format(100 * gi.fdr) +
+      "\u00a0% des résidences signalées le seraient par hasard.").className += " popup-note";
+    if (row.list_url) {
+      var links = el("p", "popup-links");
+      link(links, row.list_url, "Voir la liste de ces faits");
+      box.appendChild(links);
+    }
+    return box;
+  }
+
+  function categoryList(box, categories) {
+    if (!categories || !categories.length) {
+      return;
+    }
+    var list = el("ul", "popup-categories");
+    categories.forEach(function (pair) {
+      list.appendChild(el("li", null, pair[0] + "\u00a0: " + NUMBER.format(pair[1])));
+    });
+    box.appendChild(list);
   }
 
   /* Hot spots and résidences on the keyboard: their SVG paths take the focus (Tab)
