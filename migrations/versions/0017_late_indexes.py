@@ -1,4 +1,7 @@
-"""Partial indexes of the facts that may be late (issue 11; docs/work-queue.md).
+"""Indexes of the work queue at a million facts (issue 11; docs/work-queue.md).
+
+A résidence's facts by date (residence_id, occurred_at), in place of the plain index
+of the foreign key: the list sorted by résidence reads one résidence at a time.
 
 The « en retard » filter, the « Suivi » page and the alerts' scan of facts left
 without follow-up read a few per cent of the facts: the open grave ones (by day of
@@ -21,6 +24,10 @@ depends_on = None
 
 
 def upgrade():
+    # A résidence's facts by date (the list sorted by résidence, read one résidence
+    # at a time); it serves the foreign key as the plain index did.
+    op.create_index("ix_report_residence_date", "report", ["residence_id", "occurred_at"])
+    op.drop_index("ix_report_residence_id", table_name="report")
     for name, columns, where, include in _INDEXES:
         op.create_index(
             name,
@@ -35,6 +42,8 @@ def upgrade():
 def downgrade():
     for name, *_rest in reversed(_INDEXES):
         op.drop_index(name, table_name="report")
+    op.create_index("ix_report_residence_id", "report", ["residence_id"])
+    op.drop_index("ix_report_residence_date", table_name="report")
 
 
 _INDEXES = (

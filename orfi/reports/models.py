@@ -157,6 +157,9 @@ class Report(db.Model):
             "ix_report_queue_gravity", "organisation_id", "gravity", "occurred_at"
         ),
         sa.Index("ix_report_queue_status", "organisation_id", "status", "occurred_at"),
+        # A résidence's facts by date: the list sorted by résidence, read one
+        # résidence at a time (and the foreign key's index).
+        sa.Index("ix_report_residence_date", "residence_id", "occurred_at"),
         # Partial: the facts that can be late or overdue (« en retard », « Suivi »,
         # the alerts' scan: orfi.reports.queries late_ids), a few per cent of them.
         sa.Index(
@@ -179,7 +182,7 @@ class Report(db.Model):
     uuid: Mapped[uuid.UUID] = mapped_column(sa.Uuid, unique=True, default=uuid.uuid4)
     reference: Mapped[str] = mapped_column(sa.String(32), unique=True)
     organisation_id: Mapped[int] = mapped_column(sa.ForeignKey("organisation.id"))
-    residence_id: Mapped[int] = mapped_column(sa.ForeignKey("residence.id"), index=True)
+    residence_id: Mapped[int] = mapped_column(sa.ForeignKey("residence.id"))
     batiment_id: Mapped[int | None] = mapped_column(sa.ForeignKey("batiment.id"))
     category_id: Mapped[int] = mapped_column(sa.ForeignKey("category.id"), index=True)
     author_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"))
