@@ -126,10 +126,11 @@ def execute(run_id: int, tally: RunTally, clock: Callable[[], datetime]) -> None
     began = clock_time.perf_counter()
     error = ""
     units = alarms = 0
+    near_repeat = None
     try:
         with unit_of_work():
             stored = compute_and_store(organisation_id, week)
-        units, alarms = stored.units, stored.alarms
+        units, alarms, near_repeat = stored.units, stored.alarms, stored.near_repeat
         tally.runs += 1
         tally.alarms += stored.alarms
         tally.events += stored.events
@@ -150,6 +151,7 @@ def execute(run_id: int, tally: RunTally, clock: Callable[[], datetime]) -> None
                 units=units,
                 alarms=alarms,
                 error=error,
+                near_repeat=near_repeat,
                 seconds=round(clock_time.perf_counter() - began, 3),
             )
         )
@@ -243,14 +245,19 @@ def request_run(user: User, now: datetime | None = None) -> bool:
     return True
 
 
-def last_run(organisation_id: int) -> EarlyWarningRun | None:
-    """Return the bailleur's last finished run."""
+def last_run(
+    organisation_id: int, *, near_repeat: bool = False
+) -> EarlyWarningRun | None:
+    """Return the bailleur's last finished run (``near_repeat``: the last one that
+    found the near-repeat categories, read by the patrol sheet)."""
+    query = sa.select(EarlyWarningRun).where(
+        EarlyWarningRun.organisation_id == organisation_id,
+        EarlyWarningRun.finished_at.is_not(None),
+    )
+    if near_repeat:
+        query = query.where(EarlyWarningRun.near_repeat.is_not(None))
     return db.session.scalar(
-        sa.select(EarlyWarningRun)
-        .where(
-            EarlyWarningRun.organisation_id == organisation_id,
-            EarlyWarningRun.finished_at.is_not(None),
-        )
-        .order_by(EarlyWarningRun.finished_at.desc(), EarlyWarningRun.id.desc())
-        .limit(1)
+        query.order_by(
+            EarlyWarningRun.finished_at.desc(), EarlyWarningRun.id.desc()
+        ).limit(1)
     )
