@@ -24,7 +24,11 @@ from orfi.database import utcnow
 from orfi.extensions import db
 from orfi.patrimoine.models import Organisation, Residence
 from orfi.surveillance.models import EarlyWarningRun
-from orfi.surveillance.services import compute_and_store, week_to_compute
+from orfi.surveillance.services import (
+    compute_and_store,
+    near_repeat_categories,
+    week_to_compute,
+)
 from orfi.transaction import unit_of_work
 
 logger = logging.getLogger(__name__)
@@ -130,10 +134,14 @@ def execute(run_id: int, tally: RunTally, clock: Callable[[], datetime]) -> None
     try:
         with unit_of_work():
             stored = compute_and_store(organisation_id, week)
-        units, alarms, near_repeat = stored.units, stored.alarms, stored.near_repeat
+        units, alarms = stored.units, stored.alarms
         tally.runs += 1
         tally.alarms += stored.alarms
         tally.events += stored.events
+        # After the statuses' commit, reading only: the Knox tests take seconds to
+        # minutes, and no write transaction (SQLite's lock) may wait on them.
+        near_repeat = near_repeat_categories(organisation_id, week)
+        db.session.rollback()
     except Exception as failure:
         # Recorded on the run: one bailleur's failure stops neither the others'
         # nor the deliveries.

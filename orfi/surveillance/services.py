@@ -229,8 +229,6 @@ class Stored:
     units: int
     alarms: int
     events: int
-    #: Categories with near-repeat (see :func:`near_repeat_categories`).
-    near_repeat: list[int] | None = None
 
 
 def store_statuses(organisation_id: int, week: date, statuses: pd.DataFrame) -> Stored:
@@ -367,11 +365,8 @@ def alarm_detail(rows: list[EarlyWarningStatus], families: dict[str, str]) -> st
 
 
 def compute_and_store(organisation_id: int, week: date) -> Stored:
-    """Compute a bailleur's week and store it (the caller's unit of work), with the
-    categories where near-repeat is significant (for the run's record)."""
+    """Compute a bailleur's week and store it (the caller's unit of work)."""
     statuses = compute_statuses(organisation_id, week)
     if statuses.empty:
-        return Stored(0, 0, 0, [])
-    stored = store_statuses(organisation_id, week, statuses)
-    stored.near_repeat = near_repeat_categories(organisation_id, week)
-    return stored
+        return Stored(0, 0, 0)
+    return store_statuses(organisation_id, week, statuses)
