@@ -17,10 +17,12 @@ import pytest
 from orfi.auth.models import Role
 from orfi.extensions import db
 from orfi.rounds.services import coming_week
-from orfi.timezone import now_local
+from orfi.surveillance.models import EarlyWarningRun, EarlyWarningStatus
+from orfi.timezone import from_local, now_local
 from tests.browser import World, migrated_app, served
 from tests.factories import (
     DEFAULT_PASSWORD,
+    category,
     commit,
     insert_fact,
     make_organisation,
@@ -166,16 +168,48 @@ def test_statistics_page_links_to_the_sheet_for_referents_only(app, client, auth
     assert 'href="/rondes/"' not in client.get("/statistiques/").get_data(as_text=True)
 
 
+def store_early_warning(world) -> None:
+    """What early warning's weekly run would store: two near-repeat categories, and
+    the hottest résidence in alerte the last complete week."""
+    organisation = world["organisation"]
+    today = now_local().date()
+    start, _ = coming_week(today)
+    week = start - timedelta(weeks=2 if start > today else 1)
+    when = from_local(datetime.combine(today, time()))
+    db.session.add_all(
+        [
+            EarlyWarningRun(
+                organisation_id=organisation.id,
+                week=week,
+                requested_at=when,
+                started_at=when,
+                finished_at=when,
+                near_repeat=[category(organisation, c).id for c in ("AB01", "AP01")],
+            ),
+            EarlyWarningStatus(
+                organisation_id=organisation.id,
+                residence_id=world["hottest"].id,
+                week=week,
+                status="alerte",
+                observed=9,
+            ),
+        ]
+    )
+    commit()
+
+
 @pytest.mark.browser
 @pytest.mark.slow  # about 15 s: migrations, 1,300 facts and Chromium
 def test_sheet_prints_on_one_a4_page(chromium, tmp_path):
-    """The longest sheet (10 résidences, a fifth of 50) prints on one A4 page."""
+    """The longest sheet (10 résidences, a fifth of 50, with the near-repeat
+    categories and an early-warning boost said in words) prints on one A4 page."""
     from tests.browser import BrowserSession
 
     app = migrated_app(tmp_path / "rounds.sqlite3", SECRET_KEY="e2e-secret")
     with app.app_context():
         world = plant_world(places=50, median=0.3)
         email = world["referent"].email
+        store_early_warning(world)
         db.session.remove()
     info = World("TMH", (), "", email, DEFAULT_PASSWORD, 0, "AB01")
     with served(app, info) as server:
@@ -185,6 +219,9 @@ def test_sheet_prints_on_one_a4_page(chromium, tmp_path):
             session.login(page, email)
             page.goto("/rondes/")
             assert page.locator(".rounds-list li").count() == 10
+            inputs = page.locator("#rounds-inputs").inner_text()
+            assert "Répétitions proches (faits récents" in inputs
+            assert "(alerte)" in inputs
             session.screenshot(page, "rounds-360")
             page.set_viewport_size({"width": 1366, "height": 900})
             session.screenshot(page, "rounds-1366")

@@ -536,9 +536,9 @@ def _reason(row, params: PatrolParams) -> str:
             "répètent près dans l'espace et le temps"
         )
     if row.status == ALERTE:
-        parts.append("en alerte (alerte précoce) la semaine dernière")
+        parts.append("en alerte (alerte précoce) la dernière semaine calculée")
     elif row.status == VIGILANCE:
-        parts.append("en vigilance (alerte précoce) la semaine dernière")
+        parts.append("en vigilance (alerte précoce) la dernière semaine calculée")
     return " ; ".join(parts)
 
 

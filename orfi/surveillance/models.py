@@ -6,7 +6,9 @@
 - ``early_warning_run``: one row per computation. A scheduled run carries
   ``scheduled_key`` (``weekly:ORG:WEEK``, unique), so that of several workers only
   one computes a bailleur's week; a run asked from the page (« Recalculer ») has none
-  and waits, ``started_at`` empty, for the worker.
+  and waits, ``started_at`` empty, for the worker. It also records the categories
+  where the Knox test found near-repeat (``near_repeat``), which the patrol sheet
+  reads.
 """
 
 from __future__ import annotations
@@ -90,3 +92,6 @@ class EarlyWarningRun(db.Model):
     alarms: Mapped[int] = mapped_column(default=0)
     seconds: Mapped[float | None] = mapped_column(sa.Float)
     error: Mapped[str] = mapped_column(sa.String(300), default="")
+    #: Category ids where the Knox test found near-repeat (a significant cell) over
+    #: the 26 weeks ending with ``week``; None when not computed (docs/early-warning).
+    near_repeat: Mapped[list | None] = mapped_column(sa.JSON)

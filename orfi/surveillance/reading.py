@@ -1,11 +1,13 @@
 """What the pages read of the stored statuses: a perimeter's résidences in alerte or
-vigilance, one résidence's status (the latest week computed)."""
+vigilance, one résidence's status (the latest week computed); what the patrol sheet
+reads (the statuses of past weeks)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
 
+import pandas as pd
 import sqlalchemy as sa
 
 from orfi.auth.models import User
@@ -163,3 +165,28 @@ def residence_status(residence_id: int) -> ResidenceStatus | None:
         if r.family != ALL_FACTS and r.status in (ALERTE, VIGILANCE)
     ]
     return ResidenceStatus(week, main, families)
+
+
+def stored_statuses(
+    organisation_id: int, residence_ids: sa.Select, first: date, last: date
+) -> pd.DataFrame:
+    """The stored all-facts statuses of the résidences of ``residence_ids`` for the
+    weeks ``first`` to ``last`` (Mondays): a table indexed by (week, résidence id)
+    with ``status`` and ``computed_at``, as the patrol list reads it."""
+    rows = db.session.execute(
+        sa.select(
+            EarlyWarningStatus.week,
+            EarlyWarningStatus.residence_id,
+            EarlyWarningStatus.status,
+            EarlyWarningStatus.computed_at,
+        ).where(
+            EarlyWarningStatus.organisation_id == organisation_id,
+            EarlyWarningStatus.family == ALL_FACTS,
+            EarlyWarningStatus.week >= first,
+            EarlyWarningStatus.week <= last,
+            EarlyWarningStatus.residence_id.in_(residence_ids),
+        )
+    ).all()
+    frame = pd.DataFrame(rows, columns=["week", "place", "status", "computed_at"])
+    frame["week"] = pd.to_datetime(frame["week"])
+    return frame.set_index(["week", "place"]).sort_index()

@@ -24,7 +24,11 @@ from orfi.database import utcnow
 from orfi.extensions import db
 from orfi.patrimoine.models import Organisation, Residence
 from orfi.surveillance.models import EarlyWarningRun
-from orfi.surveillance.services import compute_and_store, week_to_compute
+from orfi.surveillance.services import (
+    compute_and_store,
+    near_repeat_categories,
+    week_to_compute,
+)
 from orfi.transaction import unit_of_work
 
 logger = logging.getLogger(__name__)
@@ -126,6 +130,7 @@ def execute(run_id: int, tally: RunTally, clock: Callable[[], datetime]) -> None
     began = clock_time.perf_counter()
     error = ""
     units = alarms = 0
+    near_repeat = None
     try:
         with unit_of_work():
             stored = compute_and_store(organisation_id, week)
@@ -133,6 +138,10 @@ def execute(run_id: int, tally: RunTally, clock: Callable[[], datetime]) -> None
         tally.runs += 1
         tally.alarms += stored.alarms
         tally.events += stored.events
+        # After the statuses' commit, reading only: the Knox tests take seconds to
+        # minutes, and no write transaction (SQLite's lock) may wait on them.
+        near_repeat = near_repeat_categories(organisation_id, week)
+        db.session.rollback()
     except Exception as failure:
         # Recorded on the run: one bailleur's failure stops neither the others'
         # nor the deliveries.
@@ -150,6 +159,7 @@ def execute(run_id: int, tally: RunTally, clock: Callable[[], datetime]) -> None
                 units=units,
                 alarms=alarms,
                 error=error,
+                near_repeat=near_repeat,
                 seconds=round(clock_time.perf_counter() - began, 3),
             )
         )
@@ -243,14 +253,19 @@ def request_run(user: User, now: datetime | None = None) -> bool:
     return True
 
 
-def last_run(organisation_id: int) -> EarlyWarningRun | None:
-    """Return the bailleur's last finished run."""
+def last_run(
+    organisation_id: int, *, near_repeat: bool = False
+) -> EarlyWarningRun | None:
+    """Return the bailleur's last finished run (``near_repeat``: the last one that
+    found the near-repeat categories, read by the patrol sheet)."""
+    query = sa.select(EarlyWarningRun).where(
+        EarlyWarningRun.organisation_id == organisation_id,
+        EarlyWarningRun.finished_at.is_not(None),
+    )
+    if near_repeat:
+        query = query.where(EarlyWarningRun.near_repeat.is_not(None))
     return db.session.scalar(
-        sa.select(EarlyWarningRun)
-        .where(
-            EarlyWarningRun.organisation_id == organisation_id,
-            EarlyWarningRun.finished_at.is_not(None),
-        )
-        .order_by(EarlyWarningRun.finished_at.desc(), EarlyWarningRun.id.desc())
-        .limit(1)
+        query.order_by(
+            EarlyWarningRun.finished_at.desc(), EarlyWarningRun.id.desc()
+        ).limit(1)
     )

@@ -17,6 +17,11 @@ import sqlalchemy as sa
 
 from orfi.database import utcnow
 from orfi.earlywarning import ALERTE, unit_statuses, weekly_counts
+from orfi.earlywarning.nearrepeat import (
+    NearRepeatParams,
+    knox_by_category,
+    project_lonlat,
+)
 from orfi.extensions import db
 from orfi.nomenclature.models import Category, Family
 from orfi.notifications.models import EventKind
@@ -35,6 +40,11 @@ EARLY_WARNING = EventKind.EARLY_WARNING.value
 WEEKLY_HOUR = 6
 #: History read before the week checked: Farrington's 5 years and 3 weeks, plus margin.
 HISTORY_WEEKS = 5 * 53 + 8
+#: Weeks of facts (ending with the week computed) read by the Knox test per category.
+KNOX_WEEKS = 26
+#: Fewest facts of a category in those weeks for its Knox test to count.
+KNOX_MIN_FACTS = 20
+KNOX_PARAMS = NearRepeatParams(permutations=999)
 
 
 def week_to_compute(now: datetime) -> date:
@@ -174,6 +184,42 @@ def _rows(statuses: pd.DataFrame) -> pd.DataFrame:
 
 def _number(value) -> float | None:
     return None if value is None or pd.isna(value) else float(value)
+
+
+def near_repeat_categories(organisation_id: int, week: date) -> list[int]:
+    """Return the ids of the categories where the Knox test (999 permutations) finds
+    a significant cell on the bailleur's counted facts of the :data:`KNOX_WEEKS`
+    weeks ending with ``week``, each fact at its own position; categories with fewer
+    than :data:`KNOX_MIN_FACTS` facts are not tested (as benchmarks/patrol.py)."""
+    first = week - timedelta(weeks=KNOX_WEEKS - 1)
+    start = from_local(datetime.combine(first, time.min))
+    end = from_local(datetime.combine(week + timedelta(days=7), time.min))
+    rows = db.session.execute(
+        counted_reports(
+            sa.select(
+                Report.occurred_at,
+                Report.longitude,
+                Report.latitude,
+                Report.category_id,
+            )
+        ).where(
+            Report.organisation_id == organisation_id,
+            Report.occurred_at >= start,
+            Report.occurred_at < end,
+        )
+    ).all()
+    if len(rows) < 2:
+        return []
+    moments, lon, lat, categories = zip(*rows, strict=True)
+    x, y = project_lonlat(np.asarray(lon, float), np.asarray(lat, float))
+    stamps = pd.to_datetime(list(moments), utc=True)
+    days = (stamps - stamps.min()).total_seconds().to_numpy() / 86_400
+    results = knox_by_category(x, y, days, np.asarray(categories), KNOX_PARAMS)
+    return sorted(
+        int(category)
+        for category, result in results.items()
+        if result.n_events >= KNOX_MIN_FACTS and len(result.significant())
+    )
 
 
 @dataclass
