@@ -44,6 +44,7 @@ from orfi.followup.services import EVENT_KIND
 from orfi.nomenclature.models import Category
 from orfi.patrimoine.models import Organisation, Residence
 from orfi.reports.models import Report, ReportEvent, Status, Suite
+from orfi.stats.filters import default_period
 from orfi.syntheses.models import Synthesis
 from orfi.syntheses.services import federation_perimeter, notable_condition
 from orfi.timezone import from_local, now_local, to_local
@@ -202,7 +203,10 @@ class _Generator:
     def __init__(self, seed: int | None, today: date):
         self.rng = random.Random(seed)
         self.today = today
-        self.first = today - timedelta(days=365)
+        # The statistics' and the bilan's default period (twelve months up to today):
+        # 365 days back reached one day before it, and a meeting drawn on that day
+        # was missing from the bilan (the seed's shape broke on such days).
+        self.first = default_period(today).start
         self.last = today - timedelta(days=1)
         self.days = _working_days(self.first, self.last)
         self.counts: Counter[str] = Counter()
