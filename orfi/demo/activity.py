@@ -203,9 +203,8 @@ class _Generator:
     def __init__(self, seed: int | None, today: date):
         self.rng = random.Random(seed)
         self.today = today
-        # The statistics' and the bilan's default period (twelve months up to today):
-        # 365 days back reached one day before it, and a meeting drawn on that day
-        # was missing from the bilan (the seed's shape broke on such days).
+        # The statistics' and bilan's default period (twelve months to today): a
+        # meeting a day earlier fell outside the bilan on some days of the year.
         self.first = default_period(today).start
         self.last = today - timedelta(days=1)
         self.days = _working_days(self.first, self.last)
