@@ -26,12 +26,31 @@ run: $(STAMP)
 	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/orfi run --host $(HOST) --port $(PORT)
 
-## test: the whole suite on SQLite, then again on PostgreSQL when ORFI_TEST_DATABASE_URL is set
+## test: the whole suite on SQLite and, when ORFI_TEST_DATABASE_URL is set, again on
+## PostgreSQL (browser tests aside) at the same time, one process per core: the SQLite
+## report shows as it runs, PostgreSQL's follows it (also kept in $(PG_LOG)); fails if
+## either fails. TEST_SERIAL=1 runs the two one after the other, as before.
+PG_LOG := test-artifacts/postgresql.log
 test: $(STAMP)
-	env -u ORFI_TEST_DATABASE_URL $(BIN)/pytest -q
-	@if [ -n "$$ORFI_TEST_DATABASE_URL" ]; then \
+	@if [ -z "$$ORFI_TEST_DATABASE_URL" ]; then \
+		$(BIN)/pytest -q; \
+	elif [ -n "$(TEST_SERIAL)" ]; then \
+		echo "== SQLite"; env -u ORFI_TEST_DATABASE_URL $(BIN)/pytest -q; sqlite=$$?; \
 		echo "== PostgreSQL: $$ORFI_TEST_DATABASE_URL"; \
-		$(BIN)/pytest -q -m "not browser"; \
+		$(BIN)/pytest -q -m "not browser"; postgresql=$$?; \
+		[ $$sqlite -eq 0 ] && [ $$postgresql -eq 0 ]; \
+	else \
+		mkdir -p $(dir $(PG_LOG)); \
+		$(BIN)/pytest -q -m "not browser" -o cache_dir=.pytest_cache/postgresql \
+			>$(PG_LOG) 2>&1 & postgresql_pid=$$!; \
+		trap 'kill $$postgresql_pid 2>/dev/null' INT TERM; \
+		echo "== SQLite (PostgreSQL runs alongside; its report follows)"; \
+		env -u ORFI_TEST_DATABASE_URL $(BIN)/pytest -q; sqlite=$$?; \
+		wait $$postgresql_pid; postgresql=$$?; \
+		echo "== PostgreSQL: $$ORFI_TEST_DATABASE_URL (-m 'not browser')"; \
+		cat $(PG_LOG); \
+		echo "== exit status: SQLite $$sqlite, PostgreSQL $$postgresql"; \
+		[ $$sqlite -eq 0 ] && [ $$postgresql -eq 0 ]; \
 	fi
 
 ## lint: ruff (style, imports, complexity gate: pyproject [tool.ruff.lint]) and format

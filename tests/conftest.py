@@ -22,6 +22,7 @@ from tests.helpers import (
     PG_ENV,
     AuthActions,
     IsolatedRequestClient,
+    cache_url_builders,
     create_pg_database,
     drop_pg_database,
     empty_tables,
@@ -30,6 +31,8 @@ from tests.helpers import (
 # Browser fixtures (live_server, chromium, browser_session) are registered once for the
 # whole run: one Playwright instance, however many browser modules run.
 pytest_plugins = ["tests.browser"]
+
+cache_url_builders()
 
 
 def pytest_collection_modifyitems(items):

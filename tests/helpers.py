@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from bs4 import BeautifulSoup, Tag
 from flask.testing import FlaskClient
 from sqlalchemy.engine import make_url
+from werkzeug.routing import Rule
 
 from orfi.auth.models import Role
 from orfi.extensions import db
@@ -29,6 +30,39 @@ from tests.factories import (
 
 #: Set to a PostgreSQL server URL, the suite runs there instead of SQLite.
 PG_ENV = "ORFI_TEST_DATABASE_URL"
+
+
+# --------------------------------------------------------------------------------------
+# Apps: the suite builds a fresh app per test
+# --------------------------------------------------------------------------------------
+
+
+def cache_url_builders() -> None:
+    """Reuse Werkzeug's compiled URL builders from one app to the next (tests only).
+
+    Each ``create_app`` binds ~100 rules, and Werkzeug compiles two Python functions per
+    rule (an AST turned into code): about 0.1 s an app, paid by every test since each
+    gets a fresh app. The generated code depends only on the rule's parts and on
+    ``append_unknown`` (converters are looked up at call time on the bound rule), so
+    it is compiled once per distinct rule and rebound to each new ``Rule``. Rules with
+    defaults (resolved to constants at compile time) are compiled as before.
+    """
+    original = Rule._compile_builder
+    if getattr(original, "_orfi_cached", False):
+        return
+    builders: dict = {}
+
+    def compile_builder(self, append_unknown: bool = True):
+        if self.defaults:
+            return original(self, append_unknown)
+        key = (self.rule, tuple(self._trace), append_unknown)
+        builder = builders.get(key)
+        if builder is None:
+            builder = builders[key] = original(self, append_unknown)
+        return builder
+
+    compile_builder._orfi_cached = True
+    Rule._compile_builder = compile_builder
 
 
 # --------------------------------------------------------------------------------------
@@ -58,14 +92,19 @@ def drop_pg_database(server_url: str, database_url: str) -> None:
 
 
 def empty_tables() -> None:
-    """Delete every row of every table (the shared database between tests)."""
-    tables = db.metadata.sorted_tables
+    """Delete every row of every table (the shared database between tests), and on
+    PostgreSQL restart every id sequence at 1, as ``TRUNCATE … RESTART IDENTITY`` would.
+
+    Why not ``TRUNCATE``: on PostgreSQL it replaces each table's files, about 1 s for
+    the ~35 tables, after every test; deleting the few rows a test leaves costs a few
+    milliseconds.
+    """
+    for table in reversed(db.metadata.sorted_tables):
+        db.session.execute(table.delete())
     if db.engine.dialect.name == "postgresql":
-        names = ", ".join(f'"{t.name}"' for t in tables)
-        db.session.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-    else:
-        for table in reversed(tables):
-            db.session.execute(table.delete())
+        db.session.execute(
+            sa.text("SELECT setval(oid, 1, false) FROM pg_class WHERE relkind = 'S'")
+        )
     db.session.commit()
 
 
