@@ -8,10 +8,12 @@ from datetime import timedelta
 
 import h3
 import pytest
+import sqlalchemy as sa
 
 from orfi.auth.models import Role
 from orfi.extensions import db
-from orfi.reports.models import Lieu, Suite
+from orfi.patrimoine.models import Residence
+from orfi.reports.models import Lieu, Report, Suite
 from orfi.timezone import now_local
 from tests.browser import (
     BrowserSession,
@@ -639,4 +641,45 @@ def test_find_a_residence_by_name_without_accents_and_by_reference(
     page.wait_for_selector("#place-options:not([hidden])")
     assert place_options(page) == ["Aucune résidence ne correspond."]
     assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+    browser_session.assert_clean()
+
+
+# --------------------------------------------------------------------------------------
+# The fact page's small map (issue 13, item 4's « the fact page shows its position on a
+# map and links to the résidence »).
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("viewport", [PHONE, WIDE], ids=["phone", "desktop"])
+def test_the_fact_page_shows_its_position_and_links_to_its_residence(
+    browser_session, map_world, live_server, viewport
+):
+    with live_server.app.app_context():
+        report = db.session.scalars(
+            sa.select(Report)
+            .join(Residence, Report.residence_id == Residence.id)
+            .where(Residence.reference == "CAR-REY")
+            .limit(1)
+        ).one()
+        uuid = report.uuid
+        residence_id = report.residence_id
+        db.session.remove()
+    page = open_page(browser_session, map_world, f"/signalements/{uuid}", viewport)
+    page.wait_for_selector("#fact-map[data-ready=true]")
+    # Two circles, the fact and its résidence, on no basemap: no tile requested.
+    assert page.locator("#fact-map path.leaflet-interactive").count() == 2
+    assert page.locator("#fact-map .leaflet-tile").count() == 0
+    size = page.evaluate(
+        "(() => { const box = document.getElementById('fact-map')"
+        ".getBoundingClientRect(); return [box.width, box.height]; })()"
+    )
+    assert size[0] > 200 and size[1] >= 200
+    link = page.get_by_role("link", name="Voir la résidence Reynerie")
+    assert link.get_attribute("href") == f"/patrimoine/residences/{residence_id}"
+    assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+    name = "phone" if viewport is PHONE else "desktop"
+    page.locator("#fact-map").scroll_into_view_if_needed()
+    browser_session.screenshot(page, f"fact-map-{name}", full_page=False)
+    link.click()
+    page.wait_for_url(f"**/patrimoine/residences/{residence_id}")
     browser_session.assert_clean()
