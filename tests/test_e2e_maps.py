@@ -8,10 +8,12 @@ from datetime import timedelta
 
 import h3
 import pytest
+import sqlalchemy as sa
 
 from orfi.auth.models import Role
 from orfi.extensions import db
-from orfi.reports.models import Lieu, Suite
+from orfi.patrimoine.models import Residence
+from orfi.reports.models import Lieu, Report, Suite
 from orfi.timezone import now_local
 from tests.browser import (
     BrowserSession,
@@ -516,4 +518,168 @@ def test_clicks_reach_hexagons_hot_spots_and_residences_whatever_layers_are_on(
     assert pane == "residences"
     page.keyboard.press("Enter")
     assert popup_text(page).startswith(label.split(" : ")[0])
+    browser_session.assert_clean()
+
+
+# --------------------------------------------------------------------------------------
+# « Trouver une résidence » (issue 13, item 5): the search runs in the browser over the
+# résidences the page carries; typed without accents, or by reference, chosen with the
+# keyboard, it flies the map there and opens the popup. Another bailleur's résidence is
+# never offered.
+# --------------------------------------------------------------------------------------
+
+WIDE = {"width": 1366, "height": 800}
+# Résidences of one bailleur, a few kilometres apart around Toulouse.
+SEARCH_PLACES = (
+    ("LOC-ECL", "Les Écureuils", "12 allée des Érables", "Colomiers", 43.6110, 1.3350),
+    ("LOC-PRE", "Le Pré Vert", "3 rue Émile Zola", "Blagnac", 43.6370, 1.3900),
+    ("LOC-GAR", "La Garonne", "8 quai de Tounis", "Toulouse", 43.5960, 1.4400),
+)
+# Another bailleur's résidence, whose name also matches « ecureuil ».
+STRANGER = ("AUT-ECU", "Écureuils du Lauragais", "1 place du Marché", "Villefranche")
+
+
+@pytest.fixture(scope="module")
+def search_world(live_server: LiveServer) -> MapWorld:
+    """A bailleur whose résidences have addresses, and another with a near name."""
+    with live_server.app.app_context():
+        organisation = make_organisation(code="LOCAL", name="Bailleur du lieu")
+        for ref, name, address, commune, lat, lon in SEARCH_PLACES:
+            make_residence(
+                organisation, reference=ref, name=name, address=address,
+                commune_name=commune, latitude=lat, longitude=lon,
+            )  # fmt: skip
+        other = make_organisation(code="AUTRE", name="Autre bailleur")
+        ref, name, address, commune = STRANGER
+        make_residence(
+            other, reference=ref, name=name, address=address, commune_name=commune,
+            latitude=43.6120, longitude=1.3360,
+        )  # fmt: skip
+        user = make_user(organisation, role=Role.REFERENT, email="referent@lieu.fr")
+        db.session.commit()
+        world = MapWorld(
+            email=user.email,
+            facts=0,
+            residences={p[1]: (p[4], p[5]) for p in SEARCH_PLACES},
+        )
+        db.session.remove()
+    return world
+
+
+def place_options(page) -> list[str]:
+    return page.locator("#place-options [role=option]").all_inner_texts()
+
+
+def choose_with_keyboard(page, typed: str, wanted: str) -> None:
+    """Type ``typed``, arrow down to the option naming ``wanted``, press Enter."""
+    field = page.get_by_role("combobox", name="Trouver une résidence")
+    field.fill("")
+    field.press_sequentially(typed, delay=20)
+    page.wait_for_selector("#place-options:not([hidden]) [role=option]")
+    texts = place_options(page)
+    index = next(i for i, text in enumerate(texts) if wanted in text)
+    for _ in range(index + 1):
+        field.press("ArrowDown")
+    assert field.get_attribute("aria-expanded") == "true"
+    assert field.get_attribute("aria-activedescendant") == f"place-option-{index}"
+    field.press("Enter")
+    assert field.get_attribute("aria-expanded") == "false"
+
+
+def assert_map_at_residence(page, name: str, lat: float, lon: float) -> None:
+    # The popup opens once the flight has ended (its moveend).
+    page.locator(".leaflet-popup-content", has_text=name).wait_for()
+    page.wait_for_function(
+        "([lat, lon]) => { const c = orfiMaps.orfi.map.getCenter();"
+        " return Math.abs(c.lat - lat) < 1e-3 && Math.abs(c.lng - lon) < 1e-3; }",
+        arg=[lat, lon],
+    )
+    assert page.evaluate("orfiMaps.orfi.map.getZoom()") >= 15
+    assert page.locator(".leaflet-popup").count() == 1
+
+
+@pytest.mark.parametrize("viewport", [PHONE, WIDE], ids=["phone", "desktop"])
+def test_find_a_residence_by_name_without_accents_and_by_reference(
+    browser_session, search_world, viewport
+):
+    page = open_page(browser_session, search_world, "/carte/", viewport)
+    wait_for_map(page)
+    name = "phone" if viewport is PHONE else "desktop"
+
+    # Without accents, in lower case: « ecureuil » finds « Les Écureuils », and only
+    # this bailleur's: the other bailleur's « Écureuils du Lauragais » is not offered.
+    field = page.get_by_role("combobox", name="Trouver une résidence")
+    field.press_sequentially("ecureuil", delay=20)
+    page.wait_for_selector("#place-options:not([hidden]) [role=option]")
+    texts = place_options(page)
+    assert any("Les Écureuils" in t for t in texts), texts
+    assert not any("Lauragais" in t or "AUT-ECU" in t for t in texts), texts
+    for box in page.locator("#place-options [role=option]").all():
+        assert box.bounding_box()["height"] >= 48
+    browser_session.screenshot(page, f"place-search-{name}-options", full_page=False)
+    # Escape closes the list without choosing.
+    field.press("Escape")
+    assert page.locator("#place-options").is_hidden()
+
+    choose_with_keyboard(page, "ecureuil", "Les Écureuils")
+    assert_map_at_residence(
+        page, "Les Écureuils", *search_world.residences["Les Écureuils"]
+    )
+
+    # By reference, then by address (accents ignored): the map moves on.
+    choose_with_keyboard(page, "loc-gar", "La Garonne")
+    assert_map_at_residence(page, "La Garonne", *search_world.residences["La Garonne"])
+    choose_with_keyboard(page, "emile zola", "Le Pré Vert")
+    assert_map_at_residence(
+        page, "Le Pré Vert", *search_world.residences["Le Pré Vert"]
+    )
+    browser_session.screenshot(page, f"place-search-{name}-chosen", full_page=False)
+
+    # Nothing matches: said in words, nothing to choose.
+    field.fill("")
+    field.press_sequentially("lauragais", delay=20)
+    page.wait_for_selector("#place-options:not([hidden])")
+    assert place_options(page) == ["Aucune résidence ne correspond."]
+    assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+    browser_session.assert_clean()
+
+
+# --------------------------------------------------------------------------------------
+# The fact page's small map (issue 13, item 4's « the fact page shows its position on a
+# map and links to the résidence »).
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("viewport", [PHONE, WIDE], ids=["phone", "desktop"])
+def test_the_fact_page_shows_its_position_and_links_to_its_residence(
+    browser_session, map_world, live_server, viewport
+):
+    with live_server.app.app_context():
+        report = db.session.scalars(
+            sa.select(Report)
+            .join(Residence, Report.residence_id == Residence.id)
+            .where(Residence.reference == "CAR-REY")
+            .limit(1)
+        ).one()
+        uuid = report.uuid
+        residence_id = report.residence_id
+        db.session.remove()
+    page = open_page(browser_session, map_world, f"/signalements/{uuid}", viewport)
+    page.wait_for_selector("#fact-map[data-ready=true]")
+    # Two circles, the fact and its résidence, on no basemap: no tile requested.
+    assert page.locator("#fact-map path.leaflet-interactive").count() == 2
+    assert page.locator("#fact-map .leaflet-tile").count() == 0
+    size = page.evaluate(
+        "(() => { const box = document.getElementById('fact-map')"
+        ".getBoundingClientRect(); return [box.width, box.height]; })()"
+    )
+    assert size[0] > 200 and size[1] >= 200
+    link = page.get_by_role("link", name="Voir la résidence Reynerie")
+    assert link.get_attribute("href") == f"/patrimoine/residences/{residence_id}"
+    assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+    name = "phone" if viewport is PHONE else "desktop"
+    page.locator("#fact-map").scroll_into_view_if_needed()
+    browser_session.screenshot(page, f"fact-map-{name}", full_page=False)
+    link.click()
+    page.wait_for_url(f"**/patrimoine/residences/{residence_id}")
     browser_session.assert_clean()

@@ -89,6 +89,25 @@ def test_the_page_embeds_the_map_without_inline_code_or_outside_host(
     assert "Gi*" not in page and "H3" not in page
 
 
+def test_the_page_carries_what_the_place_search_needs_and_no_more(client, auth, world):
+    """« Trouver une résidence » searches the rows the page carries: each gets its
+    address and commune from the patrimoine; another bailleur's are not there."""
+    auth.login(world["referent"].email)
+    document = parse(client.get(page_url()).text)
+    field = document.find(id="place-input")
+    assert field["role"] == "combobox" and field["aria-controls"] == "place-options"
+    assert document.find("label", attrs={"for": "place-input"}).get_text(strip=True)
+    rows = json.loads(document.find(id="map-config").string)["residences"]["rows"]
+    by_name = {row[1]: row for row in rows}
+    assert set(by_name) == {"Les Izards", "Borderouge"}  # not Altéal's Bagatelle
+    for key in ("izards", "borderouge"):
+        residence = world[key]
+        assert residence.address and residence.commune_name
+        row = by_name[residence.name]
+        assert row[2] == residence.reference
+        assert row[11:] == [residence.address, residence.commune_name]
+
+
 def test_the_page_ranks_hot_residences_with_their_change(client, auth, world):
     auth.login(world["referent"].email)
     page = client.get(page_url()).text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import json
 import re
 
 import pytest
@@ -243,6 +244,43 @@ def test_gardien_cannot_qualify_nor_list_the_organisation(client, auth, world):
         data={"status": "clos", "category": "1"},
     )
     assert response.status_code == 403
+
+
+def test_the_fact_page_maps_its_position_and_links_to_its_residence(
+    client, auth, world, app
+):
+    residence = world["residence"]
+    report = make_report(
+        world["gardien"],
+        latitude=residence.latitude + 0.0003,
+        longitude=residence.longitude - 0.0002,
+    )
+    commit()
+    residence_url = f"/patrimoine/residences/{residence.id}"
+
+    auth.login(world["referent"].email)
+    page = client.get(f"/signalements/{report.uuid}").text
+    config = json.loads(
+        re.search(r'id="fact-map-config">(.*?)</script>', page, re.S).group(1)
+    )
+    assert config["fact"] == [
+        round(residence.latitude + 0.0003, 6),
+        round(residence.longitude - 0.0002, 6),
+    ]
+    assert config["residence"] == [residence.latitude, residence.longitude]
+    assert config["residenceName"] == residence.name
+    # The basemap setting of every map: none by default, so nothing leaves the app.
+    assert config["tileUrl"] == app.config["ORFI_TILE_URL"] == ""
+    assert 'id="fact-map"' in page and "/static/js/fact-map.js" in page
+    assert f'href="{residence_url}"' in page
+    assert client.get(residence_url).status_code == 200
+    auth.logout()
+
+    # The gardien sees the map of their fact, not a link to a page closed to them.
+    auth.login(world["gardien"].email)
+    page = client.get(f"/signalements/{report.uuid}").text
+    assert 'id="fact-map"' in page and residence_url not in page
+    assert client.get(residence_url).status_code == 403
 
 
 # ----------------------------------------------------------------- history labels

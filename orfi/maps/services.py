@@ -428,7 +428,8 @@ def residence_layer(table: pd.DataFrame, bbox: Bbox | None = None) -> dict:
 
     Row: id, name, reference, latitude, longitude, logements, facts, facts per 100
     logements (None without logements), rate class (-1: none), QPV code or None,
-    facts of the previous period.
+    facts of the previous period, address, commune (the last two for the map's
+    « Trouver une résidence » box, which searches the page's rows).
     """
     breaks = class_breaks(table["rate"])
     classes = classify(table["rate"], breaks)
@@ -446,6 +447,8 @@ def residence_layer(table: pd.DataFrame, bbox: Bbox | None = None) -> dict:
             int(rate_class),
             row.qpv_code or None,
             int(row.previous),
+            row.address or "",
+            row.commune or "",
         ]
         for row, rate_class, keep in zip(
             table.itertuples(), classes, inside, strict=True

@@ -7,10 +7,10 @@ page lives here, below both, so that neither view module imports the other.
 
 from __future__ import annotations
 
-from flask import render_template
+from flask import current_app, render_template
 from flask_login import current_user
 
-from orfi.auth.access import QUALIFIERS
+from orfi.auth.access import QUALIFIERS, READERS
 from orfi.nomenclature.services import list_categories
 from orfi.reports.assignment import list_assignees
 from orfi.reports.corrections import may_correct
@@ -78,6 +78,9 @@ def render_detail(
         and current_user.organisation_id == report.organisation_id,
         "assign_form": assign_form,
         "late": is_late(report),
+        "fact_map": fact_map_config(report),
+        # The résidence page is the readers' (référents, direction, administrateurs).
+        "residence_page": current_user.role in READERS,
     }
     if qualifier:
         context["duplicate_form"] = duplicate_form or DuplicateForm(formdata=None)
@@ -85,6 +88,20 @@ def render_detail(
         if report.duplicate_of_id is None:
             context["candidates"] = duplicate_candidates(current_user, report)
     return render_template("reports/detail.html", **context), status
+
+
+def fact_map_config(report) -> dict:
+    """The fact page's small map: the fact's position and its résidence's, on the
+    basemap the deployer chose for every map (none by default: nothing leaves)."""
+    residence = report.residence
+    return {
+        "fact": [round(report.latitude, 6), round(report.longitude, 6)],
+        "residence": [round(residence.latitude, 6), round(residence.longitude, 6)],
+        "residenceName": residence.name,
+        "reference": report.reference,
+        "tileUrl": current_app.config["ORFI_TILE_URL"],
+        "tileAttribution": current_app.config["ORFI_TILE_ATTRIBUTION"],
+    }
 
 
 def build_assign_form(report, formdata=None) -> AssignForm:

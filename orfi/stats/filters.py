@@ -170,6 +170,7 @@ RESIDENCE_COLUMNS = (
     Residence.reference,
     Residence.name,
     Residence.commune_name,
+    Residence.address,
     Residence.logements,
     Residence.qpv_code,
     Residence.agence_id,

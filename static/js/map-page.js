@@ -118,6 +118,7 @@
     var embedded = Boolean(config.residences);
     if (embedded) {
       drawResidences(layers.residences, config.residences);
+      installPlaceSearch(map, layers.residences, config.residences.rows);
     }
     if (config.focus) {
       map.fitBounds(config.focus, { maxZoom: 16 });
@@ -619,6 +620,173 @@
         NUMBER.format(facts.limit) + " au plus)";
     }
     return plural(rows.length, "fait") + (rows.length > 1 ? " affichés" : " affiché") + " un par un";
+  }
+
+  /* ------------------------------------------------------ find a résidence */
+
+  /* « Trouver une résidence »: a combobox (ARIA 1.2 pattern, focus stays in the input,
+     aria-activedescendant names the option) over the résidences the page carries, by
+     name, reference, address or commune, accents and case ignored. Nothing is asked
+     of the server: it works on what the page already has, offline too. */
+  var PLACE_LIMIT = 8;
+
+  function fold(text) {
+    return String(text || "").normalize("NFD").replace(/[\u0300-\u036f]/g, "").toLowerCase();
+  }
+
+  function placeDetail(row) {
+    return [row[2], row[11], row[12]].filter(Boolean).join(" · ");
+  }
+
+  function findPlaces(index, query) {
+    var words = fold(query).split(/\s+/).filter(Boolean);
+    if (!words.length) {
+      return [];
+    }
+    var found = [];
+    index.forEach(function (entry) {
+      if (words.every(function (w) { return entry.text.indexOf(w) >= 0; })) {
+        // Name or reference starting with the first word first, then by name.
+        var rank = entry.name.indexOf(words[0]) === 0 || entry.reference.indexOf(words[0]) === 0 ? 0 : 1;
+        found.push({ rank: rank, entry: entry });
+      }
+    });
+    found.sort(function (a, b) {
+      return a.rank - b.rank || a.entry.name.localeCompare(b.entry.name);
+    });
+    return found.slice(0, PLACE_LIMIT).map(function (f) { return f.entry.row; });
+  }
+
+  function installPlaceSearch(map, group, rows) {
+    var box = document.getElementById("place-search");
+    var input = document.getElementById("place-input");
+    var list = document.getElementById("place-options");
+    var count = document.getElementById("place-count");
+    if (!box || !input || !list || !rows.length) {
+      return;
+    }
+    var index = rows.map(function (row) {
+      return {
+        row: row,
+        name: fold(row[1]),
+        reference: fold(row[2]),
+        text: [row[1], row[2], row[11], row[12]].map(fold).join(" "),
+      };
+    });
+    var shown = [];
+    var active = -1;
+    box.hidden = false;
+
+    function close() {
+      list.hidden = true;
+      input.setAttribute("aria-expanded", "false");
+      input.removeAttribute("aria-activedescendant");
+      active = -1;
+    }
+
+    function highlight(i) {
+      active = i;
+      Array.prototype.forEach.call(list.children, function (item, j) {
+        item.setAttribute("aria-selected", j === i ? "true" : "false");
+      });
+      if (i >= 0 && list.children[i]) {
+        input.setAttribute("aria-activedescendant", list.children[i].id);
+        list.children[i].scrollIntoView({ block: "nearest" });
+      } else {
+        input.removeAttribute("aria-activedescendant");
+      }
+    }
+
+    function suggest() {
+      shown = findPlaces(index, input.value);
+      list.textContent = "";
+      active = -1;
+      input.removeAttribute("aria-activedescendant");
+      if (!input.value.trim()) {
+        count.textContent = "";
+        close();
+        return;
+      }
+      shown.forEach(function (row, i) {
+        var item = el("li");
+        item.id = "place-option-" + i;
+        item.setAttribute("role", "option");
+        item.setAttribute("aria-selected", "false");
+        item.appendChild(el("span", "place-name", row[1]));
+        item.appendChild(el("span", "place-detail", placeDetail(row)));
+        // mousedown, not click: the input keeps the focus.
+        item.addEventListener("mousedown", function (event) {
+          event.preventDefault();
+          choose(row);
+        });
+        list.appendChild(item);
+      });
+      if (!shown.length) {
+        var none = el("li", "place-none", "Aucune résidence ne correspond.");
+        none.setAttribute("role", "option");
+        none.setAttribute("aria-disabled", "true");
+        list.appendChild(none);
+      }
+      count.textContent = shown.length ? plural(shown.length, "résidence trouvée") : "Aucune résidence trouvée";
+      list.hidden = false;
+      input.setAttribute("aria-expanded", "true");
+    }
+
+    function choose(row) {
+      input.value = row[1];
+      close();
+      map.closePopup();
+      if (!map.hasLayer(group)) {
+        map.addLayer(group);
+      }
+      var kept = (stores.residences || {})[String(row[0])];
+      var target = L.latLng(row[3], row[4]);
+      var zoom = Math.max(map.getZoom(), Math.min(16, map.getMaxZoom()));
+      var open = function () {
+        if (kept) {
+          kept.layer.openPopup();
+        }
+      };
+      if (map.getCenter().distanceTo(target) < 1 && map.getZoom() === zoom) {
+        open();
+      } else {
+        map.once("moveend", open);
+        map.flyTo(target, zoom, { duration: 0.6 });
+      }
+      count.textContent = "Carte centrée sur " + row[1];
+    }
+
+    input.addEventListener("input", suggest);
+    input.addEventListener("keydown", function (event) {
+      var open = !list.hidden && shown.length;
+      if (event.key === "ArrowDown") {
+        event.preventDefault();
+        if (list.hidden) {
+          suggest();
+        }
+        if (shown.length) {
+          highlight(active < shown.length - 1 ? active + 1 : 0);
+        }
+      } else if (event.key === "ArrowUp") {
+        event.preventDefault();
+        if (open) {
+          highlight(active > 0 ? active - 1 : shown.length - 1);
+        }
+      } else if (event.key === "Enter") {
+        if (open) {
+          event.preventDefault();
+          choose(shown[active >= 0 ? active : 0]);
+        }
+      } else if (event.key === "Escape") {
+        if (!list.hidden) {
+          event.preventDefault();
+          close();
+        } else {
+          input.value = "";
+        }
+      }
+    });
+    input.addEventListener("blur", close);
   }
 
   /* --------------------------------------------------------------- bootstrap */
