@@ -129,7 +129,7 @@ def test_page_shows_the_dossier(world, client, auth):
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     for heading in (
-        "Faits par mois",
+        "Évolution sur 24 mois",
         "Catégories et horaires",
         "Suites données",
         "Derniers faits",
@@ -188,3 +188,76 @@ def test_empty_residence_says_so(world, client, auth):
     )
     assert 'id="dossier-total">0<' in html
     assert "Aucun fait enregistré." in html and "Aucune action sur la période." in html
+
+
+def test_small_categories_are_pooled_in_one_bar():
+    from orfi.stats.charts import bar_chart
+    from orfi.stats.services import DOSSIER_CATEGORIES, _pool_small_categories
+
+    rows = [(f"C{i:02d}", f"C{i:02d} · catégorie", 20 - i) for i in range(12)]
+    pooled = _pool_small_categories(bar_chart("Faits par catégorie", rows))
+    assert len(pooled.bars) == DOSSIER_CATEGORIES
+    assert [b.value for b in pooled.bars[:-1]] == [20 - i for i in range(7)]
+    others = sum(20 - i for i in range(7, 12))
+    assert pooled.bars[-1].value == others and pooled.total == sum(r[2] for r in rows)
+    assert pooled.bars[-1].label == "Autres catégories (5)"
+    few = bar_chart("Faits par catégorie", rows[:DOSSIER_CATEGORIES])
+    assert _pool_small_categories(few) is few
+
+
+@pytest.mark.browser
+@pytest.mark.slow  # the default demo (3,000 facts), then Chromium
+def test_busiest_demo_residence_prints_on_one_or_two_a4_pages(
+    chromium, tmp_path_factory
+):
+    import sqlalchemy as sa
+
+    from orfi.demo.world import DEMO_LOGINS
+    from orfi.reports.models import Report
+    from tests.browser import ARTIFACTS, BrowserSession, World, migrated_app, served
+
+    referent = "referent@tmh.demo"
+    password = {login.email: login.password for login in DEMO_LOGINS}[referent]
+    database = tmp_path_factory.mktemp("dossier") / "demo.sqlite3"
+    app = migrated_app(
+        database, SECRET_KEY="e2e-dossier", PASSWORD_HASH_METHOD="pbkdf2:sha256:1000"
+    )
+    result = app.test_cli_runner().invoke(args=["orfi", "demo", "--no-activity"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        busiest, facts = db.session.execute(
+            sa.select(Report.residence_id, sa.func.count())
+            .group_by(Report.residence_id)
+            .order_by(sa.func.count().desc())
+            .limit(1)
+        ).one()
+        db.session.remove()
+    assert facts > 50
+    with served(app, World("TMH", (), "", referent, password, 0, "")) as server:
+        session = BrowserSession(chromium, server)
+        try:
+            page = session.new_page()
+            session.login(page, referent, password)
+            page.goto(f"/patrimoine/residences/{busiest}")
+            page.wait_for_selector("#fact-map[data-ready=true]")
+            assert page.locator("#dossier-latest li").count() == 10
+            assert page.evaluate("document.documentElement.scrollWidth") <= 360
+            session.screenshot(page, "residence-dossier-360")
+            page.set_viewport_size({"width": 1366, "height": 900})
+            session.screenshot(page, "residence-dossier-1366")
+            page.set_viewport_size({"width": 794, "height": 1123})  # A4 at 96 dpi
+            page.emulate_media(media="print")
+            assert not page.locator("#print-dossier").is_visible()
+            assert page.locator("#fact-map").is_visible()
+            session.screenshot(page, "residence-dossier-print")
+            pdf = page.pdf(
+                format="A4", print_background=True, prefer_css_page_size=True
+            )
+            (ARTIFACTS / "residence-dossier.pdf").write_bytes(pdf)
+            assert pdf.startswith(b"%PDF")
+            # Page objects of the PDF (« /Type /Page », not the « /Pages » tree).
+            pages = len(re.findall(rb"/Type\s*/Page(?![a-z])", pdf))
+            assert 1 <= pages <= 2, pages
+            session.assert_clean()
+        finally:
+            session.close()

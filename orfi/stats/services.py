@@ -426,6 +426,9 @@ def build_statistics(
 
 #: Months the résidence dossier covers, the current one included.
 DOSSIER_MONTHS = 24
+#: Bars of the dossier's category chart, the last pooling the other categories (so
+#: that the busiest résidence still prints on two A4 pages).
+DOSSIER_CATEGORIES = 8
 
 
 @dataclass
@@ -460,7 +463,8 @@ def build_residence_figures(
     calendar = local_calendar(count_reports_by_utc_hour(user, filters), period)
     nature = count_reports_by_nature(user, filters)
     tables: dict[str, Table] = {}
-    month_chart, _, grid = _time_figures(calendar, period, tables)
+    # One month named in four: 24 labels do not fit a phone's width.
+    month_chart, _, grid = _time_figures(calendar, period, tables, month_labels=6)
     categories = {
         c.id: c for c in list_categories(user.organisation_id, active_only=False)
     }
@@ -471,9 +475,24 @@ def build_residence_figures(
         total=total,
         complaints=int(complaints["count"].sum()),
         months=month_chart,
-        categories=_category_figures(nature, categories, total, tables),
+        categories=_pool_small_categories(
+            _category_figures(nature, categories, total, tables)
+        ),
         grid=grid,
     )
+
+
+def _pool_small_categories(chart: BarChart) -> BarChart:
+    """Keep the DOSSIER_CATEGORIES - 1 largest bars and pool the others in one."""
+    if len(chart.bars) <= DOSSIER_CATEGORIES:
+        return chart
+    kept = chart.bars[: DOSSIER_CATEGORIES - 1]
+    rest = chart.bars[DOSSIER_CATEGORIES - 1 :]
+    rows = [(bar.key, bar.label, bar.value) for bar in kept]
+    rows.append(
+        ("", f"Autres catégories ({len(rest)})", sum(bar.value for bar in rest))
+    )
+    return bar_chart(chart.title, rows)
 
 
 def _series_chart(
@@ -492,15 +511,20 @@ def _series_chart(
 
 
 def _time_figures(
-    calendar: Calendar, period: Period, tables: dict[str, Table]
+    calendar: Calendar,
+    period: Period,
+    tables: dict[str, Table],
+    month_labels: int = 12,
 ) -> tuple[ColumnChart, ColumnChart, HeatGrid]:
-    """Return the month and week charts and the hour grid; add their tables."""
+    """Return the month and week charts and the hour grid; add their tables. At most
+    ``month_labels`` months are named under the month chart."""
     months = _month_series(calendar.days, period)
     month_chart = _series_chart(
         "Faits par mois",
         months,
         label=lambda m: f"{MONTHS[m.month - 1]} {m:%y}",
         title=lambda m: f"{MONTHS[m.month - 1]} {m.year}",
+        max_labels=month_labels,
     )
     tables["mois"] = Table(
         "mois",
