@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import uuid as uuid_module
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 
 import sqlalchemy as sa
 
@@ -33,7 +33,7 @@ from orfi.reports.queries import (
     overdue_condition,
     visible_reports,
 )
-from orfi.timezone import now_local, to_local
+from orfi.timezone import from_local, now_local, to_local
 
 logger = logging.getLogger(__name__)
 
@@ -390,3 +390,55 @@ def delete_action(user: User, report: Report, action: FollowupAction) -> None:
     db.session.delete(action)
     append_report_event(user, report, changes, f"Action de suivi supprimée : {title}")
     logger.info("Action de suivi %s supprimée par %s", action.id, user.id)
+
+
+@dataclass
+class ResidenceFollowup:
+    """What was done about a résidence's facts since a day: actions and complaints
+    by kind, and the latest actions (no note: it may name people)."""
+
+    actions: list[tuple[str, int]]
+    complaints: list[tuple[str, int]]
+    latest: list[FollowupAction]
+
+
+def residence_followup(
+    user: User, residence_id: int, since: date, latest: int = 5
+) -> ResidenceFollowup:
+    """Actions done since ``since`` and complaints filed about the facts of one
+    résidence that ``user`` may read (their facts since ``since``)."""
+    facts = (
+        visible_reports(user)
+        .where(Report.residence_id == residence_id)
+        .with_only_columns(Report.id)
+    )
+    action_rows = db.session.execute(
+        db.select(FollowupAction.kind, sa.func.count())
+        .where(FollowupAction.report_id.in_(facts), FollowupAction.done_on >= since)
+        .group_by(FollowupAction.kind)
+    ).all()
+    complaint_rows = db.session.execute(
+        db.select(Complaint.kind, sa.func.count())
+        .join(Report, Report.id == Complaint.report_id)
+        .where(
+            Complaint.report_id.in_(facts),
+            Report.occurred_at >= from_local(datetime.combine(since, time.min)),
+        )
+        .group_by(Complaint.kind)
+    ).all()
+    recent = db.session.scalars(
+        db.select(FollowupAction)
+        .where(FollowupAction.report_id.in_(facts), FollowupAction.done_on >= since)
+        .options(sa.orm.joinedload(FollowupAction.report))
+        .order_by(FollowupAction.done_on.desc(), FollowupAction.id.desc())
+        .limit(latest)
+    )
+    counts = dict(action_rows)
+    filed = dict(complaint_rows)
+    return ResidenceFollowup(
+        actions=[(kind.label, counts[kind]) for kind in ActionKind if kind in counts],
+        complaints=[
+            (kind.label, filed[kind]) for kind in ComplaintKind if kind in filed
+        ],
+        latest=list(recent),
+    )

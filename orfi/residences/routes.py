@@ -20,6 +20,7 @@ from orfi.auth.access import READERS, role_required
 from orfi.auth.models import Role
 from orfi.auth.perimeter import get_visible_residence
 from orfi.errors import ImportFileError
+from orfi.followup.services import residence_followup
 from orfi.geo.patrimoine_columns import (
     COLUMN_ALIASES,
     PatrimoineFileError,
@@ -36,7 +37,8 @@ from orfi.patrimoine.importer import import_patrimoine_file, preselected_columns
 from orfi.patrimoine.services import get_column_mapping, save_column_mapping
 from orfi.patrimoine.uploads import discard_upload, keep_upload, kept_upload
 from orfi.reports.residence_choices import SEARCH_MAX_LENGTH, search_residences
-from orfi.residences.services import count_reports_by_residence
+from orfi.residences.services import count_reports_by_residence, latest_reports
+from orfi.stats.services import build_residence_figures, format_percent
 from orfi.surveillance.reading import residence_status
 from orfi.transaction import unit_of_work
 
@@ -75,14 +77,27 @@ def residences():
 @bp.route("/residences/<int:residence_id>")
 @role_required(*READERS)
 def residence(residence_id: int):
-    """Show one résidence, with its early-warning status (the latest week)."""
+    """Show one résidence as a dossier for partner meetings: a small map, facts per
+    month over two years, categories, the hour × weekday grid, follow-up, the
+    early-warning status (the latest week) and the latest facts; printable on A4."""
     item = get_visible_residence(current_user, residence_id)
     counts = count_reports_by_residence([item.id])
+    figures = build_residence_figures(current_user, item.id)
     return render_template(
         "patrimoine/residence.html",
         residence=item,
         count=counts.get(item.id, 0),
         warning=residence_status(item.id),
+        figures=figures,
+        followup=residence_followup(current_user, item.id, figures.period.start),
+        latest=latest_reports(current_user, item.id),
+        residence_map={
+            "residence": [round(item.latitude, 6), round(item.longitude, 6)],
+            "residenceName": item.name,
+            "tileUrl": current_app.config["ORFI_TILE_URL"],
+            "tileAttribution": current_app.config["ORFI_TILE_ATTRIBUTION"],
+        },
+        percent=format_percent,
     )
 
 

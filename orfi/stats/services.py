@@ -31,6 +31,7 @@ from orfi.geo.indicators import (
     rank_residences,
     residence_table,
 )
+from orfi.nomenclature.services import list_categories
 from orfi.reports.models import Lieu, Report, Suite, Victime
 from orfi.reports.queries import visible_reports
 from orfi.stats.charts import (
@@ -51,7 +52,7 @@ from orfi.stats.filters import (
     utc_hour_of,
 )
 from orfi.stats.tables import Table
-from orfi.timezone import PARIS, to_local
+from orfi.timezone import PARIS, now_local, to_local
 
 logger = logging.getLogger(__name__)
 
@@ -423,6 +424,77 @@ def build_statistics(
     )
 
 
+#: Months the résidence dossier covers, the current one included.
+DOSSIER_MONTHS = 24
+#: Bars of the dossier's category chart, the last pooling the other categories (so
+#: that the busiest résidence still prints on two A4 pages).
+DOSSIER_CATEGORIES = 8
+
+
+@dataclass
+class ResidenceFigures:
+    """The résidence dossier's figures: the same charts as the statistics page,
+    narrowed to one résidence over the last DOSSIER_MONTHS months."""
+
+    period: Period
+    total: int
+    complaints: int
+    months: ColumnChart
+    categories: BarChart
+    grid: HeatGrid
+
+
+def dossier_period(today: date | None = None) -> Period:
+    """From the first day of the month DOSSIER_MONTHS - 1 months ago to today."""
+    today = today or now_local().date()
+    year, month = divmod(today.year * 12 + today.month - DOSSIER_MONTHS, 12)
+    return Period(date(year, month + 1, 1), today)
+
+
+def build_residence_figures(
+    user: User, residence_id: int, today: date | None = None
+) -> ResidenceFigures:
+    """Facts per month, per category and per hour × weekday of one résidence, with
+    the statistics page's two grouped queries (duplicates left out, as there)."""
+    period = dossier_period(today)
+    filters = StatsFilters(
+        period=period, residence_id=residence_id, residence_ids=(residence_id,)
+    )
+    calendar = local_calendar(count_reports_by_utc_hour(user, filters), period)
+    nature = count_reports_by_nature(user, filters)
+    tables: dict[str, Table] = {}
+    # One month named in four: 24 labels do not fit a phone's width.
+    month_chart, _, grid = _time_figures(calendar, period, tables, month_labels=6)
+    categories = {
+        c.id: c for c in list_categories(user.organisation_id, active_only=False)
+    }
+    total = int(nature["count"].sum())
+    complaints = nature[nature["suite"].isin({s.value for s in COMPLAINTS})]
+    return ResidenceFigures(
+        period=period,
+        total=total,
+        complaints=int(complaints["count"].sum()),
+        months=month_chart,
+        categories=_pool_small_categories(
+            _category_figures(nature, categories, total, tables)
+        ),
+        grid=grid,
+    )
+
+
+def _pool_small_categories(chart: BarChart) -> BarChart:
+    """Keep the DOSSIER_CATEGORIES - 1 largest bars and pool the others in one."""
+    if len(chart.bars) <= DOSSIER_CATEGORIES:
+        return chart
+    kept = chart.bars[: DOSSIER_CATEGORIES - 1]
+    rest = chart.bars[DOSSIER_CATEGORIES - 1 :]
+    rows = [(bar.key, bar.label, bar.value) for bar in kept]
+    rows.append(
+        ("", f"Autres catégories ({len(rest)})", sum(bar.value for bar in rest))
+    )
+    return bar_chart(chart.title, rows)
+
+
 def _series_chart(
     name: str, series: list, *, label, title, max_labels: int = 12
 ) -> ColumnChart:
@@ -439,15 +511,20 @@ def _series_chart(
 
 
 def _time_figures(
-    calendar: Calendar, period: Period, tables: dict[str, Table]
+    calendar: Calendar,
+    period: Period,
+    tables: dict[str, Table],
+    month_labels: int = 12,
 ) -> tuple[ColumnChart, ColumnChart, HeatGrid]:
-    """Return the month and week charts and the hour grid; add their tables."""
+    """Return the month and week charts and the hour grid; add their tables. At most
+    ``month_labels`` months are named under the month chart."""
     months = _month_series(calendar.days, period)
     month_chart = _series_chart(
         "Faits par mois",
         months,
         label=lambda m: f"{MONTHS[m.month - 1]} {m:%y}",
         title=lambda m: f"{MONTHS[m.month - 1]} {m.year}",
+        max_labels=month_labels,
     )
     tables["mois"] = Table(
         "mois",

@@ -1,6 +1,7 @@
-/* The fact page's small map (templates/reports/detail.html): the fact's position and
-   its résidence's, on the deployer's basemap (ORFI_TILE_URL; none by default, then no
-   request leaves the app). Settings come from <script type="application/json">. */
+/* The small map of the fact page (templates/reports/detail.html: the fact's position
+   and its résidence's) and of the résidence dossier (templates/patrimoine/residence.html:
+   the résidence alone, no "fact" in its settings), on the deployer's basemap
+   (ORFI_TILE_URL; none by default, then no request leaves the app). Settings come from <script type="application/json">. */
 (function () {
   "use strict";
 
@@ -29,13 +30,17 @@
   var label = document.createElement("span");
   label.textContent = config.residenceName;
   residence.bindTooltip(label, { direction: "top", offset: [0, -12] });
-  var fact = L.circleMarker(config.fact, {
-    radius: 7, color: "#1b1f24", weight: 2, fillColor: "#d7191c", fillOpacity: 1,
-  }).addTo(map);
-  var title = document.createElement("span");
-  title.textContent = config.reference;
-  fact.bindTooltip(title, { direction: "bottom", offset: [0, 8] });
-  var bounds = L.latLngBounds([config.fact, config.residence]);
-  map.fitBounds(bounds.pad(0.5), { maxZoom: 17 });
+  if (config.fact) {
+    var fact = L.circleMarker(config.fact, {
+      radius: 7, color: "#1b1f24", weight: 2, fillColor: "#d7191c", fillOpacity: 1,
+    }).addTo(map);
+    var title = document.createElement("span");
+    title.textContent = config.reference;
+    fact.bindTooltip(title, { direction: "bottom", offset: [0, 8] });
+    map.fitBounds(L.latLngBounds([config.fact, config.residence]).pad(0.5), { maxZoom: 17 });
+  } else {
+    // The résidence dossier: the résidence alone, at street level.
+    map.setView(config.residence, 16);
+  }
   node.setAttribute("data-ready", "true");
 })();
