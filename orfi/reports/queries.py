@@ -17,7 +17,7 @@ from orfi.extensions import db
 from orfi.nomenclature.models import Category
 from orfi.patrimoine.models import Agence, Residence
 from orfi.reports.models import Report, Status
-from orfi.reports.search import Search, search
+from orfi.reports.search import Search, few_or_many, search
 from orfi.timezone import from_local, now_local
 
 #: Gravity from which a fact must be followed up quickly (orange and red).
@@ -283,12 +283,11 @@ def _late_filter(user: User) -> Search:
     days, today = _late_days(), now_local().date()
     if user.organisation_id is None:
         return Search(sa.false(), sparse=True)
-    ids = list(
-        db.session.scalars(late_ids(user.organisation_id, days, today).limit(LATE_IDS))
+    return few_or_many(
+        late_ids(user.organisation_id, days, today),
+        LATE_IDS,
+        late_condition(days, today),
     )
-    if len(ids) < LATE_IDS:
-        return Search(Report.id.in_(ids) if ids else sa.false(), sparse=True)
-    return Search(late_condition(days, today), sparse=False)
 
 
 def filtered_reports(

@@ -147,15 +147,22 @@ def search(user: User, text: str) -> Search:
     # PostgreSQL walked the perimeter in the list's order probing each fact against
     # the index (3.7 s at a million facts for a word held by 12). The ids are counted
     # over the indexes, other bailleurs' text matches included: an estimate.
-    ids = list(db.session.scalars(matches.limit(DENSE_MATCHES)))
-    if len(ids) < DENSE_MATCHES:
-        return Search(Report.id.in_(ids) if ids else sa.false(), sparse=True)
     # Many: the list walks the perimeter in its order and tests each fact, on its
     # résidence first (a short list), then on the text matches (hashed once).
     condition = Report.id.in_(text_ids)
     if residences:
         condition = sa.or_(Report.residence_id.in_(residences), condition)
-    return Search(condition, sparse=False)
+    return few_or_many(matches, DENSE_MATCHES, condition)
+
+
+def few_or_many(ids: sa.Select, cap: int, many: sa.ColumnElement[bool]) -> Search:
+    """Read up to ``cap`` of the fact ids ``ids`` selects: fewer are named by id (a
+    sparse search); as many means the facts are ``many``, tested one by one as the
+    list walks the perimeter in its order."""
+    found = list(db.session.scalars(ids.limit(cap)))
+    if len(found) < cap:
+        return Search(Report.id.in_(found) if found else sa.false(), sparse=True)
+    return Search(many, sparse=False)
 
 
 def _dialect() -> str:
